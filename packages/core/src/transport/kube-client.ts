@@ -1,0 +1,238 @@
+import { Pool, type Dispatcher } from 'undici';
+import type { ClientCertificate, KubeConfig } from '../config/types.js';
+import { KubeApiError, KubeTransportError, parseKubeStatus, parseRetryAfterMs } from './kube-api-error.js';
+
+export type QueryValue = string | number | boolean | undefined;
+
+export interface KubeRequestOptions {
+  readonly query?: Readonly<Record<string, QueryValue>>;
+  readonly signal?: AbortSignal;
+  /** Longest silence allowed between two body chunks; 0 disables. Watches use it as their liveness check. */
+  readonly bodyTimeoutMs?: number;
+  /** Longest wait for the response headers. Default 60 s. */
+  readonly headersTimeoutMs?: number;
+}
+
+/** An open response body whose status was 2xx. */
+export interface KubeStream {
+  readonly statusCode: number;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly body: AsyncIterable<Uint8Array>;
+  /** Ends the body and frees its connection. */
+  destroy(): void;
+}
+
+export interface KubeClientOptions {
+  /** Sent as User-Agent. */
+  readonly userAgent?: string;
+  /** Upper bound of connections to the apiserver; every open watch holds one (HTTP/1.1). Default: no bound. */
+  readonly connections?: number;
+}
+
+/** A small, authenticated HTTP client for one apiserver. */
+export interface KubeClient {
+  readonly config: KubeConfig;
+  /** GET a JSON document (a List, a single object, discovery). */
+  getJson(path: string, options?: KubeRequestOptions): Promise<unknown>;
+  /** GET a streaming response (a watch); the caller must consume or destroy the body. */
+  stream(path: string, options?: KubeRequestOptions): Promise<KubeStream>;
+  /** Closes the connection pool once in-flight requests are done. */
+  close(): Promise<void>;
+}
+
+const DEFAULT_USER_AGENT = 'endpoint-watch/0.1 (node)';
+const DEFAULT_HEADERS_TIMEOUT_MS = 60_000;
+
+/** Creates a client with one keep-alive pool to the apiserver of `config`. */
+export function createKubeClient(config: KubeConfig, options: KubeClientOptions = {}): KubeClient {
+  return new UndiciKubeClient(config, options);
+}
+
+class UndiciKubeClient implements KubeClient {
+  readonly config: KubeConfig;
+  readonly #origin: string;
+  readonly #basePath: string;
+  readonly #userAgent: string;
+  readonly #connections: number | undefined;
+  #pool: Pool | undefined;
+  #poolCertificate: ClientCertificate | undefined;
+  #closed = false;
+
+  constructor(config: KubeConfig, options: KubeClientOptions) {
+    this.config = config;
+    const url = new URL(config.server);
+    this.#origin = url.origin;
+    this.#basePath = url.pathname.replace(/\/+$/, '');
+    this.#userAgent = options.userAgent ?? DEFAULT_USER_AGENT;
+    this.#connections = options.connections;
+  }
+
+  async getJson(path: string, options: KubeRequestOptions = {}): Promise<unknown> {
+    const response = await this.#send(path, options);
+    try {
+      return await response.body.json();
+    } catch (cause) {
+      throw new KubeTransportError('ERR_KUBE_TRANSPORT', 'GET', path, 'response body is not valid JSON', {
+        cause,
+      });
+    }
+  }
+
+  async stream(path: string, options: KubeRequestOptions = {}): Promise<KubeStream> {
+    const response = await this.#send(path, options);
+    const body = response.body;
+    return {
+      statusCode: response.statusCode,
+      headers: response.headers,
+      body,
+      destroy: () => {
+        body.destroy();
+      },
+    };
+  }
+
+  async close(): Promise<void> {
+    this.#closed = true;
+    const pool = this.#pool;
+    this.#pool = undefined;
+    await pool?.close();
+  }
+
+  /** Sends a GET; on 401 re-reads the credentials once and retries (rotated tokens). */
+  async #send(path: string, options: KubeRequestOptions): Promise<Dispatcher.ResponseData> {
+    let response = await this.#attempt(path, options, false);
+    if (response.statusCode === 401) {
+      await response.body.dump().catch(() => undefined);
+      response = await this.#attempt(path, options, true);
+    }
+    if (response.statusCode >= 200 && response.statusCode < 300) return response;
+    throw await this.#apiError(path, response);
+  }
+
+  async #attempt(path: string, options: KubeRequestOptions, refresh: boolean): Promise<Dispatcher.ResponseData> {
+    if (this.#closed) {
+      throw new KubeTransportError('ERR_KUBE_CLIENT_CLOSED', 'GET', path, 'the client is closed');
+    }
+    const credentials = await this.config.auth.credentials({
+      refresh,
+      ...(options.signal ? { signal: options.signal } : {}),
+    });
+    const headers: Record<string, string> = { accept: 'application/json', 'user-agent': this.#userAgent };
+    if (credentials.token) headers.authorization = `Bearer ${credentials.token.reveal()}`;
+    const pool = this.#poolFor(credentials.clientCertificate);
+    try {
+      return await pool.request({
+        method: 'GET',
+        path: this.#basePath + path + renderQuery(options.query),
+        headers,
+        signal: options.signal,
+        bodyTimeout: options.bodyTimeoutMs ?? 0,
+        headersTimeout: options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS,
+      });
+    } catch (error) {
+      throw describeTransportFailure(error, path, this.config);
+    }
+  }
+
+  /** The pool presenting the current client certificate; a rotated certificate gets a new pool. */
+  #poolFor(certificate: ClientCertificate | undefined): Pool {
+    if (this.#pool && this.#poolCertificate?.cert === certificate?.cert) return this.#pool;
+    const previous = this.#pool;
+    const { tls } = this.config;
+    this.#pool = new Pool(this.#origin, {
+      ...(this.#connections === undefined ? {} : { connections: this.#connections }),
+      connect: {
+        ...(tls.ca === undefined ? {} : { ca: tls.ca }),
+        ...(tls.serverName === undefined ? {} : { servername: tls.serverName }),
+        ...(certificate ? { cert: certificate.cert, key: certificate.key.reveal() } : {}),
+        rejectUnauthorized: !tls.insecureSkipTlsVerify,
+      },
+    });
+    this.#poolCertificate = certificate;
+    // In-flight watches on the old pool end on their own; new requests use the new identity.
+    previous?.close().catch(() => undefined);
+    return this.#pool;
+  }
+
+  async #apiError(path: string, response: Dispatcher.ResponseData): Promise<KubeApiError> {
+    const text = await response.body.text().catch(() => '');
+    let status = undefined;
+    try {
+      status = parseKubeStatus(JSON.parse(text), response.statusCode);
+    } catch {
+      // Not JSON (a proxy in front of the apiserver, say): keep the start of the text.
+    }
+    return new KubeApiError({
+      method: 'GET',
+      path,
+      status: status ?? {
+        code: response.statusCode,
+        reason: '',
+        message: text.slice(0, 300).trim(),
+      },
+      retryAfterMs: parseRetryAfterMs(response.headers['retry-after']),
+    });
+  }
+}
+
+function renderQuery(query: KubeRequestOptions['query']): string {
+  if (!query) return '';
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query)) {
+    if (value !== undefined) params.set(key, String(value));
+  }
+  const text = params.toString();
+  return text ? `?${text}` : '';
+}
+
+const TLS_NAME_CODES = new Set(['ERR_TLS_CERT_ALTNAME_INVALID', 'ERR_TLS_CERT_ALTNAME_FORMAT']);
+const TLS_TRUST_CODES = new Set([
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+]);
+
+/** Turns a socket/TLS/undici failure into a typed error whose message tells the user what to do. */
+function describeTransportFailure(error: unknown, path: string, config: KubeConfig): unknown {
+  if (!(error instanceof Error)) return error;
+  if (error.name === 'AbortError') return error;
+  const code = (error as { code?: unknown }).code;
+  const server = config.server;
+  if (typeof code === 'string' && TLS_NAME_CODES.has(code)) {
+    const name = config.tls.serverName ?? new URL(server).hostname;
+    return new KubeTransportError(
+      'ERR_KUBE_TLS_NAME',
+      'GET',
+      path,
+      `the apiserver certificate of ${server} is not valid for the name "${name}" (${error.message}); ` +
+        'set tlsServerName (kubeconfig: tls-server-name) to a name the certificate was issued for. No credentials were sent.',
+      { cause: error },
+    );
+  }
+  if (typeof code === 'string' && TLS_TRUST_CODES.has(code)) {
+    return new KubeTransportError(
+      'ERR_KUBE_TLS_TRUST',
+      'GET',
+      path,
+      `the apiserver certificate of ${server} is not trusted (${code}: ${error.message}); ` +
+        'check the CA (certificate-authority-data, or ca.crt in-cluster). No credentials were sent.',
+      { cause: error },
+    );
+  }
+  if (code === 'UND_ERR_BODY_TIMEOUT') {
+    return new KubeTransportError('ERR_KUBE_IDLE', 'GET', path, 'the response stayed silent too long', {
+      cause: error,
+    });
+  }
+  if (code === 'ECONNREFUSED' || code === 'ENOTFOUND' || code === 'EHOSTUNREACH' || code === 'ETIMEDOUT') {
+    return new KubeTransportError('ERR_KUBE_UNREACHABLE', 'GET', path, `cannot reach ${server} (${code})`, {
+      cause: error,
+    });
+  }
+  return new KubeTransportError('ERR_KUBE_TRANSPORT', 'GET', path, error.message, { cause: error });
+}
+
+export { describeTransportFailure };

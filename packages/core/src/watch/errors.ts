@@ -1,0 +1,40 @@
+import { EndpointWatchError } from '../errors.js';
+
+/** A watch line is not a valid watch event (bad JSON, wrong envelope). The watch restarts from the last good resourceVersion. */
+export class WatchDecodeError extends EndpointWatchError {
+  constructor(message: string, options?: ErrorOptions) {
+    super('ERR_WATCH_DECODE', message, options);
+  }
+}
+
+/** A single watch event grew past the configured cap without ending. */
+export class WatchEventTooLargeError extends EndpointWatchError {
+  readonly limitBytes: number;
+  constructor(limitBytes: number) {
+    super('ERR_WATCH_EVENT_TOO_LARGE', `a watch event exceeded ${limitBytes} bytes without ending`);
+    this.limitBytes = limitBytes;
+  }
+}
+
+/** The watch stream ended in the middle of an event (the connection was cut). */
+export class WatchTruncatedError extends EndpointWatchError {
+  constructor(pendingBytes: number) {
+    super('ERR_WATCH_TRUNCATED', `the watch stream ended inside an event (${pendingBytes} bytes pending)`);
+  }
+}
+
+/** A watch ended cleanly but so soon, and without any event, that retrying at once would spin. */
+export class WatchTooShortError extends EndpointWatchError {
+  constructor(durationMs: number) {
+    super('ERR_WATCH_TOO_SHORT', `the watch ended after ${durationMs} ms without any event`);
+  }
+}
+
+/** A watch stayed silent (no event, no bookmark) longer than the idle timeout: presumed dead (half-open TCP). */
+export class WatchIdleError extends EndpointWatchError {
+  readonly idleTimeoutMs: number;
+  constructor(idleTimeoutMs: number, options?: ErrorOptions) {
+    super('ERR_WATCH_IDLE', `the watch sent nothing for ${idleTimeoutMs} ms; restarting it`, options);
+    this.idleTimeoutMs = idleTimeoutMs;
+  }
+}

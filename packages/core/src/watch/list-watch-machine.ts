@@ -1,0 +1,347 @@
+import { KubeApiError, parseKubeStatus } from '../transport/kube-api-error.js';
+import { Backoff, type BackoffOptions } from './backoff.js';
+import { WatchDecodeError, WatchTooShortError } from './errors.js';
+import { INITIAL_EVENTS_END_ANNOTATION, type KubeObject, type WatchEvent } from './watch-event.js';
+import type { WatchHealth } from './watch-health.js';
+
+/**
+ * What a consumer sees, shaped like kube-rs' `watcher::Event`: `init`, then `initApply` for every
+ * object of the (re)list, then `initDone`; after that `apply`/`delete` as the watch reports changes.
+ * A new `init` means "forget the partial list you were building and start again"; the previous
+ * complete state stays valid until the next `initDone`, which replaces it atomically.
+ */
+export type WatcherEvent =
+  | { readonly type: 'init' }
+  | { readonly type: 'initApply'; readonly object: KubeObject }
+  | { readonly type: 'initDone'; readonly resourceVersion: string }
+  | { readonly type: 'apply'; readonly object: KubeObject; readonly resourceVersion: string }
+  | { readonly type: 'delete'; readonly object: KubeObject; readonly resourceVersion: string };
+
+/**
+ * How the initial state is read. `list`: paged LIST, then WATCH from its resourceVersion.
+ * `streaming`: a watch with `sendInitialEvents=true` (Kubernetes ≥ 1.27 with the WatchList feature).
+ * `auto`: streaming, falling back to `list` for good once the server rejects it (400/422).
+ */
+export type InitialListStrategy = 'list' | 'streaming' | 'auto';
+
+export type ListQuery = {
+  readonly limit: number;
+  readonly continue?: string;
+};
+
+export type WatchQuery = {
+  readonly resourceVersion: string;
+  readonly allowWatchBookmarks: true;
+  readonly timeoutSeconds: number;
+  readonly sendInitialEvents?: true;
+  readonly resourceVersionMatch?: 'NotOlderThan';
+};
+
+/** What the I/O shell must do next. */
+export type Command =
+  | { readonly kind: 'list'; readonly query: ListQuery }
+  | { readonly kind: 'watch'; readonly query: WatchQuery }
+  | { readonly kind: 'sleep'; readonly delayMs: number };
+
+/** What happened, as the I/O shell reports it. */
+export type Input =
+  | { readonly kind: 'start' }
+  | {
+      readonly kind: 'listPage';
+      readonly items: readonly KubeObject[];
+      readonly resourceVersion: string;
+      readonly continue?: string | undefined;
+    }
+  | { readonly kind: 'watchOpened' }
+  | { readonly kind: 'watchEvent'; readonly event: WatchEvent }
+  | { readonly kind: 'watchEnded'; readonly durationMs: number }
+  | { readonly kind: 'failed'; readonly error: unknown }
+  | { readonly kind: 'slept' }
+  /** The consumer could not use what it got (an invalid object): start over with a fresh list. */
+  | { readonly kind: 'resync'; readonly error: unknown };
+
+export interface Step {
+  readonly events: readonly WatcherEvent[];
+  /** Absent while the current command (a watch) goes on. */
+  readonly command?: Command;
+  /** Present when the health changed. */
+  readonly health?: WatchHealth;
+}
+
+export interface ListWatchMachineOptions {
+  readonly initialList?: InitialListStrategy;
+  /** LIST page size. Default 500 (client-go, kube-rs). */
+  readonly pageSize?: number;
+  /** Each watch asks the server to end it after a random time in this range. Default 300–600 s (client-go). */
+  readonly watchTimeoutSeconds?: readonly [min: number, max: number];
+  /** A watch that ends cleanly sooner than this without any event counts as a failure. Default 1 s. */
+  readonly minWatchDurationMs?: number;
+  /** Longest wait honoured from a Retry-After header. Default 5 min. */
+  readonly maxRetryAfterMs?: number;
+  readonly backoff?: BackoffOptions;
+}
+
+type Resume = 'relist' | 'rewatch';
+
+type Phase =
+  | { readonly name: 'idle' }
+  | { readonly name: 'listing' }
+  | { readonly name: 'streamingInit'; readonly eventsSeen: number }
+  | { readonly name: 'watching'; readonly eventsSeen: number }
+  | { readonly name: 'sleeping'; readonly resume: Resume };
+
+const NO_EVENTS: readonly WatcherEvent[] = [];
+const STREAMING_REJECTED_CODES = new Set([400, 415, 422, 501]);
+
+/**
+ * The list+watch protocol as a pure state machine (client-go's Reflector, kube-rs' watcher):
+ * no I/O, no timers; the clock and random source are injected. The shell feeds it `Input`s and
+ * carries out the `Command`s it returns.
+ */
+export class ListWatchMachine {
+  readonly #now: () => number;
+  readonly #random: () => number;
+  readonly #backoff: Backoff;
+  readonly #pageSize: number;
+  readonly #timeoutRange: readonly [number, number];
+  readonly #minWatchDurationMs: number;
+  readonly #maxRetryAfterMs: number;
+  #strategy: InitialListStrategy;
+  #phase: Phase = { name: 'idle' };
+  /** resourceVersion the next watch resumes from; undefined until the first list completes. */
+  #resourceVersion: string | undefined;
+  /** Progress since the last failure: an expired resourceVersion is then normal, relist at once. */
+  #progressed = false;
+  #staleSince: number | undefined;
+
+  constructor(options: ListWatchMachineOptions = {}, now: () => number = Date.now, random = Math.random) {
+    this.#now = now;
+    this.#random = random;
+    this.#backoff = new Backoff(options.backoff, random);
+    this.#strategy = options.initialList ?? 'auto';
+    this.#pageSize = options.pageSize ?? 500;
+    this.#timeoutRange = options.watchTimeoutSeconds ?? [300, 600];
+    this.#minWatchDurationMs = options.minWatchDurationMs ?? 1000;
+    this.#maxRetryAfterMs = options.maxRetryAfterMs ?? 300_000;
+  }
+
+  /** The resourceVersion the state is known to be current at. */
+  get resourceVersion(): string | undefined {
+    return this.#resourceVersion;
+  }
+
+  /** The strategy in force: `auto` becomes `list` once the server rejected streaming. */
+  get initialList(): InitialListStrategy {
+    return this.#strategy;
+  }
+
+  handle(input: Input): Step {
+    switch (input.kind) {
+      case 'start':
+        return this.#relist({ state: 'connecting', since: this.#now() });
+      case 'listPage':
+        return this.#onListPage(input);
+      case 'watchOpened':
+        return this.#onWatchOpened();
+      case 'watchEvent':
+        return this.#onWatchEvent(input.event);
+      case 'watchEnded':
+        return this.#onWatchEnded(input.durationMs);
+      case 'failed':
+        return this.#onFailure(input.error);
+      case 'resync':
+        this.#progressed = false;
+        return this.#sleepAfter(input.error, 'relist');
+      case 'slept':
+        return this.#onSlept();
+    }
+  }
+
+  #relist(health?: WatchHealth): Step {
+    const events: readonly WatcherEvent[] = [{ type: 'init' }];
+    if (this.#strategy === 'list') {
+      this.#phase = { name: 'listing' };
+      return this.#step(events, { kind: 'list', query: { limit: this.#pageSize } }, health);
+    }
+    this.#phase = { name: 'streamingInit', eventsSeen: 0 };
+    const query: WatchQuery = {
+      resourceVersion: '',
+      resourceVersionMatch: 'NotOlderThan',
+      sendInitialEvents: true,
+      allowWatchBookmarks: true,
+      timeoutSeconds: this.#watchTimeout(),
+    };
+    return this.#step(events, { kind: 'watch', query }, health);
+  }
+
+  #watchFrom(resourceVersion: string): Command {
+    this.#phase = { name: 'watching', eventsSeen: 0 };
+    return {
+      kind: 'watch',
+      query: { resourceVersion, allowWatchBookmarks: true, timeoutSeconds: this.#watchTimeout() },
+    };
+  }
+
+  #onListPage(input: Extract<Input, { kind: 'listPage' }>): Step {
+    if (this.#phase.name !== 'listing') return this.#unexpected('a list page');
+    this.#progressed = true;
+    const events: WatcherEvent[] = input.items.map((object) => ({ type: 'initApply', object }));
+    if (input.continue) {
+      return this.#step(events, { kind: 'list', query: { limit: this.#pageSize, continue: input.continue } });
+    }
+    events.push({ type: 'initDone', resourceVersion: input.resourceVersion });
+    this.#resourceVersion = input.resourceVersion;
+    return this.#step(events, this.#watchFrom(input.resourceVersion), this.#synced());
+  }
+
+  #onWatchOpened(): Step {
+    // A resumed watch is as good as synced: the server replays what happened since our resourceVersion.
+    if (this.#phase.name === 'watching' && this.#staleSince !== undefined) {
+      return this.#step(NO_EVENTS, undefined, this.#synced());
+    }
+    return this.#step(NO_EVENTS);
+  }
+
+  #onWatchEvent(event: WatchEvent): Step {
+    const phase = this.#phase;
+    if (phase.name !== 'watching' && phase.name !== 'streamingInit') return this.#unexpected('a watch event');
+    if (event.type === 'ERROR') {
+      return this.#onFailure(
+        new KubeApiError({
+          method: 'GET',
+          path: 'watch',
+          inStream: true,
+          status: parseKubeStatus(event.object) ?? { code: 0, reason: '', message: 'ERROR event without a Status' },
+        }),
+      );
+    }
+    this.#phase = { ...phase, eventsSeen: phase.eventsSeen + 1 };
+    this.#progressed = true;
+    const resourceVersion = event.object.metadata?.resourceVersion;
+    if (resourceVersion === undefined || resourceVersion === '') {
+      return this.#onFailure(new WatchDecodeError(`${event.type} event without metadata.resourceVersion`));
+    }
+    if (phase.name === 'streamingInit') return this.#onInitialEvent(event, resourceVersion);
+
+    this.#resourceVersion = resourceVersion;
+    switch (event.type) {
+      case 'ADDED':
+      case 'MODIFIED':
+        return this.#step([{ type: 'apply', object: event.object, resourceVersion }]);
+      case 'DELETED':
+        return this.#step([{ type: 'delete', object: event.object, resourceVersion }]);
+      case 'BOOKMARK':
+        return this.#step(NO_EVENTS);
+    }
+  }
+
+  #onInitialEvent(event: WatchEvent, resourceVersion: string): Step {
+    switch (event.type) {
+      case 'ADDED':
+      case 'MODIFIED':
+        return this.#step([{ type: 'initApply', object: event.object }]);
+      case 'BOOKMARK': {
+        if (event.object.metadata?.annotations?.[INITIAL_EVENTS_END_ANNOTATION] !== 'true') return this.#step(NO_EVENTS);
+        this.#resourceVersion = resourceVersion;
+        this.#phase = { name: 'watching', eventsSeen: 1 };
+        return this.#step([{ type: 'initDone', resourceVersion }], undefined, this.#synced());
+      }
+      default:
+        return this.#onFailure(new WatchDecodeError(`unexpected ${event.type} event before the initial events ended`));
+    }
+  }
+
+  #onWatchEnded(durationMs: number): Step {
+    const phase = this.#phase;
+    if (phase.name === 'streamingInit') {
+      return this.#onFailure(new WatchDecodeError('the streaming list ended before its initial-events-end bookmark'));
+    }
+    if (phase.name !== 'watching') return this.#unexpected('the end of a watch');
+    if (phase.eventsSeen === 0 && durationMs < this.#minWatchDurationMs) {
+      return this.#onFailure(new WatchTooShortError(durationMs));
+    }
+    // The server ends every watch after timeoutSeconds: carry on from where we are, no relist.
+    return this.#step(NO_EVENTS, this.#watchFrom(this.#resourceVersion!));
+  }
+
+  #onFailure(error: unknown): Step {
+    const phase = this.#phase;
+    if (
+      phase.name === 'streamingInit' &&
+      this.#strategy === 'auto' &&
+      error instanceof KubeApiError &&
+      !error.inStream &&
+      STREAMING_REJECTED_CODES.has(error.statusCode)
+    ) {
+      this.#strategy = 'list';
+      return this.#relist(this.#retrying(error, 0));
+    }
+    const resume: Resume =
+      phase.name === 'watching' && !(error instanceof KubeApiError && error.isExpired) ? 'rewatch' : 'relist';
+    if (resume === 'relist' && error instanceof KubeApiError && error.isExpired && this.#progressed) {
+      // The normal way a resourceVersion or continue token ages out (etcd compaction): relist now.
+      this.#progressed = false;
+      return this.#relist(this.#retrying(error, 0));
+    }
+    this.#progressed = false;
+    return this.#sleepAfter(error, resume);
+  }
+
+  #sleepAfter(error: unknown, resume: Resume): Step {
+    const now = this.#now();
+    let delayMs: number;
+    if (error instanceof KubeApiError && error.retryAfterMs !== undefined) {
+      this.#backoff.record(now);
+      delayMs = Math.min(error.retryAfterMs, this.#maxRetryAfterMs);
+    } else {
+      delayMs = this.#backoff.next(now);
+    }
+    this.#phase = { name: 'sleeping', resume };
+    return this.#step(NO_EVENTS, { kind: 'sleep', delayMs }, this.#retrying(error, delayMs));
+  }
+
+  #onSlept(): Step {
+    const phase = this.#phase;
+    if (phase.name !== 'sleeping') return this.#unexpected('the end of a sleep');
+    if (phase.resume === 'rewatch' && this.#resourceVersion !== undefined) {
+      return this.#step(NO_EVENTS, this.#watchFrom(this.#resourceVersion));
+    }
+    return this.#relist();
+  }
+
+  #synced(): WatchHealth {
+    this.#staleSince = undefined;
+    return { state: 'synced', resourceVersion: this.#resourceVersion ?? '', since: this.#now() };
+  }
+
+  #retrying(error: unknown, retryInMs: number): WatchHealth {
+    const now = this.#now();
+    this.#staleSince ??= now;
+    return {
+      state: 'retrying',
+      error,
+      attempt: Math.max(1, this.#backoff.attempt),
+      retryInMs,
+      staleSince: this.#staleSince,
+      resourceVersion: this.#resourceVersion,
+    };
+  }
+
+  #watchTimeout(): number {
+    const [min, max] = this.#timeoutRange;
+    return Math.floor(min + this.#random() * (max - min));
+  }
+
+  /** An input that the current phase cannot receive is a bug in the shell; say so loudly. */
+  #unexpected(what: string): never {
+    throw new Error(`ListWatchMachine: ${what} arrived in phase ${this.#phase.name}`);
+  }
+
+  #step(events: readonly WatcherEvent[], command?: Command, health?: WatchHealth): Step {
+    return {
+      events,
+      ...(command ? { command } : {}),
+      ...(health ? { health } : {}),
+    };
+  }
+}

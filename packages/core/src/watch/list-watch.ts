@@ -1,0 +1,180 @@
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Observable } from 'rxjs';
+import { z } from 'zod';
+import { EndpointWatchError } from '../errors.js';
+import type { KubeClient } from '../transport/kube-client.js';
+import { KubeTransportError } from '../transport/kube-api-error.js';
+import { WatchDecodeError, WatchIdleError, WatchTruncatedError } from './errors.js';
+import { DEFAULT_MAX_EVENT_BYTES, LineDecoder } from './line-decoder.js';
+import {
+  type Command,
+  ListWatchMachine,
+  type ListWatchMachineOptions,
+  type Step,
+  type WatcherEvent,
+} from './list-watch-machine.js';
+import { type KubeObject, parseWatchEvent } from './watch-event.js';
+import type { WatchHealth } from './watch-health.js';
+
+export interface ListWatchOptions extends ListWatchMachineOptions {
+  /** Collection path, e.g. `/apis/discovery.k8s.io/v1/namespaces/default/endpointslices`. */
+  readonly path: string;
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+  /**
+   * Liveness: a watch that sends nothing, not even a bookmark, for this long is presumed dead
+   * (half-open TCP) and restarted from its resourceVersion. The apiserver sends a bookmark about
+   * every minute. Default 150 s.
+   */
+  readonly idleTimeoutMs?: number;
+  /** Cap on one event's size. Default 16 MiB. */
+  readonly maxEventBytes?: number;
+  /** Each emission makes the watch start over with a fresh list, after backoff (the consumer met an object it cannot use). */
+  readonly resync?: Observable<unknown>;
+  readonly now?: () => number;
+  readonly random?: () => number;
+}
+
+/** Data (`events`, one batch per network read or list page) and `health` changes, in order. */
+export type ListWatchNotification =
+  | { readonly kind: 'events'; readonly events: readonly WatcherEvent[] }
+  | { readonly kind: 'health'; readonly health: WatchHealth };
+
+export const DEFAULT_IDLE_TIMEOUT_MS = 150_000;
+
+const listSchema = z.looseObject({
+  metadata: z.looseObject({ resourceVersion: z.string(), continue: z.string().optional() }),
+  items: z.array(z.looseObject({})).nullable(),
+});
+
+/**
+ * The I/O shell around `ListWatchMachine`: runs its LISTs, WATCHes and sleeps with the client,
+ * one subscription = one list+watch loop. Never errors on apiserver or network faults (they show
+ * as `health`); unsubscribing aborts the request in flight and any pending sleep.
+ */
+export function listWatch(client: KubeClient, options: ListWatchOptions): Observable<ListWatchNotification> {
+  return new Observable<ListWatchNotification>((subscriber) => {
+    const lifetime = new AbortController();
+    let operation: AbortController | undefined;
+    let resyncError: { error: unknown } | undefined;
+    const resyncSubscription = options.resync?.subscribe((error) => {
+      resyncError = { error };
+      operation?.abort();
+    });
+    const now = options.now ?? Date.now;
+    const machine = new ListWatchMachine(options, now, options.random);
+    const deliver = (step: Step) => {
+      if (step.events.length > 0) subscriber.next({ kind: 'events', events: step.events });
+      if (step.health) subscriber.next({ kind: 'health', health: step.health });
+    };
+    const selectors = {
+      labelSelector: options.labelSelector,
+      fieldSelector: options.fieldSelector,
+    };
+
+    const perform = async (command: Command, signal: AbortSignal): Promise<Step> => {
+      switch (command.kind) {
+        case 'sleep':
+          await sleep(command.delayMs, undefined, { signal });
+          return machine.handle({ kind: 'slept' });
+        case 'list': {
+          const body = await client.getJson(options.path, { query: { ...selectors, ...command.query }, signal });
+          const list = listSchema.safeParse(body);
+          if (!list.success) throw new WatchDecodeError(`LIST ${options.path} did not return a List`);
+          return machine.handle({
+            kind: 'listPage',
+            items: (list.data.items ?? []) as KubeObject[],
+            resourceVersion: list.data.metadata.resourceVersion,
+            continue: list.data.metadata.continue,
+          });
+        }
+        case 'watch':
+          return watch(command.query, signal);
+      }
+    };
+
+    const watch = async (query: Extract<Command, { kind: 'watch' }>['query'], signal: AbortSignal) => {
+      const startedAt = now();
+      const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+      const stream = await client.stream(options.path, {
+        query: { ...selectors, watch: true, ...query },
+        signal,
+        bodyTimeoutMs: idleTimeoutMs,
+      });
+      const decoder = new LineDecoder(options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES);
+      let batch: WatcherEvent[] = [];
+      const flush = () => {
+        if (batch.length > 0) subscriber.next({ kind: 'events', events: batch });
+        batch = [];
+      };
+      try {
+        deliver(machine.handle({ kind: 'watchOpened' }));
+        for await (const chunk of stream.body) {
+          for (const line of decoder.push(chunk)) {
+            const step = machine.handle({ kind: 'watchEvent', event: parseWatchEvent(line) });
+            batch.push(...step.events);
+            if (step.command) {
+              flush();
+              return step;
+            }
+            if (step.health) {
+              flush();
+              deliver(step);
+            }
+          }
+          // Everything that arrived in one read is one batch: a burst becomes one endpoint set.
+          flush();
+        }
+      } catch (error) {
+        // Events decoded before the failure are real and the machine has moved past them: deliver.
+        flush();
+        throw streamFailure(error, options.path, idleTimeoutMs);
+      } finally {
+        stream.destroy();
+      }
+      if (decoder.pendingBytes > 0) throw new WatchTruncatedError(decoder.pendingBytes);
+      return machine.handle({ kind: 'watchEnded', durationMs: now() - startedAt });
+    };
+
+    const run = async () => {
+      let step = machine.handle({ kind: 'start' });
+      while (!lifetime.signal.aborted) {
+        deliver(step);
+        const command = step.command;
+        if (!command) throw new Error('ListWatchMachine returned no command');
+        // One controller per operation, aborted by unsubscribe or by a resync request.
+        operation = new AbortController();
+        try {
+          step = await perform(command, operation.signal);
+        } catch (error) {
+          if (lifetime.signal.aborted) return;
+          step = resyncError ? step : machine.handle({ kind: 'failed', error });
+        }
+        if (resyncError && !lifetime.signal.aborted) {
+          step = machine.handle({ kind: 'resync', error: resyncError.error });
+          resyncError = undefined;
+        }
+      }
+    };
+
+    run().then(
+      () => subscriber.complete(),
+      (error: unknown) => subscriber.error(error),
+    );
+    return () => {
+      lifetime.abort();
+      operation?.abort();
+      resyncSubscription?.unsubscribe();
+    };
+  });
+}
+
+function streamFailure(error: unknown, path: string, idleTimeoutMs: number): unknown {
+  if (!(error instanceof Error) || error.name === 'AbortError' || error instanceof EndpointWatchError) return error;
+  if ((error as { code?: unknown }).code === 'UND_ERR_BODY_TIMEOUT') {
+    return new WatchIdleError(idleTimeoutMs, { cause: error });
+  }
+  return new KubeTransportError('ERR_KUBE_TRANSPORT', 'GET', path, `the watch stream broke: ${error.message}`, {
+    cause: error,
+  });
+}

@@ -1,0 +1,65 @@
+import { z } from 'zod';
+import { WatchDecodeError } from './errors.js';
+
+/** Metadata fields the engine reads; everything else is passed through untouched. */
+export interface ObjectMeta {
+  readonly name?: string;
+  readonly namespace?: string;
+  readonly resourceVersion?: string;
+  readonly uid?: string;
+  readonly labels?: Readonly<Record<string, string>>;
+  readonly annotations?: Readonly<Record<string, string>>;
+  readonly [key: string]: unknown;
+}
+
+/** A Kubernetes object as received: only `metadata` is known to the engine. */
+export interface KubeObject {
+  readonly metadata?: ObjectMeta;
+  readonly [key: string]: unknown;
+}
+
+export type WatchEventType = 'ADDED' | 'MODIFIED' | 'DELETED' | 'BOOKMARK' | 'ERROR';
+
+/** One line of a `?watch=true` response body. */
+export interface WatchEvent {
+  readonly type: WatchEventType;
+  readonly object: KubeObject;
+}
+
+const metadataSchema = z.looseObject({
+  name: z.string().optional(),
+  namespace: z.string().optional(),
+  resourceVersion: z.string().optional(),
+  annotations: z.record(z.string(), z.string()).nullish(),
+});
+
+const watchEventSchema = z.object({
+  type: z.enum(['ADDED', 'MODIFIED', 'DELETED', 'BOOKMARK', 'ERROR']),
+  object: z.looseObject({ metadata: metadataSchema.optional() }),
+});
+
+const EXCERPT_CHARS = 120;
+
+/** Parses one watch line. Throws `WatchDecodeError` for bad JSON or a wrong envelope. */
+export function parseWatchEvent(line: string): WatchEvent {
+  let json: unknown;
+  try {
+    json = JSON.parse(line);
+  } catch (cause) {
+    throw new WatchDecodeError(`watch line is not JSON: ${excerpt(line)}`, { cause });
+  }
+  const parsed = watchEventSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0];
+    const where = issue ? `${issue.path.join('.') || '(root)'}: ${issue.message}` : 'invalid';
+    throw new WatchDecodeError(`watch line is not a watch event (${where}): ${excerpt(line)}`);
+  }
+  return parsed.data as WatchEvent;
+}
+
+function excerpt(line: string): string {
+  return line.length <= EXCERPT_CHARS ? line : `${line.slice(0, EXCERPT_CHARS)}… (${line.length} chars)`;
+}
+
+/** The annotation on the BOOKMARK that ends the initial events of a streaming list. */
+export const INITIAL_EVENTS_END_ANNOTATION = 'k8s.io/initial-events-end';
