@@ -1,1 +1,48 @@
-export {};
+export type { FailNextOptions, FakeApiServerFaults, SplitWritesOptions } from './faults.js';
+export {
+  CONTROLLER_NAME,
+  type EndpointAddressSpec,
+  type EndpointSliceSpec,
+  type EndpointSpec,
+  type EndpointsSpec,
+  endpointSlice,
+  MANAGED_BY_LABEL,
+  type PortSpec,
+  type RealisticSpec,
+  realisticEndpointSlices,
+  SERVICE_NAME_LABEL,
+  v1Endpoints,
+} from './fixtures.js';
+export { buildKubeconfig, type KubeconfigOptions, type ServiceAccountFiles } from './kubeconfig.js';
+export { parseFieldSelector, parseLabelSelector, type Selector, SelectorError } from './selectors.js';
+export {
+  type FakeApiServer,
+  type FakeApiServerOptions,
+  startFakeApiServer,
+  type WaitForRequestOptions,
+} from './server.js';
+export { failureStatus, type Status, type StatusCause } from './status.js';
+export {
+  type CertificateAndKey,
+  type CertificateAuthority,
+  type CertificateOptions,
+  createCertificateAuthority,
+  createClientCertificate,
+  createServerCertificate,
+  type TlsMaterial,
+} from './tls.js';
+export type {
+  EndpointAddress,
+  EndpointConditions,
+  EndpointPort,
+  EndpointSliceEndpoint,
+  EndpointSliceObject,
+  EndpointSlicePort,
+  EndpointSubset,
+  EndpointsObject,
+  KubeObject,
+  ObjectMeta,
+  ObjectReference,
+  RecordedRequest,
+  ResourceKind,
+} from './types.js';

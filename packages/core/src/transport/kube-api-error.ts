@@ -60,7 +60,7 @@ export class KubeApiError extends EndpointWatchError {
     inStream?: boolean;
   }) {
     const { method, path, status } = init;
-    const where = init.inStream ? `watch ${path} sent ERROR` : `${method} ${path}`;
+    const where = init.inStream ? `${method} ${path} (watch) sent ERROR` : `${method} ${path}`;
     const reason = status.reason ? ` ${status.reason}` : '';
     super('ERR_KUBE_API', `${where}: ${status.code}${reason}${status.message ? `: ${status.message}` : ''}`);
     this.statusCode = status.code;

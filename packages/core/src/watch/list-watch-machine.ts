@@ -69,6 +69,8 @@ export interface Step {
 }
 
 export interface ListWatchMachineOptions {
+  /** The watched collection's path, for error messages. */
+  readonly path?: string;
   readonly initialList?: InitialListStrategy;
   /** LIST page size. Default 500 (client-go, kube-rs). */
   readonly pageSize?: number;
@@ -106,6 +108,7 @@ export class ListWatchMachine {
   readonly #timeoutRange: readonly [number, number];
   readonly #minWatchDurationMs: number;
   readonly #maxRetryAfterMs: number;
+  readonly #path: string;
   #strategy: InitialListStrategy;
   #phase: Phase = { name: 'idle' };
   /** resourceVersion the next watch resumes from; undefined until the first list completes. */
@@ -123,6 +126,7 @@ export class ListWatchMachine {
     this.#timeoutRange = options.watchTimeoutSeconds ?? [300, 600];
     this.#minWatchDurationMs = options.minWatchDurationMs ?? 1000;
     this.#maxRetryAfterMs = options.maxRetryAfterMs ?? 300_000;
+    this.#path = options.path ?? 'watch';
   }
 
   /** The resourceVersion the state is known to be current at. */
@@ -209,7 +213,7 @@ export class ListWatchMachine {
       return this.#onFailure(
         new KubeApiError({
           method: 'GET',
-          path: 'watch',
+          path: this.#path,
           inStream: true,
           status: parseKubeStatus(event.object) ?? { code: 0, reason: '', message: 'ERROR event without a Status' },
         }),

@@ -112,14 +112,15 @@ export function listWatch(client: KubeClient, options: ListWatchOptions): Observ
         for await (const chunk of stream.body) {
           for (const line of decoder.push(chunk)) {
             const step = machine.handle({ kind: 'watchEvent', event: parseWatchEvent(line) });
-            batch.push(...step.events);
             if (step.command) {
+              // The stream is over for the machine; the run loop delivers this step.
               flush();
               return step;
             }
+            batch.push(...step.events);
             if (step.health) {
               flush();
-              deliver(step);
+              subscriber.next({ kind: 'health', health: step.health });
             }
           }
           // Everything that arrived in one read is one batch: a burst becomes one endpoint set.

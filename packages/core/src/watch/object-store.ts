@@ -53,7 +53,9 @@ export class ObjectStore {
           this.#buffer?.set(objectKey(event.object), event.object);
           break;
         case 'initDone':
-          this.#objects = this.#buffer ?? new Map();
+          // Only a list that was started can complete; a stray initDone must not wipe the state.
+          if (!this.#buffer) break;
+          this.#objects = this.#buffer;
           this.#buffer = undefined;
           this.#resourceVersion = event.resourceVersion;
           replaced = true;

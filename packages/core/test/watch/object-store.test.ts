@@ -68,3 +68,12 @@ describe('ObjectStore', () => {
     expect(store.current()?.kind === 'replace' && store.current()).toMatchObject({ objects: { length: 2 } });
   });
 });
+
+describe('ObjectStore robustness', () => {
+  it('ignores an initDone that no init started, keeping the state', () => {
+    const store = new ObjectStore();
+    store.apply([{ type: 'init' }, { type: 'initApply', object: obj('a', '1') }, { type: 'initDone', resourceVersion: '1' }]);
+    expect(store.apply([{ type: 'initDone', resourceVersion: '2' }])).toBeUndefined();
+    expect(store.current()).toMatchObject({ objects: [obj('a', '1')] });
+  });
+});

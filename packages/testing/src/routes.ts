@@ -1,0 +1,72 @@
+/** URL path → what is asked for. */
+import { ENDPOINT_SLICES, ENDPOINTS, type ResourceInfo } from './resources.js';
+
+export type Route =
+  | { type: 'version' }
+  | { type: 'health' }
+  | { type: 'api' }
+  | { type: 'coreV1' }
+  | { type: 'apis' }
+  | { type: 'group' }
+  | { type: 'groupVersion' }
+  | {
+      type: 'resource';
+      resource: ResourceInfo;
+      namespace: string | undefined;
+      name: string | undefined;
+      /** The deprecated `/watch/` path prefix was used. */
+      watchPrefix: boolean;
+    }
+  | { type: 'unknown' };
+
+const FIXED: Record<string, Route> = {
+  '/version': { type: 'version' },
+  '/healthz': { type: 'health' },
+  '/livez': { type: 'health' },
+  '/readyz': { type: 'health' },
+  '/api': { type: 'api' },
+  '/api/v1': { type: 'coreV1' },
+  '/apis': { type: 'apis' },
+  '/apis/discovery.k8s.io': { type: 'group' },
+  '/apis/discovery.k8s.io/v1': { type: 'groupVersion' },
+};
+
+/** Paths that anonymous requests may read (system:public-info-viewer). */
+export const PUBLIC_PATHS = new Set(['/version', '/healthz', '/livez', '/readyz']);
+
+export function parseRoute(path: string): Route {
+  const fixed = FIXED[path];
+  if (fixed !== undefined) return fixed;
+  let rest: string[];
+  let resource: ResourceInfo;
+  if (path.startsWith('/api/v1/')) {
+    rest = path.slice('/api/v1/'.length).split('/');
+    resource = ENDPOINTS;
+  } else if (path.startsWith('/apis/discovery.k8s.io/v1/')) {
+    rest = path.slice('/apis/discovery.k8s.io/v1/'.length).split('/');
+    resource = ENDPOINT_SLICES;
+  } else return { type: 'unknown' };
+  let segments: string[];
+  try {
+    segments = rest.map((s) => decodeURIComponent(s));
+  } catch {
+    return { type: 'unknown' };
+  }
+  let watchPrefix = false;
+  if (segments[0] === 'watch') {
+    watchPrefix = true;
+    segments = segments.slice(1);
+  }
+  let namespace: string | undefined;
+  if (segments[0] === 'namespaces' && segments.length >= 3) {
+    namespace = segments[1];
+    segments = segments.slice(2);
+    if (namespace === '') return { type: 'unknown' };
+  }
+  if (segments[0] !== resource.resource) return { type: 'unknown' };
+  if (segments.length === 1) return { type: 'resource', resource, namespace, name: undefined, watchPrefix };
+  if (segments.length === 2 && namespace !== undefined && segments[1] !== '') {
+    return { type: 'resource', resource, namespace, name: segments[1], watchPrefix };
+  }
+  return { type: 'unknown' };
+}

@@ -1,0 +1,553 @@
+/**
+ * The fake apiserver: a real node:http / node:https server on loopback serving list, get and watch of
+ * discovery.k8s.io/v1 EndpointSlices and v1 Endpoints, with auth, TLS/mTLS, recording and faults.
+ */
+import {
+  createServer as createHttpServer,
+  type IncomingMessage,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { Socket } from 'node:net';
+import { authenticate } from './auth.js';
+import {
+  apiGroup,
+  apiGroupList,
+  apiVersions,
+  coreV1Resources,
+  discoveryV1Resources,
+  versionInfo,
+} from './discovery.js';
+import { createFaults, type FakeApiServerFaults, FaultState } from './faults.js';
+import {
+  buildKubeconfig,
+  type KubeconfigOptions,
+  type ServiceAccountFiles,
+  writeServiceAccountFiles,
+} from './kubeconfig.js';
+import { listObjects } from './list.js';
+import { qualifiedResource, type ResourceInfo, resourceForKind } from './resources.js';
+import { baseHeaders, sendJson, sendStatus, sendText } from './respond.js';
+import { parseRoute, type Route } from './routes.js';
+import {
+  type ObjectFilter,
+  parseFieldSelector,
+  parseLabelSelector,
+  type Selector,
+  SelectorError,
+} from './selectors.js';
+import { failureStatus } from './status.js';
+import { Store } from './store.js';
+import {
+  type CertificateAuthority,
+  createCertificateAuthority,
+  createClientCertificate,
+  createServerCertificate,
+  type TlsMaterial,
+} from './tls.js';
+import type { KubeObject, RecordedRequest, ResourceKind } from './types.js';
+import { planWatch } from './watch-request.js';
+import { WatchStream } from './watch-stream.js';
+
+export interface FakeApiServerOptions {
+  /** Loopback address to listen on: '127.0.0.1' (default) or '::1'. */
+  host?: string;
+  /** Default 0 (an ephemeral port). */
+  port?: number;
+  /**
+   * HTTPS with a generated CA. Server certificate SANs default to localhost, 127.0.0.1 and ::1 (plus
+   * `host`); `names` makes a certificate valid ONLY for those names; `ca` signs with your CA instead.
+   */
+  tls?: boolean | { names?: string[]; ca?: CertificateAuthority };
+  /** mTLS (implies tls): clients must present a certificate signed by the server's CA (`tls.client`). */
+  requireClientCertificate?: boolean;
+  /** Required bearer token (default 'test-token'); false = no authentication. */
+  token?: string | false;
+  /** Period of BOOKMARK events to watches with allowWatchBookmarks=true (default 60 000 ms). */
+  bookmarkIntervalMs?: number;
+  /** Serve `sendInitialEvents` (default true); false answers it with 422 like a server whose WatchList gate is off. */
+  watchList?: boolean;
+  /** Objects stored before the server starts listening. */
+  initialObjects?: object[];
+  /** What /version reports (default 'v1.34.1'). */
+  kubernetesVersion?: string;
+  /**
+   * Changes kept for watch replay and consistent paging (default 100 000). Beyond it the oldest go,
+   * as from a watch cache: watches and continue tokens from before them get 410 Expired.
+   */
+  historyLimit?: number;
+}
+
+export interface WaitForRequestOptions {
+  /** Default 5000 ms. */
+  timeoutMs?: number;
+  /** Index into `requests` from which to look (default: requests.length at the call, i.e. future requests). */
+  since?: number;
+}
+
+export interface FakeApiServer {
+  /** 'http(s)://127.0.0.1:PORT' (IPv6 bracketed), no trailing slash. */
+  readonly url: string;
+  readonly host: string;
+  readonly port: number;
+  readonly tls: TlsMaterial | undefined;
+  /** The accepted bearer token; undefined when authentication is off. */
+  readonly token: string | undefined;
+  /** Token rotation: from now on only `token` is accepted (401 otherwise). */
+  setToken(token: string): void;
+  /** Current global resourceVersion (decimal string, increasing). */
+  readonly resourceVersion: string;
+  /**
+   * Creates or replaces an object by (kind, namespace, name), assigning resourceVersion, uid (stable
+   * across updates), creationTimestamp (and generation for EndpointSlices); notifies watches with
+   * ADDED or MODIFIED. Returns a copy of the stored object.
+   */
+  upsert<T extends object>(obj: T): T;
+  /** Deletes an object (watches get DELETED with its last state and a new resourceVersion); false if absent. */
+  delete(kind: ResourceKind, namespace: string, name: string): boolean;
+  /** Changes made inside `fn` reach each watch in one socket write. */
+  batch(fn: () => void): void;
+  /** Copies of the stored objects of a kind, sorted by namespace/name. */
+  list(kind: ResourceKind, namespace?: string): KubeObject[];
+  get(kind: ResourceKind, namespace: string, name: string): KubeObject | undefined;
+  /**
+   * Forgets the history: watches from an older resourceVersion get an in-stream 410, continue tokens
+   * issued before get HTTP 410. The resourceVersion advances by one (as other writes would move it).
+   */
+  compact(): void;
+  readonly faults: FakeApiServerFaults;
+  /** Every request received, in order. */
+  readonly requests: readonly RecordedRequest[];
+  /** Forgets the recorded requests. */
+  clearRequests(): void;
+  readonly openWatches: number;
+  /** Resolves once at least `count` watches are open; rejects after `timeoutMs` (default 5000). */
+  waitForWatches(count: number, timeoutMs?: number): Promise<void>;
+  /** Resolves with the first request (from `since` on) for which `match` returns true. */
+  waitForRequest(
+    match: (req: RecordedRequest) => boolean,
+    options?: WaitForRequestOptions,
+  ): Promise<RecordedRequest>;
+  /** A kubeconfig YAML for this server (CA data, token, client certificate under mTLS). */
+  kubeconfig(options?: KubeconfigOptions): string;
+  /** Writes token, ca.crt and namespace into `dir`, like a pod's mounted service account. */
+  writeServiceAccount(dir: string, options?: { namespace?: string }): ServiceAccountFiles;
+  /** Ends every watch and connection; resolves within about two seconds at most. */
+  close(): Promise<void>;
+}
+
+function defaultNames(host: string): string[] {
+  return [...new Set(['localhost', '127.0.0.1', '::1', host])];
+}
+
+function acceptsJson(accept: string | undefined): boolean {
+  if (accept === undefined || accept.trim() === '') return true;
+  return accept.split(',').some((part) => {
+    const type = part.split(';')[0]?.trim().toLowerCase() ?? '';
+    return type === 'application/json' || type === '*/*' || type === 'application/*';
+  });
+}
+
+function isTrue(value: string | undefined): boolean {
+  return value === 'true' || value === '1';
+}
+
+interface Waiter {
+  check(): boolean;
+  reject(error: Error): void;
+}
+
+class FakeApiServerImpl implements FakeApiServer {
+  readonly store: Store;
+  private readonly faultState = new FaultState();
+  readonly faults: FakeApiServerFaults;
+  private readonly recorded: RecordedRequest[] = [];
+  private readonly watches = new Set<WatchStream>();
+  private readonly sockets = new Set<Socket>();
+  private readonly waiters = new Set<Waiter>();
+  private currentToken: string | undefined;
+  private closing: Promise<void> | undefined;
+  url = '';
+  port = 0;
+  server!: Server;
+
+  constructor(
+    readonly host: string,
+    readonly tls: TlsMaterial | undefined,
+    token: string | undefined,
+    private readonly bookmarkIntervalMs: number,
+    private readonly watchList: boolean,
+    private readonly kubernetesVersion: string,
+    historyLimit: number,
+  ) {
+    this.store = new Store(historyLimit);
+    this.currentToken = token;
+    this.faults = createFaults(this.faultState, () => this.watches);
+  }
+
+  attach(server: Server): void {
+    this.server = server;
+    server.on('connection', (socket: Socket) => {
+      this.sockets.add(socket);
+      socket.on('close', () => this.sockets.delete(socket));
+    });
+  }
+
+  get token(): string | undefined {
+    return this.currentToken;
+  }
+
+  setToken(token: string): void {
+    this.currentToken = token;
+  }
+
+  get resourceVersion(): string {
+    return String(this.store.resourceVersion);
+  }
+
+  upsert<T extends object>(obj: T): T {
+    return structuredClone(this.store.upsert(obj)) as unknown as T;
+  }
+
+  delete(kind: ResourceKind, namespace: string, name: string): boolean {
+    return this.store.delete(kind, namespace, name);
+  }
+
+  batch(fn: () => void): void {
+    this.store.batch(fn);
+  }
+
+  private info(kind: ResourceKind): ResourceInfo {
+    const info = resourceForKind(kind);
+    if (info === undefined) throw new Error(`unknown kind ${kind}`);
+    return info;
+  }
+
+  list(kind: ResourceKind, namespace?: string): KubeObject[] {
+    return this.store
+      .current(this.info(kind))
+      .filter((o) => namespace === undefined || o.metadata.namespace === namespace)
+      .map((o) => structuredClone(o));
+  }
+
+  get(kind: ResourceKind, namespace: string, name: string): KubeObject | undefined {
+    const obj = this.store.get(this.info(kind), namespace, name);
+    return obj === undefined ? undefined : structuredClone(obj);
+  }
+
+  compact(): void {
+    this.store.compact();
+  }
+
+  get requests(): readonly RecordedRequest[] {
+    return this.recorded;
+  }
+
+  clearRequests(): void {
+    this.recorded.length = 0;
+  }
+
+  get openWatches(): number {
+    return this.watches.size;
+  }
+
+  private wait<T>(timeoutMs: number, describe: () => string, poll: () => T | undefined): Promise<T> {
+    const first = poll();
+    if (first !== undefined) return Promise.resolve(first);
+    if (this.closing) return Promise.reject(new Error('fake apiserver is closed'));
+    return new Promise<T>((resolve, reject) => {
+      const waiter: Waiter = {
+        check: () => {
+          const value = poll();
+          if (value === undefined) return false;
+          clearTimeout(timer);
+          this.waiters.delete(waiter);
+          resolve(value);
+          return true;
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          this.waiters.delete(waiter);
+          reject(error);
+        },
+      };
+      const timer = setTimeout(() => waiter.reject(new Error(describe())), timeoutMs);
+      timer.unref();
+      this.waiters.add(waiter);
+    });
+  }
+
+  private checkWaiters(): void {
+    for (const waiter of [...this.waiters]) waiter.check();
+  }
+
+  waitForWatches(count: number, timeoutMs = 5000): Promise<void> {
+    return this.wait(
+      timeoutMs,
+      () => `timed out after ${timeoutMs} ms waiting for ${count} open watches (open: ${this.watches.size})`,
+      () => (this.watches.size >= count ? true : undefined),
+    ).then(() => undefined);
+  }
+
+  waitForRequest(
+    match: (req: RecordedRequest) => boolean,
+    options: WaitForRequestOptions = {},
+  ): Promise<RecordedRequest> {
+    const timeoutMs = options.timeoutMs ?? 5000;
+    const since = options.since ?? this.recorded.length;
+    return this.wait(
+      timeoutMs,
+      () =>
+        `timed out after ${timeoutMs} ms waiting for a matching request (${this.recorded.length - since} seen)`,
+      () => this.recorded.slice(since).find(match),
+    );
+  }
+
+  kubeconfig(options?: KubeconfigOptions): string {
+    return buildKubeconfig({ url: this.url, token: this.currentToken, tls: this.tls }, options);
+  }
+
+  writeServiceAccount(dir: string, options?: { namespace?: string }): ServiceAccountFiles {
+    return writeServiceAccountFiles(dir, { url: this.url, token: this.currentToken, tls: this.tls }, options);
+  }
+
+  close(): Promise<void> {
+    this.closing ??= new Promise<void>((resolve) => {
+      for (const waiter of [...this.waiters]) waiter.reject(new Error('fake apiserver closed'));
+      for (const watch of [...this.watches]) watch.destroy();
+      const timer = setTimeout(resolve, 2000);
+      timer.unref();
+      this.server.close(() => {
+        clearTimeout(timer);
+        resolve();
+      });
+      this.server.closeAllConnections();
+      for (const socket of this.sockets) socket.destroy();
+    });
+    return this.closing;
+  }
+
+  // ---- request handling ----
+
+  handle(req: IncomingMessage, res: ServerResponse): void {
+    res.on('error', () => {});
+    const url = new URL(req.url ?? '/', 'http://fake');
+    const path = url.pathname;
+    const query = Object.fromEntries(url.searchParams);
+    const route = parseRoute(path);
+    const watch = isTrue(query.watch) || (route.type === 'resource' && route.watchPrefix);
+    const headers: Record<string, string> = {};
+    for (const [name, value] of Object.entries(req.headers)) {
+      if (value === undefined) continue;
+      headers[name] = name === 'authorization' ? 'REDACTED' : Array.isArray(value) ? value.join(', ') : value;
+    }
+    const record: RecordedRequest = { method: req.method ?? 'GET', path, query, status: 0, watch, headers };
+    this.recorded.push(record);
+    try {
+      this.route(req, res, record, route);
+    } catch (error) {
+      sendStatus(res, record, failureStatus(500, { message: `Internal error occurred: ${String(error)}` }));
+    }
+    this.checkWaiters();
+  }
+
+  private route(req: IncomingMessage, res: ServerResponse, record: RecordedRequest, route: Route): void {
+    if (this.closing) {
+      res.destroy();
+      return;
+    }
+    if (!authenticate(req.headers.authorization, this.currentToken, record.path)) {
+      sendStatus(res, record, failureStatus(401, { message: 'Unauthorized' }));
+      return;
+    }
+    const failure = this.faultState.takeFailure(record);
+    if (failure !== undefined) {
+      sendStatus(res, record, failure, {
+        Warning: route.type === 'resource' ? route.resource.warning : undefined,
+      });
+      return;
+    }
+    if (route.type === 'unknown') {
+      sendStatus(res, record, failureStatus(404, { details: {} }));
+      return;
+    }
+    if (record.method !== 'GET') {
+      const what = route.type === 'resource' ? qualifiedResource(route.resource) : 'this path';
+      sendStatus(
+        res,
+        record,
+        failureStatus(405, { message: `the fake apiserver serves only GET (get, list, watch) on ${what}` }),
+      );
+      return;
+    }
+    switch (route.type) {
+      case 'version':
+        sendJson(res, record, 200, versionInfo(this.kubernetesVersion));
+        return;
+      case 'health':
+        sendText(res, record, 200, 'ok');
+        return;
+      case 'api':
+        sendJson(res, record, 200, apiVersions(new URL(this.url).host));
+        return;
+      case 'coreV1':
+        sendJson(res, record, 200, coreV1Resources());
+        return;
+      case 'apis':
+        sendJson(res, record, 200, apiGroupList());
+        return;
+      case 'group':
+        sendJson(res, record, 200, apiGroup());
+        return;
+      case 'groupVersion':
+        sendJson(res, record, 200, discoveryV1Resources());
+        return;
+      case 'resource':
+        this.serveResource(req, res, record, route);
+        return;
+    }
+  }
+
+  private serveResource(
+    req: IncomingMessage,
+    res: ServerResponse,
+    record: RecordedRequest,
+    route: Extract<Route, { type: 'resource' }>,
+  ): void {
+    const { resource, name } = route;
+    const warning = { Warning: resource.warning };
+    if (!acceptsJson(req.headers.accept)) {
+      sendStatus(res, record, failureStatus(406), warning);
+      return;
+    }
+    const query = record.query;
+    let labels: Selector;
+    let fields: Selector;
+    try {
+      labels = parseLabelSelector(query.labelSelector);
+      fields = parseFieldSelector(query.fieldSelector);
+    } catch (error) {
+      if (!(error instanceof SelectorError)) throw error;
+      sendStatus(res, record, failureStatus(400, { message: error.message }), warning);
+      return;
+    }
+    if (name !== undefined) {
+      const inner = fields;
+      fields = { empty: false, matches: (obj) => obj.metadata.name === name && inner.matches(obj) };
+    }
+    const filter: ObjectFilter = { namespace: route.namespace, labels, fields };
+
+    if (record.watch) {
+      this.serveWatch(res, record, resource, filter);
+      return;
+    }
+    if (name !== undefined && route.namespace !== undefined) {
+      const obj = this.store.get(resource, route.namespace, name);
+      if (obj === undefined) {
+        sendStatus(
+          res,
+          record,
+          failureStatus(404, {
+            message: `${qualifiedResource(resource)} "${name}" not found`,
+            details: {
+              name,
+              ...(resource.group !== '' ? { group: resource.group } : {}),
+              kind: resource.resource,
+            },
+          }),
+          warning,
+        );
+        return;
+      }
+      sendJson(res, record, 200, obj, warning);
+      return;
+    }
+    const result = listObjects(this.store, resource, filter, query);
+    if (result.ok) sendJson(res, record, 200, result.body, warning);
+    else sendStatus(res, record, result.status, warning);
+  }
+
+  private serveWatch(
+    res: ServerResponse,
+    record: RecordedRequest,
+    resource: ResourceInfo,
+    filter: ObjectFilter,
+  ): void {
+    const warning = { Warning: resource.warning };
+    const plan = planWatch(this.store, resource, filter, record.query, this.watchList);
+    if (!plan.ok) {
+      sendStatus(res, record, plan.status, warning);
+      return;
+    }
+    const stream = new WatchStream(
+      res,
+      {
+        resource,
+        filter,
+        allowBookmarks: plan.allowBookmarks,
+        bookmarkIntervalMs: this.bookmarkIntervalMs,
+        timeoutSeconds: plan.timeoutSeconds,
+      },
+      this.store,
+      this.faultState,
+      (w) => this.watches.delete(w),
+    );
+    this.watches.add(stream);
+    record.status = 200;
+    stream.start(baseHeaders(warning), plan.initial);
+    if (plan.expired !== undefined) stream.fail(plan.expired);
+  }
+}
+
+/** Starts a fake apiserver on loopback. */
+export async function startFakeApiServer(options: FakeApiServerOptions = {}): Promise<FakeApiServer> {
+  const host = options.host ?? '127.0.0.1';
+  let tls: TlsMaterial | undefined;
+  if (options.tls || options.requireClientCertificate) {
+    const tlsOptions = typeof options.tls === 'object' ? options.tls : {};
+    const ca = tlsOptions.ca ?? (await createCertificateAuthority());
+    const serverCert = await createServerCertificate(ca, { names: tlsOptions.names ?? defaultNames(host) });
+    tls = { ca: ca.cert, cert: serverCert.cert, key: serverCert.key };
+    if (options.requireClientCertificate) tls.client = await createClientCertificate(ca);
+  }
+  const token = options.token === false ? undefined : (options.token ?? 'test-token');
+  const impl = new FakeApiServerImpl(
+    host,
+    tls,
+    token,
+    options.bookmarkIntervalMs ?? 60_000,
+    options.watchList ?? true,
+    options.kubernetesVersion ?? 'v1.34.1',
+    Math.max(1, options.historyLimit ?? 100_000),
+  );
+  for (const obj of options.initialObjects ?? []) impl.store.upsert(obj);
+
+  const handler = (req: IncomingMessage, res: ServerResponse) => impl.handle(req, res);
+  const server: Server =
+    tls === undefined
+      ? createHttpServer(handler)
+      : createHttpsServer(
+          {
+            key: tls.key,
+            cert: tls.cert,
+            ca: [tls.ca],
+            requestCert: options.requireClientCertificate === true,
+            rejectUnauthorized: options.requireClientCertificate === true,
+          },
+          handler,
+        );
+  impl.attach(server);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(options.port ?? 0, host, () => {
+      server.off('error', reject);
+      resolve();
+    });
+  });
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('fake apiserver: no TCP address');
+  impl.port = address.port;
+  impl.url = `${tls === undefined ? 'http' : 'https'}://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
+  return impl;
+}
