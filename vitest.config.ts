@@ -9,6 +9,7 @@ export default defineConfig({
     alias: {
       '@endpoint-watch/core': src('core'),
       '@endpoint-watch/testing': src('testing'),
+      '@endpoint-watch/balancer': src('balancer'),
     },
   },
   test: {

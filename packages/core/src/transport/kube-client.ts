@@ -1,4 +1,5 @@
-import { Pool, type Dispatcher } from 'undici';
+import type { Readable } from 'node:stream';
+import { type Dispatcher, Pool } from 'undici';
 import type { ClientCertificate, KubeConfig } from '../config/types.js';
 import { KubeApiError, KubeTransportError, parseKubeStatus, parseRetryAfterMs } from './kube-api-error.js';
 
@@ -11,13 +12,15 @@ export interface KubeRequestOptions {
   readonly bodyTimeoutMs?: number;
   /** Longest wait for the response headers. Default 60 s. */
   readonly headersTimeoutMs?: number;
+  /** Bytes the response body buffers before it pushes back on the socket. Default 64 KiB. */
+  readonly highWaterMark?: number;
 }
 
 /** An open response body whose status was 2xx. */
 export interface KubeStream {
   readonly statusCode: number;
   readonly headers: Readonly<Record<string, string | string[] | undefined>>;
-  readonly body: AsyncIterable<Uint8Array>;
+  readonly body: Readable;
   /** Ends the body and frees its connection. */
   destroy(): void;
 }
@@ -128,6 +131,7 @@ class UndiciKubeClient implements KubeClient {
         signal: options.signal,
         bodyTimeout: options.bodyTimeoutMs ?? 0,
         headersTimeout: options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS,
+        ...(options.highWaterMark === undefined ? {} : { highWaterMark: options.highWaterMark }),
       });
     } catch (error) {
       throw describeTransportFailure(error, path, this.config);

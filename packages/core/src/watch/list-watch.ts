@@ -6,6 +6,7 @@ import type { KubeClient } from '../transport/kube-client.js';
 import { KubeTransportError } from '../transport/kube-api-error.js';
 import { WatchDecodeError, WatchIdleError, WatchTruncatedError } from './errors.js';
 import { DEFAULT_MAX_EVENT_BYTES, LineDecoder } from './line-decoder.js';
+import { readAvailable } from './read-available.js';
 import {
   type Command,
   ListWatchMachine,
@@ -41,6 +42,8 @@ export type ListWatchNotification =
   | { readonly kind: 'health'; readonly health: WatchHealth };
 
 export const DEFAULT_IDLE_TIMEOUT_MS = 150_000;
+/** Lets up to 1 MiB of events pile up while the consumer works, to be applied as one batch. */
+const WATCH_HIGH_WATER_MARK = 1024 * 1024;
 
 const listSchema = z.looseObject({
   metadata: z.looseObject({ resourceVersion: z.string(), continue: z.string().optional() }),
@@ -100,6 +103,7 @@ export function listWatch(client: KubeClient, options: ListWatchOptions): Observ
         query: { ...selectors, watch: true, ...query },
         signal,
         bodyTimeoutMs: idleTimeoutMs,
+        highWaterMark: WATCH_HIGH_WATER_MARK,
       });
       const decoder = new LineDecoder(options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES);
       let batch: WatcherEvent[] = [];
@@ -109,7 +113,7 @@ export function listWatch(client: KubeClient, options: ListWatchOptions): Observ
       };
       try {
         deliver(machine.handle({ kind: 'watchOpened' }));
-        for await (const chunk of stream.body) {
+        for await (const chunk of readAvailable(stream.body)) {
           for (const line of decoder.push(chunk)) {
             const step = machine.handle({ kind: 'watchEvent', event: parseWatchEvent(line) });
             if (step.command) {
@@ -123,7 +127,7 @@ export function listWatch(client: KubeClient, options: ListWatchOptions): Observ
               subscriber.next({ kind: 'health', health: step.health });
             }
           }
-          // Everything that arrived in one read is one batch: a burst becomes one endpoint set.
+          // Everything buffered when we got to read is one batch: a burst becomes one endpoint set.
           flush();
         }
       } catch (error) {

@@ -1,0 +1,133 @@
+#!/usr/bin/env node
+// Throughput of the whole pipeline (socket → decoder → list+watch machine → store → slice
+// aggregation → EndpointSet) against the floor: fetching the same bytes with undici and
+// JSON.parse-ing them line by line in one process.
+//
+// Scenario: a 10 000-endpoint Service (100 EndpointSlices of 100, as the controller writes them:
+// managedFields, ownerReferences, targetRefs) receives 2 000 MODIFIED events (one pod's readiness
+// flips in each, round-robin over the slices, ~55 MB of watch body). Measured: from subscribe to the
+// EndpointSet that holds the last modification. Server: a plain loopback HTTP server replaying
+// pre-serialized bytes, so only the client is measured.
+import { once } from 'node:events';
+import { createServer } from 'node:http';
+import { createKubeClient, loadKubeConfig, watchEndpoints } from '@endpoint-watch/core';
+import { realisticEndpointSlices } from '@endpoint-watch/testing';
+import { filter, firstValueFrom, tap } from 'rxjs';
+import { request } from 'undici';
+
+const ENDPOINTS = Number(process.env.BENCH_ENDPOINTS ?? 10_000);
+const MODIFICATIONS = Number(process.env.BENCH_MODIFICATIONS ?? 2_000);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
+const TARGET_RATIO = 1.25;
+
+const slices = realisticEndpointSlices({ service: 'web', endpoints: ENDPOINTS, perSlice: 100, seed: 42 });
+let rv = 1000;
+for (const slice of slices) slice.metadata.resourceVersion = String(++rv);
+const listRv = String(rv);
+const listBody = Buffer.from(
+  JSON.stringify({
+    kind: 'EndpointSliceList',
+    apiVersion: 'discovery.k8s.io/v1',
+    metadata: { resourceVersion: listRv },
+    items: slices,
+  }),
+);
+
+// Each modification flips one endpoint's readiness; the last one makes 10.x "not ready" for good.
+const lines = [];
+const state = structuredClone(slices);
+let lastAddress;
+for (let m = 0; m < MODIFICATIONS; m++) {
+  const slice = state[m % state.length];
+  const endpoint = slice.endpoints[Math.floor(m / state.length) % slice.endpoints.length];
+  endpoint.conditions = { ...endpoint.conditions, ready: !endpoint.conditions.ready };
+  slice.metadata.resourceVersion = String(++rv);
+  slice.metadata.managedFields[0].time = new Date(Date.UTC(2026, 10, 30, 0, 0, m % 60)).toISOString();
+  lines.push(`${JSON.stringify({ type: 'MODIFIED', object: slice })}\n`);
+  lastAddress = endpoint.addresses[0];
+}
+const lastReady = state.flatMap((s) => s.endpoints).find((e) => e.addresses[0] === lastAddress).conditions.ready;
+const watchBody = Buffer.from(lines.join(''));
+const finalRv = String(rv);
+const expectedReady = state.flatMap((s) => s.endpoints).filter((e) => e.conditions.ready).length;
+
+const server = createServer((req, res) => {
+  const url = new URL(req.url, 'http://x');
+  res.setHeader('content-type', 'application/json');
+  if (url.searchParams.get('watch') !== 'true') {
+    res.end(listBody);
+    return;
+  }
+  // Written in 64 KiB slices, as a real apiserver flushes; then the watch stays open.
+  res.writeHead(200);
+  for (let offset = 0; offset < watchBody.length; offset += 65_536) res.write(watchBody.subarray(offset, offset + 65_536));
+  req.on('close', () => res.destroy());
+});
+server.listen(0, '127.0.0.1');
+await once(server, 'listening');
+const origin = `http://127.0.0.1:${server.address().port}`;
+const path = '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices';
+
+/** The floor: the same two requests with undici, every line JSON.parse'd. */
+async function baseline() {
+  const started = performance.now();
+  const list = await request(`${origin}${path}?labelSelector=x`);
+  JSON.parse(await list.body.text());
+  const watch = await request(`${origin}${path}?watch=true`);
+  let pending = Buffer.alloc(0);
+  let seen = 0;
+  for await (const chunk of watch.body) {
+    let buffer = pending.length ? Buffer.concat([pending, chunk]) : chunk;
+    let newline = buffer.indexOf(10);
+    while (newline !== -1) {
+      JSON.parse(buffer.toString('utf8', 0, newline));
+      seen += 1;
+      buffer = buffer.subarray(newline + 1);
+      newline = buffer.indexOf(10);
+    }
+    pending = buffer;
+    if (seen === MODIFICATIONS) break;
+  }
+  watch.body.destroy();
+  return performance.now() - started;
+}
+
+async function endpointWatch() {
+  const config = loadKubeConfig({ server: origin });
+  const client = createKubeClient(config);
+  const started = performance.now();
+  let count = 0;
+  const set = await firstValueFrom(
+    watchEndpoints(client, { namespace: 'default', service: 'web', watch: { initialList: 'list' } }).pipe(
+      tap(() => count++),
+      filter((s) => s.resourceVersion === finalRv),
+    ),
+  );
+  const elapsed = performance.now() - started;
+  await client.close();
+  emissions.push(count);
+  const last = set.all.find((e) => e.address === lastAddress);
+  if (set.endpoints.length !== expectedReady || last?.ready !== lastReady) throw new Error('wrong final set');
+  return elapsed;
+}
+
+const emissions = [];
+const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+console.log(
+  `${ENDPOINTS} endpoints in ${slices.length} slices (list ${(listBody.length / 1e6).toFixed(1)} MB), ` +
+    `${MODIFICATIONS} MODIFIED events (${(watchBody.length / 1e6).toFixed(1)} MB watch body), ${ROUNDS} rounds`,
+);
+await baseline();
+await endpointWatch(); // warm-up: JIT both paths
+const base = [];
+const ours = [];
+for (let round = 0; round < ROUNDS; round++) {
+  base.push(await baseline());
+  ours.push(await endpointWatch());
+}
+server.close();
+const ratio = median(ours) / median(base);
+console.log(`undici + JSON.parse (floor): median ${median(base).toFixed(1)} ms  [${base.map((v) => v.toFixed(0)).join(', ')}]`);
+console.log(`watchEndpoints → final set:  median ${median(ours).toFixed(1)} ms  [${ours.map((v) => v.toFixed(0)).join(', ')}]`);
+console.log(`sets emitted per run: ${emissions.join(', ')}`);
+console.log(`ratio ${ratio.toFixed(3)} (target ≤ ${TARGET_RATIO})  ${ratio <= TARGET_RATIO ? 'OK' : 'OVER TARGET'}`);

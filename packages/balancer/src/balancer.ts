@@ -1,0 +1,384 @@
+import type { EndpointSet } from '@endpoint-watch/core';
+import { Observable, Subject, type Subscription } from 'rxjs';
+import { EndpointRecord, endpointKey } from './endpoint-state.js';
+import { BalancerClosedError, NoEndpointsError } from './errors.js';
+import { type ResolvedOptions, resolveOptions } from './options.js';
+import { OutlierDetector } from './outlier-detection.js';
+import { isPanic } from './panic.js';
+import { slowStartWeight } from './slow-start.js';
+import { STRATEGY_FACTORIES } from './strategies/index.js';
+import type {
+  BalancedEndpoint,
+  Balancer,
+  BalancerOptions,
+  BalancerStats,
+  EndpointState,
+  EndpointStats,
+  Lease,
+  Outcome,
+  Strategy,
+  StrategyContext,
+  WaitForPickOptions,
+  ZoneRouting,
+} from './types.js';
+import { selectZone } from './zone.js';
+
+/**
+ * A per-request load balancer over a stream of endpoint sets (typically `watchEndpoints(...)`).
+ * Subscribes at once; state is kept per `address:port` across sets. See the package README.
+ */
+export function createBalancer(endpoints$: Observable<EndpointSet>, options?: BalancerOptions): Balancer {
+  return new EndpointBalancer(endpoints$, resolveOptions(options));
+}
+
+interface Waiter {
+  /** Tries to pick; settles and returns true when it did. */
+  attempt(): boolean;
+  fail(error: unknown): void;
+}
+
+function asRecord(state: EndpointState): EndpointRecord {
+  if (!(state instanceof EndpointRecord)) {
+    throw new TypeError('a strategy must return one of the EndpointState objects it was given');
+  }
+  return state;
+}
+
+class EndpointBalancer implements Balancer {
+  readonly stats$: Observable<BalancerStats>;
+  readonly #options: ResolvedOptions;
+  readonly #clock: () => number;
+  readonly #strategy: Strategy;
+  readonly #outlier: OutlierDetector | undefined;
+  readonly #changes = new Subject<BalancerStats>();
+  readonly #waiters = new Set<Waiter>();
+  readonly #totals = { inFlight: 0, picks: 0, successes: 0, failures: 0 };
+  #records = new Map<string, EndpointRecord>();
+  #members: readonly EndpointRecord[] = [];
+  #candidates: readonly EndpointRecord[] = [];
+  #ejected = 0;
+  #nextReturnAt = Number.POSITIVE_INFINITY;
+  #panic = false;
+  #zoneRouting: ZoneRouting = 'off';
+  #set: EndpointSet | undefined;
+  #sourceEnded = false;
+  #sourceError: unknown;
+  #closed = false;
+  #subscription: Subscription | undefined;
+
+  constructor(endpoints$: Observable<EndpointSet>, options: ResolvedOptions) {
+    this.#options = options;
+    this.#clock = options.now;
+    this.#outlier = options.outlier ? new OutlierDetector(options.outlier) : undefined;
+    const context: StrategyContext = {
+      random: options.random,
+      now: options.now,
+      choiceCount: options.choiceCount,
+      activeRequestBias: options.activeRequestBias,
+      hash: options.hash,
+      weight: (state, now) => slowStartWeight(options.slowStart, asRecord(state).slowStartSince, now),
+      latency: (state, now) => asRecord(state).ewma.read(now),
+    };
+    this.#strategy =
+      typeof options.strategy === 'function'
+        ? options.strategy(context)
+        : STRATEGY_FACTORIES[options.strategy](context);
+    this.stats$ = new Observable<BalancerStats>((subscriber) => {
+      subscriber.next(this.stats());
+      if (this.#closed) {
+        subscriber.complete();
+        return;
+      }
+      return this.#changes.subscribe(subscriber);
+    });
+    const subscription = endpoints$.subscribe({
+      next: (set) => this.#onSet(set),
+      error: (error: unknown) => this.#onSourceEnd(error),
+      complete: () => this.#onSourceEnd(undefined),
+    });
+    // close() may have run during a synchronous emission.
+    if (this.#closed) subscription.unsubscribe();
+    else this.#subscription = subscription;
+  }
+
+  pick(key?: string): Lease | undefined {
+    if (this.#closed) return undefined;
+    const now = this.#clock();
+    if (now >= this.#nextReturnAt) this.#rebuild(now);
+    if (this.#candidates.length === 0) return undefined;
+    const record = asRecord(this.#strategy.pick(key, now));
+    if (!record.candidate || record.removed) {
+      throw new TypeError(
+        `strategy ${this.#strategy.name} picked ${record.key}, which is not a current candidate`,
+      );
+    }
+    record.inFlight += 1;
+    record.picks += 1;
+    this.#totals.inFlight += 1;
+    this.#totals.picks += 1;
+    let released = false;
+    return {
+      endpoint: record.endpoint,
+      release: (outcome: Outcome) => {
+        if (released) return;
+        released = true;
+        this.#release(record, now, outcome);
+      },
+    };
+  }
+
+  waitForPick(key?: string, options: WaitForPickOptions = {}): Promise<Lease> {
+    const { signal } = options;
+    const timeoutMs = options.timeoutMs ?? this.#options.noEndpointsTimeoutMs;
+    return new Promise<Lease>((resolve, reject) => {
+      if (this.#closed) {
+        reject(new BalancerClosedError(this.#service()));
+        return;
+      }
+      if (signal?.aborted) {
+        reject(signal.reason);
+        return;
+      }
+      const first = this.pick(key);
+      if (first) {
+        resolve(first);
+        return;
+      }
+      if (!(timeoutMs > 0) || (this.#sourceEnded && this.#members.length === 0)) {
+        reject(this.#noEndpoints(0, timeoutMs > 0 ? undefined : 'timeoutMs is 0'));
+        return;
+      }
+      const started = this.#clock();
+      const settle = () => {
+        clearTimeout(timer);
+        this.#waiters.delete(waiter);
+        signal?.removeEventListener('abort', onAbort);
+      };
+      const waiter: Waiter = {
+        attempt: () => {
+          const lease = this.pick(key);
+          if (!lease) return false;
+          settle();
+          resolve(lease);
+          return true;
+        },
+        fail: (error) => {
+          settle();
+          reject(error);
+        },
+      };
+      const onAbort = () => waiter.fail(signal?.reason);
+      const timer = setTimeout(() => {
+        if (!waiter.attempt())
+          waiter.fail(this.#noEndpoints(this.#clock() - started, `waited ${timeoutMs} ms`));
+      }, timeoutMs);
+      this.#waiters.add(waiter);
+      signal?.addEventListener('abort', onAbort, { once: true });
+    });
+  }
+
+  get endpoints(): readonly BalancedEndpoint[] {
+    const now = this.#refresh();
+    return this.#members.map((record) => ({ ...this.#statsOf(record, now), endpoint: record.endpoint }));
+  }
+
+  stats(): BalancerStats {
+    return this.#snapshot(this.#refresh());
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#subscription?.unsubscribe();
+    this.#subscription = undefined;
+    this.#candidates = [];
+    for (const record of this.#members) record.candidate = false;
+    const error = new BalancerClosedError(this.#service());
+    for (const waiter of [...this.#waiters]) waiter.fail(error);
+    if (this.#changes.observed) this.#changes.next(this.#snapshot(this.#clock()));
+    this.#changes.complete();
+  }
+
+  #onSet(set: EndpointSet): void {
+    if (this.#closed) return;
+    const now = this.#clock();
+    const slowStart = this.#options.slowStart !== undefined && this.#set !== undefined;
+    const next = new Map<string, EndpointRecord>();
+    for (const endpoint of set.endpoints) {
+      const key = endpointKey(endpoint);
+      if (next.has(key)) continue;
+      let record = this.#records.get(key);
+      if (record) record.endpoint = endpoint;
+      else {
+        record = new EndpointRecord(
+          key,
+          endpoint,
+          now,
+          slowStart ? now : undefined,
+          this.#options.ewmaDecayMs,
+          this.#options.ewmaDefaultLatencyMs,
+        );
+      }
+      next.set(key, record);
+    }
+    for (const [key, record] of this.#records) {
+      if (next.has(key)) continue;
+      record.removed = true;
+      record.candidate = false;
+    }
+    this.#records = next;
+    this.#members = [...next.values()];
+    this.#set = set;
+    this.#rebuild(now);
+    for (const waiter of [...this.#waiters]) waiter.attempt();
+  }
+
+  #onSourceEnd(error: unknown): void {
+    this.#sourceEnded = true;
+    this.#sourceError = error;
+    this.#subscription = undefined;
+    if (this.#members.length > 0) return;
+    const detail = error === undefined ? 'the endpoint stream completed' : 'the endpoint stream failed';
+    for (const waiter of [...this.#waiters]) waiter.fail(this.#noEndpoints(0, detail));
+  }
+
+  #release(record: EndpointRecord, pickedAt: number, outcome: Outcome): void {
+    record.inFlight -= 1;
+    this.#totals.inFlight -= 1;
+    const ok = outcome?.ok === true;
+    if (ok) this.#totals.successes += 1;
+    else this.#totals.failures += 1;
+    // An endpoint that left the set is gone for good: its late outcomes change nothing.
+    if (record.removed) return;
+    const now = this.#clock();
+    const measured = outcome?.latencyMs;
+    const latency =
+      typeof measured === 'number' && Number.isFinite(measured) && measured >= 0
+        ? measured
+        : Math.max(0, now - pickedAt);
+    if (ok) {
+      record.successes += 1;
+      this.#outlier?.onSuccess(record);
+      record.ewma.observe(latency, now);
+      return;
+    }
+    record.failures += 1;
+    // A failure is never evidence that the endpoint got faster (fast connection refusals).
+    record.ewma.observe(Math.max(latency, record.ewma.peek(now)), now);
+    if (!this.#outlier || this.#closed) return;
+    if (now >= this.#nextReturnAt) this.#rebuild(now);
+    if (this.#outlier.onFailure(record, now, this.#ejected, this.#members.length)) this.#rebuild(now);
+  }
+
+  /** Applies ended ejections; returns the clock reading used. */
+  #refresh(): number {
+    const now = this.#clock();
+    if (!this.#closed && now >= this.#nextReturnAt) this.#rebuild(now);
+    return now;
+  }
+
+  /** Recomputes health, panic, zone and the candidates; O(n) plus the strategy's rebuild. */
+  #rebuild(now: number): void {
+    const healthy: EndpointRecord[] = [];
+    let ejected = 0;
+    let nextReturnAt = Number.POSITIVE_INFINITY;
+    for (const record of this.#members) {
+      this.#outlier?.maybeReturn(record, now);
+      record.candidate = false;
+      if (record.ejectedUntil === undefined) healthy.push(record);
+      else {
+        ejected += 1;
+        if (record.ejectedUntil < nextReturnAt) nextReturnAt = record.ejectedUntil;
+      }
+    }
+    this.#ejected = ejected;
+    this.#nextReturnAt = nextReturnAt;
+    const threshold = this.#options.panicThresholdPercent;
+    this.#panic = isPanic(healthy.length, this.#members.length, threshold);
+    let candidates: readonly EndpointRecord[];
+    if (this.#panic) {
+      candidates = this.#members;
+      this.#zoneRouting = 'off';
+    } else if (this.#options.zone) {
+      const selection = selectZone(
+        this.#members,
+        healthy,
+        (record) => record.ejectedUntil === undefined,
+        this.#options.zone,
+        threshold,
+      );
+      candidates = selection.candidates;
+      this.#zoneRouting = selection.routing;
+    } else {
+      candidates = healthy;
+      this.#zoneRouting = 'off';
+    }
+    for (const record of candidates) record.candidate = true;
+    this.#candidates = candidates;
+    this.#strategy.setCandidates(candidates);
+    if (this.#changes.observed) this.#changes.next(this.#snapshot(now));
+  }
+
+  #service(): string | undefined {
+    return this.#set ? `${this.#set.namespace}/${this.#set.service}` : this.#options.name;
+  }
+
+  #noEndpoints(waitedMs: number, detail: string | undefined): NoEndpointsError {
+    let state: string;
+    if (this.#set === undefined) state = 'no endpoint set has arrived yet';
+    else if (this.#members.length === 0) state = 'the endpoint set is empty';
+    else state = 'every endpoint is ejected and panic mode is off';
+    const cause = this.#sourceError;
+    return new NoEndpointsError(
+      this.#service(),
+      waitedMs,
+      detail === undefined ? state : `${state} (${detail})`,
+      cause === undefined ? undefined : { cause },
+    );
+  }
+
+  #statsOf(record: EndpointRecord, now: number): EndpointStats {
+    return {
+      key: record.key,
+      address: record.endpoint.address,
+      port: record.endpoint.port,
+      zone: record.endpoint.zone,
+      inFlight: record.inFlight,
+      picks: record.picks,
+      successes: record.successes,
+      failures: record.failures,
+      consecutiveFailures: record.consecutiveFailures,
+      ejected: record.ejectedUntil !== undefined,
+      ejectedUntil: record.ejectedUntil,
+      ejectionCount: record.ejectionCount,
+      ewmaLatencyMs: record.ewma.peek(now),
+      weight: slowStartWeight(this.#options.slowStart, record.slowStartSince, now),
+      candidate: record.candidate,
+      addedAt: record.addedAt,
+    };
+  }
+
+  #snapshot(now: number): BalancerStats {
+    const endpoints = this.#members.map((record) => this.#statsOf(record, now));
+    return {
+      namespace: this.#set?.namespace,
+      service: this.#set?.service,
+      strategy: this.#strategy.name,
+      at: now,
+      closed: this.#closed,
+      panic: this.#panic,
+      zoneRouting: this.#zoneRouting,
+      endpoints,
+      totals: {
+        endpoints: this.#members.length,
+        healthy: this.#members.length - this.#ejected,
+        ejected: this.#ejected,
+        candidates: this.#candidates.length,
+        inFlight: this.#totals.inFlight,
+        picks: this.#totals.picks,
+        successes: this.#totals.successes,
+        failures: this.#totals.failures,
+      },
+    };
+  }
+}

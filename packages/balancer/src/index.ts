@@ -1,0 +1,37 @@
+export { createBalancer } from './balancer.js';
+export { endpointKey } from './endpoint-state.js';
+export { BalancerClosedError, BalancerOptionsError, NoEndpointsError } from './errors.js';
+export { PeakEwma } from './ewma.js';
+export { hash32 } from './hash.js';
+export { DEFAULTS } from './options.js';
+export {
+  buildMaglevTable,
+  buildRing,
+  consistentHash,
+  leastRequest,
+  peakEwma,
+  randomStrategy,
+  ringLookup,
+  roundRobin,
+} from './strategies/index.js';
+export type {
+  BalancedEndpoint,
+  Balancer,
+  BalancerOptions,
+  BalancerStats,
+  EndpointState,
+  EndpointStats,
+  FailureKind,
+  HashOptions,
+  Lease,
+  Outcome,
+  OutlierDetectionOptions,
+  SlowStartOptions,
+  Strategy,
+  StrategyContext,
+  StrategyFactory,
+  StrategyName,
+  WaitForPickOptions,
+  ZoneOptions,
+  ZoneRouting,
+} from './types.js';

@@ -1,0 +1,198 @@
+import { BalancerOptionsError } from './errors.js';
+import type { BalancerOptions, HashOptions, StrategyFactory, StrategyName } from './types.js';
+
+export const DEFAULTS = {
+  strategy: 'least-request',
+  choiceCount: 2,
+  activeRequestBias: 1,
+  ewmaDecayMs: 10_000,
+  ewmaDefaultLatencyMs: 30,
+  tableSize: 65_537,
+  ringMinSize: 1_024,
+  consecutiveFailures: 5,
+  baseEjectionMs: 30_000,
+  maxEjectionMs: 300_000,
+  maxEjectionPercent: 10,
+  ejectionIntervalMs: 10_000,
+  panicThresholdPercent: 50,
+  slowStartAggression: 1,
+  slowStartMinWeightPercent: 10,
+  zoneMinClusterSize: 6,
+  noEndpointsTimeoutMs: 3_000,
+} as const;
+
+export interface ResolvedOutlierOptions {
+  readonly consecutiveFailures: number;
+  readonly baseEjectionMs: number;
+  readonly maxEjectionMs: number;
+  readonly maxEjectionPercent: number;
+  readonly alwaysEjectOneHost: boolean;
+  readonly intervalMs: number;
+}
+
+export interface ResolvedSlowStartOptions {
+  readonly windowMs: number;
+  readonly aggression: number;
+  readonly minWeightPercent: number;
+}
+
+export interface ResolvedZoneOptions {
+  readonly local: string;
+  readonly minClusterSize: number;
+}
+
+export interface ResolvedOptions {
+  readonly strategy: StrategyName | StrategyFactory;
+  readonly choiceCount: number;
+  readonly activeRequestBias: number;
+  readonly ewmaDecayMs: number;
+  readonly ewmaDefaultLatencyMs: number;
+  readonly hash: Readonly<Required<HashOptions>>;
+  readonly outlier: ResolvedOutlierOptions | undefined;
+  readonly panicThresholdPercent: number;
+  readonly slowStart: ResolvedSlowStartOptions | undefined;
+  readonly zone: ResolvedZoneOptions | undefined;
+  readonly now: () => number;
+  readonly random: () => number;
+  readonly noEndpointsTimeoutMs: number;
+  readonly name: string | undefined;
+}
+
+const STRATEGIES: readonly StrategyName[] = [
+  'least-request',
+  'round-robin',
+  'random',
+  'peak-ewma',
+  'consistent-hash',
+];
+
+/** Fills defaults and checks ranges; throws `BalancerOptionsError` naming the option. */
+export function resolveOptions(options: BalancerOptions = {}): ResolvedOptions {
+  const strategy = options.strategy ?? DEFAULTS.strategy;
+  if (typeof strategy !== 'function' && !STRATEGIES.includes(strategy)) {
+    throw new BalancerOptionsError(`strategy must be one of ${STRATEGIES.join(', ')} or a function`);
+  }
+  const hash = options.hash ?? {};
+  const tableSize = int('hash.tableSize', hash.tableSize ?? DEFAULTS.tableSize, 2);
+  if (!isPrime(tableSize)) throw new BalancerOptionsError(`hash.tableSize must be a prime, got ${tableSize}`);
+  const algorithm = hash.algorithm ?? 'maglev';
+  if (algorithm !== 'maglev' && algorithm !== 'ring') {
+    throw new BalancerOptionsError(`hash.algorithm must be maglev or ring`);
+  }
+  const od = options.outlierDetection;
+  const outlier =
+    od === false
+      ? undefined
+      : {
+          consecutiveFailures: int(
+            'outlierDetection.consecutiveFailures',
+            od?.consecutiveFailures ?? DEFAULTS.consecutiveFailures,
+            1,
+          ),
+          baseEjectionMs: num(
+            'outlierDetection.baseEjectionMs',
+            od?.baseEjectionMs ?? DEFAULTS.baseEjectionMs,
+            0,
+          ),
+          maxEjectionMs: num(
+            'outlierDetection.maxEjectionMs',
+            od?.maxEjectionMs ?? DEFAULTS.maxEjectionMs,
+            0,
+          ),
+          maxEjectionPercent: num(
+            'outlierDetection.maxEjectionPercent',
+            od?.maxEjectionPercent ?? DEFAULTS.maxEjectionPercent,
+            0,
+            100,
+          ),
+          alwaysEjectOneHost: od?.alwaysEjectOneHost ?? true,
+          intervalMs: num('outlierDetection.intervalMs', od?.intervalMs ?? DEFAULTS.ejectionIntervalMs, 1),
+        };
+  if (outlier && outlier.maxEjectionMs < outlier.baseEjectionMs) {
+    throw new BalancerOptionsError('outlierDetection.maxEjectionMs must be at least baseEjectionMs');
+  }
+  const ss = options.slowStart;
+  const slowStart = ss
+    ? {
+        windowMs: num('slowStart.windowMs', ss.windowMs, 0),
+        aggression: num(
+          'slowStart.aggression',
+          ss.aggression ?? DEFAULTS.slowStartAggression,
+          Number.MIN_VALUE,
+        ),
+        minWeightPercent: num(
+          'slowStart.minWeightPercent',
+          ss.minWeightPercent ?? DEFAULTS.slowStartMinWeightPercent,
+          Number.MIN_VALUE,
+          100,
+        ),
+      }
+    : undefined;
+  const z = options.zone;
+  if (z && (typeof z.local !== 'string' || z.local === '')) {
+    throw new BalancerOptionsError('zone.local must be a non-empty zone name');
+  }
+  const zone = z
+    ? {
+        local: z.local,
+        minClusterSize: int('zone.minClusterSize', z.minClusterSize ?? DEFAULTS.zoneMinClusterSize, 0),
+      }
+    : undefined;
+  return {
+    strategy,
+    choiceCount: int('choiceCount', options.choiceCount ?? DEFAULTS.choiceCount, 1),
+    activeRequestBias: num('activeRequestBias', options.activeRequestBias ?? DEFAULTS.activeRequestBias, 0),
+    ewmaDecayMs: num('ewmaDecayMs', options.ewmaDecayMs ?? DEFAULTS.ewmaDecayMs, Number.MIN_VALUE),
+    ewmaDefaultLatencyMs: num(
+      'ewmaDefaultLatencyMs',
+      options.ewmaDefaultLatencyMs ?? DEFAULTS.ewmaDefaultLatencyMs,
+      0,
+    ),
+    hash: {
+      algorithm,
+      tableSize,
+      ringMinSize: int('hash.ringMinSize', hash.ringMinSize ?? DEFAULTS.ringMinSize, 1),
+    },
+    outlier,
+    panicThresholdPercent: num(
+      'panicThresholdPercent',
+      options.panicThresholdPercent ?? DEFAULTS.panicThresholdPercent,
+      0,
+      100,
+    ),
+    slowStart,
+    zone,
+    now: options.now ?? (() => performance.now()),
+    random: options.random ?? Math.random,
+    noEndpointsTimeoutMs: num(
+      'noEndpointsTimeoutMs',
+      options.noEndpointsTimeoutMs ?? DEFAULTS.noEndpointsTimeoutMs,
+      0,
+      2_147_483_647,
+    ),
+    name: options.name,
+  };
+}
+
+function num(name: string, value: number, min: number, max = Number.MAX_VALUE): number {
+  if (typeof value !== 'number' || !Number.isFinite(value) || value < min || value > max) {
+    throw new BalancerOptionsError(
+      `${name} must be a finite number in [${min}, ${max}], got ${String(value)}`,
+    );
+  }
+  return value;
+}
+
+function int(name: string, value: number, min: number): number {
+  if (!Number.isSafeInteger(value) || value < min) {
+    throw new BalancerOptionsError(`${name} must be an integer >= ${min}, got ${String(value)}`);
+  }
+  return value;
+}
+
+export function isPrime(n: number): boolean {
+  if (n < 2) return false;
+  if (n % 2 === 0) return n === 2;
+  for (let d = 3; d * d <= n; d += 2) if (n % d === 0) return false;
+  return true;
+}

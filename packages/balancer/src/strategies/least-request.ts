@@ -1,0 +1,26 @@
+import type { EndpointState, Strategy, StrategyContext } from '../types.js';
+import { bestOfDistinct } from './sampling.js';
+
+/**
+ * Least request by the power of two choices (Mitzenmacher 2001; Envoy `LEAST_REQUEST`,
+ * `choice_count` 2): sample `choiceCount` distinct candidates at random and take the one with the
+ * fewest requests in flight, ties at random. With slow start the comparison uses Envoy's weighted
+ * form, weight / (inFlight + 1)^activeRequestBias (highest wins), which orders exactly like
+ * "fewest in flight" while all weights are equal. O(choiceCount).
+ */
+export function leastRequest(context: StrategyContext): Strategy {
+  let items: EndpointState[] = [];
+  const bias = context.activeRequestBias;
+  return {
+    name: 'least-request',
+    setCandidates(candidates) {
+      items = candidates.slice();
+    },
+    pick(_key, now) {
+      return bestOfDistinct(items, context.choiceCount, context.random, (s) => {
+        const load = bias === 1 ? s.inFlight + 1 : (s.inFlight + 1) ** bias;
+        return load / context.weight(s, now);
+      });
+    },
+  };
+}

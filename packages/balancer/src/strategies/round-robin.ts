@@ -1,0 +1,25 @@
+import type { EndpointState, Strategy, StrategyContext } from '../types.js';
+import { randomIndex } from './sampling.js';
+
+/**
+ * Round robin over the candidates in set order, starting at a random position (so that many clients
+ * created at once do not all hit the first endpoint). When the candidates change the cursor keeps its
+ * position modulo the new length. Ignores slow start and keys. O(1).
+ */
+export function roundRobin(context: StrategyContext): Strategy {
+  let items: readonly EndpointState[] = [];
+  let cursor = -1;
+  return {
+    name: 'round-robin',
+    setCandidates(candidates) {
+      items = candidates.slice();
+      if (items.length === 0) return;
+      cursor = cursor < 0 ? randomIndex(context.random, items.length) : cursor % items.length;
+    },
+    pick() {
+      const item = items[cursor] as EndpointState;
+      cursor = (cursor + 1) % items.length;
+      return item;
+    },
+  };
+}

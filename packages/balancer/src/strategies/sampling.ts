@@ -1,0 +1,35 @@
+/** Uniform integer in [0, n), robust to a `random` that returns exactly 1. */
+export function randomIndex(random: () => number, n: number): number {
+  const i = Math.floor(random() * n);
+  return Math.max(0, Math.min(n - 1, i));
+}
+
+/**
+ * Power of `k` choices over `items` (Mitzenmacher; Envoy least_request `choice_count`): samples
+ * min(k, n) DISTINCT items by a partial Fisher–Yates shuffle of `items` itself (the caller owns the
+ * array and does not care about its order) and returns the one with the lowest `cost`, ties broken
+ * uniformly at random. O(k).
+ */
+export function bestOfDistinct<T>(items: T[], k: number, random: () => number, cost: (item: T) => number): T {
+  const n = items.length;
+  const draws = Math.min(k, n);
+  let best = items[0] as T;
+  let bestCost = Number.POSITIVE_INFINITY;
+  let ties = 0;
+  for (let i = 0; i < draws; i++) {
+    const j = i + randomIndex(random, n - i);
+    const item = items[j] as T;
+    items[j] = items[i] as T;
+    items[i] = item;
+    const c = cost(item);
+    if (c < bestCost || ties === 0) {
+      best = item;
+      bestCost = c;
+      ties = 1;
+    } else if (c === bestCost) {
+      ties += 1;
+      if (randomIndex(random, ties) === 0) best = item;
+    }
+  }
+  return best;
+}

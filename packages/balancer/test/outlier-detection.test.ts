@@ -1,0 +1,207 @@
+import { of } from 'rxjs';
+import { describe, expect, it } from 'vitest';
+import { type Balancer, type BalancerOptions, createBalancer, type FailureKind } from '../src/index.js';
+import { ep, ManualClock, range, seeded, set } from './support.js';
+
+function setup(n: number, options: BalancerOptions = {}) {
+  const clock = new ManualClock();
+  const balancer = createBalancer(of(set(range(1, n).map((i) => ep(i)))), {
+    strategy: 'round-robin',
+    now: clock.now,
+    random: seeded(1),
+    ...options,
+  });
+  return { clock, balancer };
+}
+
+/** Sends `count` outcomes to one endpoint, picking until the round robin lands on it. */
+function hit(
+  balancer: Balancer,
+  address: string,
+  count: number,
+  ok = false,
+  failure: FailureKind = 'status5xx',
+) {
+  let sent = 0;
+  for (let guard = 0; sent < count && guard < 10_000; guard++) {
+    const lease = balancer.pick();
+    if (!lease) throw new Error('nothing picked');
+    if (lease.endpoint.address === address) {
+      lease.release(ok ? { ok: true } : { ok: false, failure });
+      sent += 1;
+    } else lease.release({ ok: true });
+  }
+  if (sent < count) throw new Error(`${address} is never picked`);
+}
+
+const statsOf = (balancer: Balancer, address: string) =>
+  balancer.stats().endpoints.find((e) => e.address === address);
+
+function addressesPicked(balancer: Balancer, count: number): Set<string> {
+  const seen = new Set<string>();
+  for (let i = 0; i < count; i++) {
+    const lease = balancer.pick();
+    if (lease) {
+      seen.add(lease.endpoint.address);
+      lease.release({ ok: true });
+    }
+  }
+  return seen;
+}
+
+describe('outlier detection', () => {
+  it('ejects after 5 consecutive failures and brings the endpoint back after 30 s', () => {
+    const { clock, balancer } = setup(10);
+    hit(balancer, '10.0.0.3', 4);
+    expect(statsOf(balancer, '10.0.0.3')?.ejected).toBe(false);
+    expect(statsOf(balancer, '10.0.0.3')?.consecutiveFailures).toBe(4);
+    hit(balancer, '10.0.0.3', 1, false, 'connect');
+    const ejected = statsOf(balancer, '10.0.0.3');
+    expect(ejected?.ejected).toBe(true);
+    expect(ejected?.ejectedUntil).toBe(clock.t + 30_000);
+    expect(balancer.stats().totals.ejected).toBe(1);
+    expect(addressesPicked(balancer, 200).has('10.0.0.3')).toBe(false);
+
+    clock.advance(29_999);
+    expect(addressesPicked(balancer, 200).has('10.0.0.3')).toBe(false);
+    clock.advance(1);
+    expect(addressesPicked(balancer, 200).has('10.0.0.3')).toBe(true);
+    expect(statsOf(balancer, '10.0.0.3')?.ejected).toBe(false);
+  });
+
+  it('counts only consecutive failures: a success resets the count', () => {
+    const { balancer } = setup(10);
+    hit(balancer, '10.0.0.1', 4);
+    hit(balancer, '10.0.0.1', 1, true);
+    hit(balancer, '10.0.0.1', 4);
+    expect(statsOf(balancer, '10.0.0.1')?.ejected).toBe(false);
+    hit(balancer, '10.0.0.1', 1, false, 'timeout');
+    expect(statsOf(balancer, '10.0.0.1')?.ejected).toBe(true);
+  });
+
+  it('ejects for base × times ejected, capped at maxEjectionMs', () => {
+    const { clock, balancer } = setup(10);
+    const durations: number[] = [];
+    for (let i = 0; i < 12; i++) {
+      hit(balancer, '10.0.0.5', 5, false, 'reset');
+      const until = statsOf(balancer, '10.0.0.5')?.ejectedUntil as number;
+      durations.push(until - clock.t);
+      clock.t = until;
+    }
+    expect(durations).toEqual([
+      30_000, 60_000, 90_000, 120_000, 150_000, 180_000, 210_000, 240_000, 270_000, 300_000, 300_000, 300_000,
+    ]);
+  });
+
+  it('lowers the multiplier by one per interval the endpoint stays healthy', () => {
+    const { clock, balancer } = setup(10);
+    hit(balancer, '10.0.0.2', 5);
+    clock.advance(30_000);
+    hit(balancer, '10.0.0.2', 5);
+    expect(statsOf(balancer, '10.0.0.2')?.ejectionCount).toBe(2);
+    clock.advance(60_000);
+    clock.advance(15_000); // one full 10 s interval in service
+    hit(balancer, '10.0.0.2', 5);
+    expect(statsOf(balancer, '10.0.0.2')?.ejectionCount).toBe(2);
+    expect((statsOf(balancer, '10.0.0.2')?.ejectedUntil as number) - clock.t).toBe(60_000);
+    clock.advance(60_000 + 100_000); // long healthy: back to the base time
+    hit(balancer, '10.0.0.2', 5);
+    expect((statsOf(balancer, '10.0.0.2')?.ejectedUntil as number) - clock.t).toBe(30_000);
+  });
+
+  it('ejects at most maxEjectionPercent of the endpoints, the next one once there is room', () => {
+    const { clock, balancer } = setup(10);
+    hit(balancer, '10.0.0.1', 5);
+    hit(balancer, '10.0.0.2', 5);
+    expect(statsOf(balancer, '10.0.0.1')?.ejected).toBe(true);
+    expect(statsOf(balancer, '10.0.0.2')?.ejected).toBe(false);
+    expect(balancer.stats().totals.ejected).toBe(1);
+    clock.advance(30_000);
+    hit(balancer, '10.0.0.2', 1);
+    expect(statsOf(balancer, '10.0.0.2')?.ejected).toBe(true);
+    expect(statsOf(balancer, '10.0.0.1')?.ejected).toBe(false);
+  });
+
+  it('allows floor(n × percent) ejections (2 of 20 at 10 %)', () => {
+    const { balancer } = setup(20);
+    for (const n of [1, 2, 3]) hit(balancer, `10.0.0.${n}`, 5);
+    expect(balancer.stats().totals.ejected).toBe(2);
+  });
+
+  it('ejects one endpoint of a small set unless alwaysEjectOneHost is false', () => {
+    const small = setup(3);
+    hit(small.balancer, '10.0.0.1', 5);
+    expect(small.balancer.stats().totals.ejected).toBe(1);
+    const strict = setup(3, { outlierDetection: { alwaysEjectOneHost: false } });
+    hit(strict.balancer, '10.0.0.1', 5);
+    expect(strict.balancer.stats().totals.ejected).toBe(0);
+  });
+
+  it('honours custom thresholds and can be turned off', () => {
+    const custom = setup(4, { outlierDetection: { consecutiveFailures: 2, baseEjectionMs: 1_000 } });
+    hit(custom.balancer, '10.0.0.4', 2);
+    expect(statsOf(custom.balancer, '10.0.0.4')?.ejectedUntil).toBe(custom.clock.t + 1_000);
+    const off = setup(4, { outlierDetection: false });
+    hit(off.balancer, '10.0.0.4', 50);
+    expect(off.balancer.stats().totals.ejected).toBe(0);
+  });
+
+  it('counts late outcomes of leases taken before the ejection without ejecting twice', () => {
+    const { clock, balancer } = setup(2);
+    const leases = range(1, 20)
+      .map(() => balancer.pick())
+      .filter((l) => l?.endpoint.address === '10.0.0.1');
+    expect(leases.length).toBe(10);
+    for (const lease of leases) lease?.release({ ok: false, failure: 'other' });
+    const stats = statsOf(balancer, '10.0.0.1');
+    expect(stats?.failures).toBe(10);
+    expect(stats?.ejectionCount).toBe(1);
+    expect(stats?.ejectedUntil).toBe(clock.t + 30_000);
+    expect(stats?.inFlight).toBe(0);
+  });
+});
+
+describe('panic threshold', () => {
+  const all = { outlierDetection: { maxEjectionPercent: 100 } };
+
+  it('uses only healthy endpoints while at least half are healthy', () => {
+    const { balancer } = setup(4, all);
+    hit(balancer, '10.0.0.1', 5);
+    hit(balancer, '10.0.0.2', 5);
+    expect(balancer.stats().panic).toBe(false);
+    expect(addressesPicked(balancer, 100)).toEqual(new Set(['10.0.0.3', '10.0.0.4']));
+  });
+
+  it('balances over all endpoints when fewer than half are healthy', () => {
+    const { balancer } = setup(4, all);
+    for (const n of [1, 2, 3]) hit(balancer, `10.0.0.${n}`, 5);
+    const stats = balancer.stats();
+    expect(stats.totals.ejected).toBe(3);
+    expect(stats.panic).toBe(true);
+    expect(stats.totals.candidates).toBe(4);
+    expect(addressesPicked(balancer, 100).size).toBe(4);
+  });
+
+  it('keeps serving a single ejected endpoint', () => {
+    const { balancer } = setup(1);
+    hit(balancer, '10.0.0.1', 5);
+    expect(balancer.stats().panic).toBe(true);
+    expect(balancer.pick()?.endpoint.address).toBe('10.0.0.1');
+  });
+
+  it('with panicThresholdPercent 0, picks nothing once everything is ejected', () => {
+    const { clock, balancer } = setup(2, { ...all, panicThresholdPercent: 0 });
+    hit(balancer, '10.0.0.1', 5);
+    hit(balancer, '10.0.0.2', 5);
+    expect(balancer.stats().panic).toBe(false);
+    expect(balancer.pick()).toBeUndefined();
+    clock.advance(30_000);
+    expect(balancer.pick()).toBeDefined();
+  });
+
+  it('a higher threshold panics earlier', () => {
+    const { balancer } = setup(4, { ...all, panicThresholdPercent: 80 });
+    hit(balancer, '10.0.0.1', 5);
+    expect(balancer.stats().panic).toBe(true);
+  });
+});
