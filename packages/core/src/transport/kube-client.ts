@@ -39,7 +39,7 @@ export interface KubeClient {
   getJson(path: string, options?: KubeRequestOptions): Promise<unknown>;
   /** GET a streaming response (a watch); the caller must consume or destroy the body. */
   stream(path: string, options?: KubeRequestOptions): Promise<KubeStream>;
-  /** Closes the connection pool once in-flight requests are done. */
+  /** Closes the connection pool, aborting requests in flight (watches included: their streams complete). */
   close(): Promise<void>;
 }
 
@@ -89,6 +89,8 @@ class UndiciKubeClient implements KubeClient {
       headers: response.headers,
       body,
       destroy: () => {
+        // undici reports the destruction of an unfinished body as an 'error': we asked for it.
+        body.on('error', ignoreError);
         body.destroy();
       },
     };
@@ -98,7 +100,8 @@ class UndiciKubeClient implements KubeClient {
     this.#closed = true;
     const pool = this.#pool;
     this.#pool = undefined;
-    await pool?.close();
+    // Watches never finish on their own: end them instead of waiting for them.
+    await pool?.destroy();
   }
 
   /** Sends a GET; on 401 re-reads the credentials once and retries (rotated tokens). */
@@ -178,6 +181,8 @@ class UndiciKubeClient implements KubeClient {
     });
   }
 }
+
+function ignoreError(): void {}
 
 function renderQuery(query: KubeRequestOptions['query']): string {
   if (!query) return '';

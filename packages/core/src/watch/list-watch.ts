@@ -152,7 +152,8 @@ export function listWatch(client: KubeClient, options: ListWatchOptions): Observ
         try {
           step = await perform(command, operation.signal);
         } catch (error) {
-          if (lifetime.signal.aborted) return;
+          // Unsubscribed, or the client was closed under us: the stream is over, not failing.
+          if (lifetime.signal.aborted || isClientClosed(error)) return;
           step = resyncError ? step : machine.handle({ kind: 'failed', error });
         }
         if (resyncError && !lifetime.signal.aborted) {
@@ -172,6 +173,10 @@ export function listWatch(client: KubeClient, options: ListWatchOptions): Observ
       resyncSubscription?.unsubscribe();
     };
   });
+}
+
+function isClientClosed(error: unknown): boolean {
+  return error instanceof KubeTransportError && error.code === 'ERR_KUBE_CLIENT_CLOSED';
 }
 
 function streamFailure(error: unknown, path: string, idleTimeoutMs: number): unknown {

@@ -7,34 +7,26 @@ import type { Readable } from 'node:stream';
  * Ends when the stream ends; throws the stream's error (abort, idle timeout, reset).
  */
 export async function* readAvailable(body: Readable): AsyncGenerator<Buffer> {
-  for (;;) {
-    const chunk = body.read() as Buffer | null;
-    if (chunk !== null) {
-      yield chunk;
-      continue;
+  let wake: (() => void) | undefined;
+  const onChange = () => wake?.();
+  // Listening for 'error' for the whole iteration: an error emitted while the consumer is busy
+  // must not become an uncaught exception; it is read back from `body.errored`.
+  body.on('readable', onChange).on('end', onChange).on('close', onChange).on('error', onChange);
+  try {
+    for (;;) {
+      const chunk = body.read() as Buffer | null;
+      if (chunk !== null) {
+        yield chunk;
+        continue;
+      }
+      if (body.errored) throw body.errored;
+      if (body.readableEnded || body.destroyed) return;
+      await new Promise<void>((resolve) => {
+        wake = resolve;
+      });
+      wake = undefined;
     }
-    if (body.errored) throw body.errored;
-    if (body.readableEnded || body.destroyed) return;
-    await nextChange(body);
+  } finally {
+    body.off('readable', onChange).off('end', onChange).off('close', onChange).off('error', onChange);
   }
-}
-
-function nextChange(body: Readable): Promise<void> {
-  return new Promise((resolve, reject) => {
-    const settle = (error?: Error | null) => {
-      body.off('readable', onChange);
-      body.off('end', onChange);
-      body.off('close', onClose);
-      body.off('error', onError);
-      if (error) reject(error);
-      else resolve();
-    };
-    const onChange = () => settle();
-    const onClose = () => settle(body.errored);
-    const onError = (error: Error) => settle(error);
-    body.on('readable', onChange);
-    body.on('end', onChange);
-    body.on('close', onClose);
-    body.on('error', onError);
-  });
 }

@@ -372,6 +372,40 @@ describe('watchEndpoints over a real socket', () => {
     expect(sets.error).toBeUndefined();
   });
 
+  it('caps the size of one event: an oversized event is reported and retried, never buffered without bound', async () => {
+    cluster = await startCluster({ initialObjects: [webSlice('web-a', ['10.0.0.1'])] });
+    const tuning = { ...FAST, initialList: 'list' as const, maxEventBytes: 4096 };
+    const states = record(health({ watch: tuning }));
+    const sets = record(watch({ watch: tuning }));
+    await sets.waitFor(() => true);
+    const many = Array.from({ length: 200 }, (_, i) => `10.0.${i >> 8}.${i & 255}`);
+    cluster.server.upsert(webSlice('web-big', many));
+    const failure = await states.waitFor((h) => h.state === 'retrying');
+    expect(failure.state === 'retrying' && (failure.error as { code: string }).code).toBe('ERR_WATCH_EVENT_TOO_LARGE');
+    expect(addresses(sets.last)).toEqual(['10.0.0.1:8080']);
+    expect(sets.error).toBeUndefined();
+  });
+
+  it('talks to an apiserver on [::1]', async () => {
+    cluster = await startCluster({ host: '::1', initialObjects: [webSlice('web-a', ['fd00::1'], { addressType: 'IPv6' })] });
+    expect(cluster.config.server).toMatch(/^https:\/\/\[::1\]:\d+$/);
+    const sets = record(watch());
+    const set = await sets.waitFor(() => true);
+    expect(set.endpoints.map((e) => [e.address, e.addressType])).toEqual([['fd00::1', 'IPv6']]);
+  });
+
+  it('completes the stream when the client is closed', async () => {
+    cluster = await startCluster({ initialObjects: [webSlice('web-a', ['10.0.0.1'])] });
+    let completed = false;
+    const sets = record(watch());
+    const subscription = watch().subscribe({ complete: () => (completed = true) });
+    await sets.waitFor(() => true);
+    await cluster.server.waitForWatches(1);
+    await cluster.client.close();
+    await eventually(() => completed, 5000, 'completion');
+    subscription.unsubscribe();
+  });
+
   it('does not re-emit when a slice changes in nothing that matters', async () => {
     cluster = await startCluster({ initialObjects: [webSlice('web-a', ['10.0.0.1'])] });
     const sets = record(watch());
