@@ -10,6 +10,7 @@ export default defineConfig({
       '@endpoint-watch/core': src('core'),
       '@endpoint-watch/testing': src('testing'),
       '@endpoint-watch/balancer': src('balancer'),
+      '@endpoint-watch/undici': src('undici'),
     },
   },
   test: {

@@ -1,0 +1,204 @@
+import type { Balancer } from '@endpoint-watch/balancer';
+import { Agent, Dispatcher, errors } from 'undici';
+import { type AttemptOptions, type BalancedRequest, kEndpoint } from './balanced-request.js';
+import { EndpointPools } from './endpoint-pools.js';
+import { BalancingEngine, resolveSource, validateOptions } from './engine.js';
+import type {
+  BalancedAgentOptions,
+  BalancingSource,
+  EndpointBalancingOptions,
+  EndpointPoolInfo,
+} from './types.js';
+
+type DispatcherEvent = 'connect' | 'disconnect' | 'connectionError';
+
+const BALANCING_KEYS = [
+  'match',
+  'hashKey',
+  'maxAttempts',
+  'retryNonIdempotent',
+  'noEndpointsTimeoutMs',
+  'balancer',
+] as const satisfies readonly (keyof EndpointBalancingOptions)[];
+/** Agent-only options that mean something else (or nothing) to a Pool. */
+const AGENT_ONLY_KEYS = ['factory', 'maxOrigins', 'interceptors'] as const;
+
+/** The bottom of the dispatch chain: attempts to their endpoint's pool, the rest to a plain Agent. */
+class Router extends Dispatcher {
+  readonly #pools: EndpointPools;
+  readonly #passthrough: Agent;
+
+  constructor(pools: EndpointPools, passthrough: Agent) {
+    super();
+    this.#pools = pools;
+    this.#passthrough = passthrough;
+  }
+
+  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    const endpoint = (options as Partial<AttemptOptions>)[kEndpoint];
+    return endpoint === undefined
+      ? this.#passthrough.dispatch(options, handler)
+      : this.#pools.dispatch(endpoint, options, handler);
+  }
+}
+
+/**
+ * An undici `Dispatcher` that sends each request to one endpoint of a Service, picked per request
+ * by an `@endpoint-watch/balancer` `Balancer`, over one keep-alive pool per endpoint. Usable as
+ * `request(url, { dispatcher })`, `stream`, `pipeline`, `fetch(url, { dispatcher })` (the `fetch`
+ * of the same undici package), or `setGlobalDispatcher`. See the package README.
+ */
+export class BalancedAgent extends Dispatcher {
+  /** The balancer picking the endpoints (created from `options.balancer` for an `endpoints` source). */
+  readonly balancer: Balancer;
+  readonly #ownsBalancer: boolean;
+  readonly #pools: EndpointPools;
+  readonly #passthrough: Agent;
+  readonly #chain: Dispatcher;
+  readonly #requests = new Set<BalancedRequest>();
+  #whenIdle: Array<() => void> = [];
+  #closed = false;
+  #destroyed = false;
+  #closing: Promise<void> | undefined;
+  #destroying: Promise<void> | undefined;
+
+  constructor(source: BalancingSource, options: BalancedAgentOptions = {}) {
+    super();
+    validateOptions(options);
+    const poolOptions: Record<string, unknown> = { ...options, allowH2: options.allowH2 ?? false };
+    for (const key of [...BALANCING_KEYS, ...AGENT_ONLY_KEYS]) delete poolOptions[key];
+    const { balancer, owned } = resolveSource(source, options);
+    this.balancer = balancer;
+    this.#ownsBalancer = owned;
+    const forward = (event: DispatcherEvent, origin: URL, targets: readonly Dispatcher[], error?: Error) =>
+      this.emit(event as 'disconnect', origin, [this, ...targets], error as errors.UndiciError);
+    this.#pools = new EndpointPools(balancer, poolOptions, forward);
+    this.#passthrough = new Agent(poolOptions);
+    for (const event of ['connect', 'disconnect', 'connectionError'] as const) {
+      this.#passthrough.on(
+        event as 'disconnect',
+        (origin: URL, targets: readonly Dispatcher[], error: Error) =>
+          // The inner Agent lists itself first; this agent stands in for it.
+          forward(event, origin, targets.slice(1), error),
+      );
+    }
+    const engine = new BalancingEngine(balancer, options, {
+      stopped: () => this.#destroyed,
+      onStart: (request) => this.#requests.add(request),
+      onSettled: (request) => this.#settled(request),
+    });
+    const guard =
+      (next: Dispatcher.Dispatch): Dispatcher.Dispatch =>
+      (dispatchOptions, handler) => {
+        if (this.#closed) {
+          const error = this.#destroyed ? new errors.ClientDestroyedError() : new errors.ClientClosedError();
+          handler.onResponseError?.(null as unknown as Dispatcher.DispatchController, error);
+          return false;
+        }
+        return next(dispatchOptions, handler);
+      };
+    // compose() adapts the caller's handler to the controller API on undici 7 (legacy handlers).
+    this.#chain = new Router(this.#pools, this.#passthrough).compose(engine.interceptor(), guard);
+  }
+
+  /** `true` once `close()` or `destroy()` was called. */
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  /** `true` once `destroy()` was called. */
+  get destroyed(): boolean {
+    return this.#destroyed;
+  }
+
+  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
+    return this.#chain.dispatch(options, handler);
+  }
+
+  /** The per-endpoint pools open now (including those of departed endpoints still draining). */
+  pools(): EndpointPoolInfo[] {
+    return this.#pools.info();
+  }
+
+  /**
+   * Waits for the requests in progress (including those waiting for an endpoint) to finish, closes
+   * every pool and the inner Agent, then the balancer if this agent created it. New requests fail
+   * with `ClientClosedError` meanwhile.
+   */
+  override close(): Promise<void>;
+  override close(callback: () => void): void;
+  override close(callback?: () => void): Promise<void> | undefined {
+    const done = this.#close();
+    if (callback === undefined) return done;
+    done.then(callback, callback);
+    return undefined;
+  }
+
+  /** Fails every request in progress with `error` (default `ClientDestroyedError`) and closes everything. */
+  override destroy(): Promise<void>;
+  override destroy(error: Error | null): Promise<void>;
+  override destroy(callback: () => void): void;
+  override destroy(error: Error | null, callback: () => void): void;
+  override destroy(
+    errorOrCallback?: Error | null | (() => void),
+    maybeCallback?: () => void,
+  ): Promise<void> | undefined {
+    const callback = typeof errorOrCallback === 'function' ? errorOrCallback : maybeCallback;
+    const error = typeof errorOrCallback === 'function' ? undefined : (errorOrCallback ?? undefined);
+    const done = this.#destroy(error);
+    if (callback === undefined) return done;
+    done.then(callback, callback);
+    return undefined;
+  }
+
+  #close(): Promise<void> {
+    this.#closed = true;
+    this.#closing ??= (async () => {
+      await this.#idle();
+      await Promise.all([this.#pools.close(), this.#passthrough.close().catch(() => undefined)]);
+      this.#closeBalancer();
+    })();
+    return this.#closing;
+  }
+
+  #destroy(error: Error | undefined): Promise<void> {
+    this.#closed = true;
+    this.#destroyed = true;
+    this.#destroying ??= (async () => {
+      const reason = error ?? new errors.ClientDestroyedError();
+      for (const request of [...this.#requests]) request.abort(reason);
+      await Promise.all([
+        this.#pools.destroy(reason),
+        this.#passthrough.destroy(reason).catch(() => undefined),
+      ]);
+      this.#closeBalancer();
+    })();
+    return this.#destroying;
+  }
+
+  #closeBalancer(): void {
+    if (this.#ownsBalancer) this.balancer.close();
+  }
+
+  #settled(request: BalancedRequest): void {
+    this.#requests.delete(request);
+    if (this.#requests.size > 0 || this.#whenIdle.length === 0) return;
+    const waiting = this.#whenIdle;
+    this.#whenIdle = [];
+    for (const resolve of waiting) resolve();
+  }
+
+  #idle(): Promise<void> {
+    if (this.#requests.size === 0) return Promise.resolve();
+    return new Promise((resolve) => this.#whenIdle.push(resolve));
+  }
+}
+
+/**
+ * A `BalancedAgent` over `{ endpoints }` (an `Observable<EndpointSet>`, e.g. `watchEndpoints(...)`;
+ * the agent creates a balancer from `options.balancer` and closes it on `close()`) or over
+ * `{ balancer }` (yours; left open).
+ */
+export function createBalancedAgent(source: BalancingSource, options?: BalancedAgentOptions): BalancedAgent {
+  return new BalancedAgent(source, options);
+}

@@ -1,0 +1,499 @@
+import type { Duplex } from 'node:stream';
+import {
+  type Balancer,
+  endpointKey,
+  type FailureKind,
+  type Lease,
+  type Outcome,
+} from '@endpoint-watch/balancer';
+import type { Endpoint } from '@endpoint-watch/core';
+import { type Dispatcher, errors } from 'undici';
+import { canReplayBody, classify, isTimeoutAbort, type Phase } from './classify.js';
+import { AllAttemptsFailedError, type AttemptFailure } from './errors.js';
+
+type Handler = Dispatcher.DispatchHandler;
+type Controller = Dispatcher.DispatchController;
+type Headers = Parameters<NonNullable<Handler['onResponseStart']>>[2];
+type DispatchFn = (options: Dispatcher.DispatchOptions, handler: Handler) => boolean;
+
+/** Marks the dispatch options of an attempt with the endpoint (`address:port`) it goes to. */
+export const kEndpoint: unique symbol = Symbol('endpoint-watch.endpoint');
+
+/** Dispatch options of one attempt: the caller's, with the origin rewritten to the endpoint. */
+export type AttemptOptions = Dispatcher.DispatchOptions & {
+  readonly servername?: string;
+  readonly [kEndpoint]: string;
+};
+
+/** What every request of one engine shares. */
+export interface RequestSettings {
+  readonly balancer: Balancer;
+  readonly maxAttempts: number;
+  readonly retryNonIdempotent: boolean;
+  /** Bound of `waitForPick`; `undefined`: the balancer's `noEndpointsTimeoutMs`. */
+  readonly noEndpointsTimeoutMs: number | undefined;
+  /** The dispatcher is being destroyed: no more attempts. */
+  readonly stopped: () => boolean;
+}
+
+/** Extra picks a retry makes to find an endpoint this request has not failed on yet. */
+const MAX_REPICKS = 4;
+
+const now = (): number => performance.now();
+
+/** `http://10.0.0.1:8080`, `https://[fd00::1]:8443`, or the FQDN of an FQDN endpoint. */
+export function endpointOrigin(protocol: string, endpoint: Endpoint): string {
+  const host = endpoint.address.includes(':') ? `[${endpoint.address}]` : endpoint.address;
+  return `${protocol}//${host}:${endpoint.port}`;
+}
+
+/**
+ * One attempt: the handler undici drives for the request sent to one endpoint. It only forwards to
+ * its `BalancedRequest`, which decides what reaches the caller.
+ */
+class Attempt implements Handler {
+  controller: Controller | undefined;
+  /** undici called `onRequestStart`: it is about to write (or has written) the request. */
+  sent = false;
+  /** Final (non-1xx) status, once headers arrived. */
+  status: number | undefined;
+  headersMs: number | undefined;
+  /** Set when the caller gave up on the request while this attempt was running. */
+  abandoned: Outcome | undefined;
+  #released = false;
+
+  constructor(
+    readonly request: BalancedRequest,
+    readonly lease: Lease,
+    readonly key: string,
+    readonly startedAt: number,
+  ) {}
+
+  release(outcome: Outcome): void {
+    if (this.#released) return;
+    this.#released = true;
+    this.lease.release(outcome);
+  }
+
+  /** Time to response headers when they came, else time so far. */
+  latencyMs(): number {
+    return this.headersMs ?? now() - this.startedAt;
+  }
+
+  onRequestStart(controller: Controller, _context: unknown): void {
+    this.request.attemptStarted(this, controller);
+  }
+
+  onRequestUpgrade(controller: Controller, statusCode: number, headers: Headers, socket: Duplex): void {
+    this.request.attemptUpgraded(this, controller, statusCode, headers, socket);
+  }
+
+  onResponseStart(
+    controller: Controller,
+    statusCode: number,
+    headers: Headers,
+    statusMessage?: string,
+  ): void {
+    this.request.attemptResponded(this, controller, statusCode, headers, statusMessage);
+  }
+
+  onResponseData(controller: Controller, chunk: Buffer): void {
+    this.request.attemptData(this, controller, chunk);
+  }
+
+  onResponseEnd(controller: Controller, trailers: Headers): void {
+    this.request.attemptEnded(this, controller, trailers);
+  }
+
+  onResponseError(controller: Controller | null | undefined, error: Error): void {
+    this.request.attemptFailed(this, controller ?? undefined, error);
+  }
+}
+
+/**
+ * The controller the caller's handler gets once, for the whole request: it outlives attempts and
+ * applies `abort`/`pause`/`resume` to whichever attempt is current.
+ */
+class RequestController implements Controller {
+  readonly #request: BalancedRequest;
+
+  constructor(request: BalancedRequest) {
+    this.#request = request;
+  }
+
+  get aborted(): boolean {
+    return this.#request.abortReason !== undefined;
+  }
+
+  get paused(): boolean {
+    return this.#request.paused;
+  }
+
+  get reason(): Error | null {
+    return this.#request.abortReason ?? null;
+  }
+
+  get rawHeaders(): Controller['rawHeaders'] {
+    return this.#request.currentController?.rawHeaders;
+  }
+
+  get rawTrailers(): Controller['rawTrailers'] {
+    return this.#request.currentController?.rawTrailers;
+  }
+
+  abort(reason: Error): void {
+    this.#request.abort(reason);
+  }
+
+  pause(): void {
+    this.#request.pause();
+  }
+
+  resume(): void {
+    this.#request.resume();
+  }
+}
+
+/**
+ * One caller request over one or more attempts. Lifecycle:
+ * 1. `start`: the caller's `onRequestStart` gets the request's own controller (so an abort works while
+ *    waiting for an endpoint), then an endpoint is picked (synchronously when possible).
+ * 2. Each attempt is dispatched with the origin rewritten to the endpoint. Until response headers
+ *    arrive, an attempt error may lead to another attempt (see `attemptFailed`).
+ * 3. From the first `onResponseStart` on, the current attempt is the response: events go straight to
+ *    the caller and nothing is retried.
+ * Every attempt's lease is released exactly once, with the outcome of that attempt.
+ */
+export class BalancedRequest {
+  readonly #settings: RequestSettings;
+  readonly #dispatch: DispatchFn;
+  readonly #handler: Handler;
+  readonly #options: Dispatcher.DispatchOptions;
+  readonly #protocol: string;
+  readonly #key: string | undefined;
+  readonly #idempotent: boolean;
+  readonly #onSettled: ((request: BalancedRequest) => void) | undefined;
+  readonly #controller: RequestController;
+  readonly #failures: AttemptFailure[] = [];
+  /** Endpoints this request failed on, with the failure reported. */
+  readonly #tried = new Map<string, FailureKind>();
+  #current: Attempt | undefined;
+  #responseStarted = false;
+  #settled = false;
+  #paused = false;
+  #abortReason: Error | undefined;
+  #pickAbort: AbortController | undefined;
+
+  constructor(args: {
+    settings: RequestSettings;
+    dispatch: DispatchFn;
+    handler: Handler;
+    /** The caller's options with `host` header and `servername` already set. */
+    options: Dispatcher.DispatchOptions;
+    protocol: string;
+    key: string | undefined;
+    idempotent: boolean;
+    onSettled?: (request: BalancedRequest) => void;
+  }) {
+    this.#settings = args.settings;
+    this.#dispatch = args.dispatch;
+    this.#handler = args.handler;
+    this.#options = args.options;
+    this.#protocol = args.protocol;
+    this.#key = args.key;
+    this.#idempotent = args.idempotent;
+    this.#onSettled = args.onSettled;
+    this.#controller = new RequestController(this);
+  }
+
+  get abortReason(): Error | undefined {
+    return this.#abortReason;
+  }
+
+  get paused(): boolean {
+    return this.#paused;
+  }
+
+  get currentController(): Controller | undefined {
+    return this.#current?.controller;
+  }
+
+  start(): void {
+    this.#handler.onRequestStart?.(this.#controller, {});
+    if (this.#settled) return; // aborted from within onRequestStart
+    const lease = this.#settings.balancer.pick(this.#key);
+    if (lease) this.#launch(lease);
+    else this.#waitForEndpoint(undefined);
+  }
+
+  /** From the caller's controller. Before the response: report the abort at once; after: abort the response. */
+  abort(reason: Error | undefined): void {
+    if (this.#settled || this.#abortReason !== undefined) return;
+    const error = reason ?? new errors.RequestAbortedError();
+    this.#abortReason = error;
+    this.#pickAbort?.abort(error);
+    const attempt = this.#current;
+    if (this.#responseStarted && attempt?.controller) {
+      attempt.controller.abort(error); // its onResponseError reports to the caller
+      return;
+    }
+    if (attempt) {
+      // The endpoint did not answer in time for the caller: a timeout signal counts against it.
+      attempt.abandoned = isTimeoutAbort(error)
+        ? { ok: false, failure: 'timeout', latencyMs: attempt.latencyMs() }
+        : { ok: true, latencyMs: attempt.latencyMs() };
+      attempt.controller?.abort(error);
+    }
+    this.#fail(error);
+  }
+
+  pause(): void {
+    this.#paused = true;
+    this.#current?.controller?.pause();
+  }
+
+  resume(): void {
+    this.#paused = false;
+    this.#current?.controller?.resume();
+  }
+
+  #isCurrent(attempt: Attempt): boolean {
+    return attempt === this.#current && !this.#settled;
+  }
+
+  /** An attempt the caller no longer waits for ended: release its lease and drop its events. */
+  #dropStale(attempt: Attempt, controller: Controller | undefined): void {
+    if (controller && !controller.aborted)
+      controller.abort(this.#abortReason ?? new errors.RequestAbortedError());
+    attempt.release(attempt.abandoned ?? { ok: true, latencyMs: attempt.latencyMs() });
+  }
+
+  attemptStarted(attempt: Attempt, controller: Controller): void {
+    attempt.controller = controller;
+    attempt.sent = true;
+    if (!this.#isCurrent(attempt)) {
+      controller.abort(this.#abortReason ?? new errors.RequestAbortedError());
+      return;
+    }
+    if (this.#paused) controller.pause();
+  }
+
+  attemptResponded(
+    attempt: Attempt,
+    controller: Controller,
+    statusCode: number,
+    headers: Headers,
+    statusMessage: string | undefined,
+  ): void {
+    attempt.controller = controller;
+    if (!this.#isCurrent(attempt)) {
+      this.#dropStale(attempt, controller);
+      return;
+    }
+    if (statusCode >= 200 && attempt.status === undefined) {
+      attempt.status = statusCode;
+      attempt.headersMs = now() - attempt.startedAt;
+    }
+    this.#responseStarted = true;
+    this.#handler.onResponseStart?.(this.#controller, statusCode, headers, statusMessage);
+  }
+
+  attemptData(attempt: Attempt, controller: Controller, chunk: Buffer): void {
+    if (!this.#isCurrent(attempt)) {
+      this.#dropStale(attempt, controller);
+      return;
+    }
+    this.#handler.onResponseData?.(this.#controller, chunk);
+  }
+
+  attemptEnded(attempt: Attempt, _controller: Controller, trailers: Headers): void {
+    if (!this.#isCurrent(attempt)) {
+      attempt.release(attempt.abandoned ?? { ok: true, latencyMs: attempt.latencyMs() });
+      return;
+    }
+    attempt.release(completed(attempt));
+    this.#settle();
+    this.#handler.onResponseEnd?.(this.#controller, trailers);
+  }
+
+  attemptUpgraded(
+    attempt: Attempt,
+    controller: Controller,
+    statusCode: number,
+    headers: Headers,
+    socket: Duplex,
+  ): void {
+    attempt.controller = controller;
+    attempt.status = statusCode;
+    attempt.headersMs = now() - attempt.startedAt;
+    if (!this.#isCurrent(attempt)) {
+      attempt.release(attempt.abandoned ?? { ok: true, latencyMs: attempt.latencyMs() });
+      socket.destroy();
+      return;
+    }
+    attempt.release({ ok: true, latencyMs: attempt.latencyMs() });
+    this.#settle();
+    this.#handler.onRequestUpgrade?.(this.#controller, statusCode, headers, socket);
+  }
+
+  attemptFailed(attempt: Attempt, controller: Controller | undefined, error: Error): void {
+    if (controller) attempt.controller = controller;
+    if (attempt.abandoned !== undefined || !this.#isCurrent(attempt)) {
+      attempt.release(attempt.abandoned ?? { ok: true, latencyMs: attempt.latencyMs() });
+      return;
+    }
+    if (this.#abortReason !== undefined) {
+      // The caller aborted after the response started: the endpoint did answer.
+      attempt.release({ ok: true, latencyMs: attempt.latencyMs() });
+      this.#fail(error);
+      return;
+    }
+    const phase: Phase = this.#responseStarted ? 'response' : attempt.sent ? 'sent' : 'connect';
+    const { failure, retryable, code } = classify(error, phase);
+    const outcome: Outcome =
+      attempt.status !== undefined && attempt.status >= 500
+        ? { ok: false, failure: 'status5xx', latencyMs: attempt.latencyMs() }
+        : failure === undefined
+          ? { ok: true, latencyMs: attempt.latencyMs() }
+          : { ok: false, failure, latencyMs: attempt.latencyMs() };
+    if (phase === 'response') {
+      attempt.release(outcome);
+      this.#fail(error);
+      return;
+    }
+    this.#failures.push({ endpoint: attempt.key, failure, code, sent: attempt.sent, error });
+    const eligible =
+      retryable &&
+      (phase === 'connect' || this.#idempotent || this.#settings.retryNonIdempotent) &&
+      canReplayBody(this.#options.body, attempt.sent);
+    if (!eligible || this.#settings.stopped()) {
+      attempt.release(outcome);
+      this.#fail(error);
+      return;
+    }
+    if (this.#failures.length >= this.#settings.maxAttempts) {
+      attempt.release(outcome);
+      this.#fail(this.#settings.maxAttempts > 1 ? new AllAttemptsFailedError(this.#failures) : error);
+      return;
+    }
+    this.#tried.set(attempt.key, failure ?? 'other');
+    // The failed lease stays held during the next pick: its endpoint looks busier to the strategy.
+    const releaseFailed = () => attempt.release(outcome);
+    // Without the hash key: with consistent hashing it would map to the endpoint that just failed.
+    const lease = this.#settings.balancer.pick(undefined);
+    if (lease) {
+      const chosen = this.#preferUntried(lease);
+      releaseFailed();
+      this.#launch(chosen);
+    } else {
+      this.#waitForEndpoint(releaseFailed);
+    }
+  }
+
+  #launch(lease: Lease): void {
+    const key = endpointKey(lease.endpoint);
+    const attempt = new Attempt(this, lease, key, now());
+    this.#current = attempt;
+    const options: AttemptOptions = {
+      ...this.#options,
+      origin: endpointOrigin(this.#protocol, lease.endpoint),
+      [kEndpoint]: key,
+    };
+    try {
+      this.#dispatch(options, attempt);
+    } catch (error) {
+      attempt.onResponseError(undefined, error instanceof Error ? error : new Error(String(error)));
+    }
+  }
+
+  /** `retryRelease`: a failed attempt's lease to release once the wait is over (a retry). */
+  #waitForEndpoint(retryRelease: (() => void) | undefined): void {
+    const abort = new AbortController();
+    this.#pickAbort = abort;
+    const options = { signal: abort.signal, timeoutMs: this.#settings.noEndpointsTimeoutMs };
+    const key = retryRelease === undefined ? this.#key : undefined;
+    this.#settings.balancer.waitForPick(key, options).then(
+      (lease) => {
+        this.#pickAbort = undefined;
+        const chosen = retryRelease ? this.#preferUntried(lease) : lease;
+        retryRelease?.();
+        if (this.#settled) {
+          releaseUnused(this.#settings.balancer, chosen);
+          return;
+        }
+        this.#launch(chosen);
+      },
+      (error: unknown) => {
+        this.#pickAbort = undefined;
+        retryRelease?.();
+        if (this.#settled) return;
+        if (retryRelease && this.#failures.length > 0) {
+          const detail = `no endpoint to retry on: ${error instanceof Error ? error.message : String(error)}`;
+          this.#fail(new AllAttemptsFailedError(this.#failures, detail));
+        } else {
+          this.#fail(error instanceof Error ? error : new Error(String(error)));
+        }
+      },
+    );
+  }
+
+  /**
+   * A retry should go to an endpoint this request has not failed on, when one is a candidate. The
+   * balancer cannot exclude endpoints, so this picks again up to `MAX_REPICKS` times (retries pick
+   * without the hash key, so that consistent hashing spreads them). A lease that lands on an endpoint already
+   * tried is put back as the failure this request saw there: the balancer has no way to return a
+   * lease unused, and this can only hasten the ejection of an endpoint that is failing.
+   */
+  #preferUntried(lease: Lease): Lease {
+    if (!this.#tried.has(endpointKey(lease.endpoint))) return lease;
+    const balancer = this.#settings.balancer;
+    const untried = balancer.stats().endpoints.some((e) => e.candidate && !this.#tried.has(e.key));
+    if (!untried) return lease;
+    const extra: Lease[] = [lease];
+    let chosen: Lease | undefined;
+    for (let i = 0; i < MAX_REPICKS && chosen === undefined; i++) {
+      const next = balancer.pick(undefined);
+      if (!next) break;
+      if (this.#tried.has(endpointKey(next.endpoint))) extra.push(next);
+      else chosen = next;
+    }
+    chosen ??= extra.shift() as Lease;
+    for (const unused of extra) {
+      unused.release({
+        ok: false,
+        failure: this.#tried.get(endpointKey(unused.endpoint)) ?? 'other',
+        latencyMs: 0,
+      });
+    }
+    return chosen;
+  }
+
+  #settle(): void {
+    if (this.#settled) return;
+    this.#settled = true;
+    this.#onSettled?.(this);
+  }
+
+  #fail(error: Error): void {
+    if (this.#settled) return;
+    this.#settle();
+    this.#handler.onResponseError?.(this.#controller, error);
+  }
+}
+
+function completed(attempt: Attempt): Outcome {
+  const latencyMs = attempt.latencyMs();
+  return attempt.status !== undefined && attempt.status >= 500
+    ? { ok: false, failure: 'status5xx', latencyMs }
+    : { ok: true, latencyMs };
+}
+
+/**
+ * A lease that was picked but never used (the caller aborted meanwhile). Released as a success at the
+ * endpoint's current latency estimate, so its estimate does not move.
+ */
+function releaseUnused(balancer: Balancer, lease: Lease): void {
+  const key = endpointKey(lease.endpoint);
+  const estimate = balancer.stats().endpoints.find((e) => e.key === key)?.ewmaLatencyMs;
+  lease.release({ ok: true, latencyMs: estimate ?? 0 });
+}

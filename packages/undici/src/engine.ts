@@ -1,0 +1,159 @@
+import { isIP } from 'node:net';
+import { type Balancer, createBalancer } from '@endpoint-watch/balancer';
+import type { Dispatcher } from 'undici';
+import { BalancedRequest, type RequestSettings } from './balanced-request.js';
+import { isIdempotent } from './classify.js';
+import { BalancingOptionsError } from './errors.js';
+import { withHostHeader } from './headers.js';
+import type { BalancingSource, EndpointBalancingOptions } from './types.js';
+
+export const DEFAULT_MAX_ATTEMPTS = 3;
+/** Distinct origins whose `match` answer is cached; the cache starts over beyond. */
+const MAX_CACHED_ORIGINS = 1_000;
+
+type Handler = Dispatcher.DispatchHandler;
+type DispatchFn = (options: Dispatcher.DispatchOptions, handler: Handler) => boolean;
+
+/** What a balanced origin keeps for every request to it. */
+interface Target {
+  readonly protocol: string;
+  /** `host[:port]` as in the URL: the Host header. */
+  readonly host: string;
+  /** TLS server name for https to a DNS name. */
+  readonly servername: string | undefined;
+}
+
+export function resolveSource(
+  source: BalancingSource,
+  options: EndpointBalancingOptions,
+): { balancer: Balancer; owned: boolean } {
+  if (typeof source !== 'object' || source === null) {
+    throw new BalancingOptionsError('the first argument must be { endpoints } or { balancer }');
+  }
+  const hasEndpoints = source.endpoints !== undefined;
+  const hasBalancer = source.balancer !== undefined;
+  if (hasEndpoints === hasBalancer) {
+    throw new BalancingOptionsError(
+      'give exactly one of { endpoints } (an Observable<EndpointSet>) or { balancer }',
+    );
+  }
+  if (hasBalancer) {
+    if (options.balancer !== undefined) {
+      throw new BalancingOptionsError('options.balancer applies to an { endpoints } source only');
+    }
+    return { balancer: source.balancer as Balancer, owned: false };
+  }
+  if (typeof source.endpoints?.subscribe !== 'function') {
+    throw new BalancingOptionsError('endpoints must be an Observable<EndpointSet>');
+  }
+  return { balancer: createBalancer(source.endpoints, options.balancer), owned: true };
+}
+
+export function validateOptions(options: EndpointBalancingOptions): void {
+  const { maxAttempts, noEndpointsTimeoutMs, match, hashKey } = options;
+  if (maxAttempts !== undefined && !(Number.isInteger(maxAttempts) && maxAttempts >= 1)) {
+    throw new BalancingOptionsError(`maxAttempts must be an integer >= 1, got ${maxAttempts}`);
+  }
+  if (noEndpointsTimeoutMs !== undefined && !(noEndpointsTimeoutMs >= 0)) {
+    throw new BalancingOptionsError(`noEndpointsTimeoutMs must be >= 0, got ${noEndpointsTimeoutMs}`);
+  }
+  if (match !== undefined && typeof match !== 'function')
+    throw new BalancingOptionsError('match must be a function');
+  if (hashKey !== undefined && typeof hashKey !== 'function') {
+    throw new BalancingOptionsError('hashKey must be a function');
+  }
+}
+
+/**
+ * The balancing logic shared by the interceptor and `BalancedAgent`: decides whether a request is
+ * balanced, and runs a `BalancedRequest` for each balanced one over `next` (the dispatch below).
+ */
+export class BalancingEngine {
+  readonly balancer: Balancer;
+  readonly #settings: RequestSettings;
+  readonly #match: ((origin: URL) => boolean) | undefined;
+  readonly #hashKey: ((options: Dispatcher.DispatchOptions) => string | undefined) | undefined;
+  readonly #targets = new Map<string, Target | null>();
+  readonly #onStart: ((request: BalancedRequest) => void) | undefined;
+  readonly #onSettled: ((request: BalancedRequest) => void) | undefined;
+
+  constructor(
+    balancer: Balancer,
+    options: EndpointBalancingOptions,
+    hooks: {
+      stopped?: () => boolean;
+      onStart?: (request: BalancedRequest) => void;
+      onSettled?: (request: BalancedRequest) => void;
+    } = {},
+  ) {
+    validateOptions(options);
+    this.balancer = balancer;
+    this.#match = options.match;
+    this.#hashKey = options.hashKey;
+    this.#onStart = hooks.onStart;
+    this.#onSettled = hooks.onSettled;
+    const stopped = hooks.stopped ?? (() => false);
+    this.#settings = {
+      balancer,
+      maxAttempts: options.maxAttempts ?? DEFAULT_MAX_ATTEMPTS,
+      retryNonIdempotent: options.retryNonIdempotent ?? false,
+      noEndpointsTimeoutMs: options.noEndpointsTimeoutMs,
+      stopped,
+    };
+  }
+
+  /** Interceptor form: `(dispatch) => dispatch`. The returned function takes exactly 2 arguments. */
+  interceptor(): (next: Dispatcher.Dispatch) => Dispatcher.Dispatch {
+    return (next) => (options, handler) => this.dispatch(next as DispatchFn, options, handler);
+  }
+
+  dispatch(next: DispatchFn, options: Dispatcher.DispatchOptions, handler: Handler): boolean {
+    const target = this.#target(options.origin);
+    if (target === null) return next(options, handler);
+    const servername = (options as { servername?: string }).servername ?? target.servername;
+    const rewritten = {
+      ...options,
+      headers: withHostHeader(options.headers, target.host),
+      ...(servername === undefined ? {} : { servername }),
+    };
+    const request = new BalancedRequest({
+      settings: this.#settings,
+      dispatch: next,
+      handler,
+      options: rewritten,
+      protocol: target.protocol,
+      key: this.#hashKey?.(options),
+      idempotent: isIdempotent(String(options.method ?? 'GET'), options.idempotent),
+      onSettled: this.#onSettled,
+    });
+    this.#onStart?.(request);
+    request.start();
+    return true;
+  }
+
+  /** `null`: not balanced (no origin, or `match` said no). */
+  #target(origin: Dispatcher.DispatchOptions['origin']): Target | null {
+    if (origin === undefined || origin === null || origin === '') return null;
+    const text = typeof origin === 'string' ? origin : origin.href;
+    const cached = this.#targets.get(text);
+    if (cached !== undefined) return cached;
+    let url: URL;
+    try {
+      url = typeof origin === 'string' ? new URL(origin) : origin;
+    } catch {
+      return null; // undici reports the invalid origin
+    }
+    let target: Target | null = null;
+    if (this.#match === undefined || this.#match(url)) {
+      const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
+      target = {
+        protocol: url.protocol,
+        host: url.host,
+        servername: url.protocol === 'https:' && isIP(hostname) === 0 ? hostname : undefined,
+      };
+    }
+    if (this.#targets.size >= MAX_CACHED_ORIGINS) this.#targets.clear();
+    this.#targets.set(text, target);
+    return target;
+  }
+}
