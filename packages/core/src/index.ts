@@ -1,4 +1,4 @@
-export { EndpointWatchError, ExecCredentialError, KubeConfigError } from './errors.js';
+export * from './config/index.js';
 export type {
   ClientCertificate,
   CredentialSource,
@@ -8,11 +8,11 @@ export type {
   TlsSettings,
 } from './config/types.js';
 export { Secret } from './config/types.js';
-export * from './config/index.js';
-
+export * from './endpoints/index.js';
+export { EndpointWatchError, ExecCredentialError, KubeConfigError } from './errors.js';
 export {
-  type KubeStatus,
   KubeApiError,
+  type KubeStatus,
   KubeTransportError,
   parseKubeStatus,
 } from './transport/kube-api-error.js';
@@ -23,7 +23,6 @@ export {
   type KubeRequestOptions,
   type KubeStream,
 } from './transport/kube-client.js';
-
 export { Backoff, type BackoffOptions, DEFAULT_BACKOFF } from './watch/backoff.js';
 export {
   WatchDecodeError,
@@ -34,6 +33,12 @@ export {
 } from './watch/errors.js';
 export { DEFAULT_MAX_EVENT_BYTES, LineDecoder } from './watch/line-decoder.js';
 export {
+  DEFAULT_IDLE_TIMEOUT_MS,
+  type ListWatchNotification,
+  type ListWatchOptions,
+  listWatch,
+} from './watch/list-watch.js';
+export {
   type Command,
   type InitialListStrategy,
   type Input,
@@ -42,12 +47,6 @@ export {
   type Step,
   type WatcherEvent,
 } from './watch/list-watch-machine.js';
-export {
-  DEFAULT_IDLE_TIMEOUT_MS,
-  type ListWatchNotification,
-  type ListWatchOptions,
-  listWatch,
-} from './watch/list-watch.js';
 export { ObjectStore, type StoreChange } from './watch/object-store.js';
 export { SharedResourceWatch } from './watch/shared-resource-watch.js';
 export {
@@ -59,5 +58,3 @@ export {
   type WatchEventType,
 } from './watch/watch-event.js';
 export type { WatchHealth } from './watch/watch-health.js';
-
-export * from './endpoints/index.js';

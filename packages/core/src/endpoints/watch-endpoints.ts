@@ -62,8 +62,15 @@ export function watchEndpoints(client: KubeClient, options: WatchEndpointsOption
 }
 
 /** The health of the watch behind `watchEndpoints` with the same options (subscribing keeps it open). */
-export function watchEndpointsHealth(client: KubeClient, options: WatchEndpointsOptions): Observable<WatchHealth> {
-  return resolved(client, options, (source, namespace) => sharedWatch(client, source, namespace, options).health$);
+export function watchEndpointsHealth(
+  client: KubeClient,
+  options: WatchEndpointsOptions,
+): Observable<WatchHealth> {
+  return resolved(
+    client,
+    options,
+    (source, namespace) => sharedWatch(client, source, namespace, options).health$,
+  );
 }
 
 function resolved<T>(

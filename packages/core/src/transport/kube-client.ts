@@ -1,7 +1,13 @@
 import type { Readable } from 'node:stream';
 import { type Dispatcher, Pool } from 'undici';
 import type { ClientCertificate, KubeConfig } from '../config/types.js';
-import { KubeApiError, KubeTransportError, parseKubeStatus, parseRetryAfterMs } from './kube-api-error.js';
+import {
+  KubeApiError,
+  type KubeStatus,
+  KubeTransportError,
+  parseKubeStatus,
+  parseRetryAfterMs,
+} from './kube-api-error.js';
 
 export type QueryValue = string | number | boolean | undefined;
 
@@ -115,7 +121,11 @@ class UndiciKubeClient implements KubeClient {
     throw await this.#apiError(path, response);
   }
 
-  async #attempt(path: string, options: KubeRequestOptions, refresh: boolean): Promise<Dispatcher.ResponseData> {
+  async #attempt(
+    path: string,
+    options: KubeRequestOptions,
+    refresh: boolean,
+  ): Promise<Dispatcher.ResponseData> {
     if (this.#closed) {
       throw new KubeTransportError('ERR_KUBE_CLIENT_CLOSED', 'GET', path, 'the client is closed');
     }
@@ -163,7 +173,7 @@ class UndiciKubeClient implements KubeClient {
 
   async #apiError(path: string, response: Dispatcher.ResponseData): Promise<KubeApiError> {
     const text = await response.body.text().catch(() => '');
-    let status = undefined;
+    let status;
     try {
       status = parseKubeStatus(JSON.parse(text), response.statusCode);
     } catch {

@@ -51,7 +51,8 @@ export class Backoff {
 
   /** Counts a failure; returns the number of failures before it in the current streak. */
   #count(now: number): number {
-    if (this.#lastFailureAt !== undefined && now - this.#lastFailureAt >= this.#options.resetAfterMs) this.#attempt = 0;
+    if (this.#lastFailureAt !== undefined && now - this.#lastFailureAt >= this.#options.resetAfterMs)
+      this.#attempt = 0;
     this.#lastFailureAt = now;
     this.#attempt += 1;
     return this.#attempt - 1;

@@ -24,10 +24,16 @@ export class LineDecoder {
 
   /** Feeds one chunk; returns the lines it completes (without the newline; blank lines dropped). */
   push(chunk: Uint8Array): string[] {
-    const bytes = Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
+    const bytes = Buffer.isBuffer(chunk)
+      ? chunk
+      : Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     const lines: string[] = [];
     let start = 0;
-    for (let newline = bytes.indexOf(NEWLINE, start); newline !== -1; newline = bytes.indexOf(NEWLINE, start)) {
+    for (
+      let newline = bytes.indexOf(NEWLINE, start);
+      newline !== -1;
+      newline = bytes.indexOf(NEWLINE, start)
+    ) {
       this.#checkSize(newline - start);
       const line = this.#takeLine(bytes, start, newline);
       if (line.length > 0 && line !== '\r') lines.push(line);

@@ -215,7 +215,11 @@ export class ListWatchMachine {
           method: 'GET',
           path: this.#path,
           inStream: true,
-          status: parseKubeStatus(event.object) ?? { code: 0, reason: '', message: 'ERROR event without a Status' },
+          status: parseKubeStatus(event.object) ?? {
+            code: 0,
+            reason: '',
+            message: 'ERROR event without a Status',
+          },
         }),
       );
     }
@@ -245,20 +249,25 @@ export class ListWatchMachine {
       case 'MODIFIED':
         return this.#step([{ type: 'initApply', object: event.object }]);
       case 'BOOKMARK': {
-        if (event.object.metadata?.annotations?.[INITIAL_EVENTS_END_ANNOTATION] !== 'true') return this.#step(NO_EVENTS);
+        if (event.object.metadata?.annotations?.[INITIAL_EVENTS_END_ANNOTATION] !== 'true')
+          return this.#step(NO_EVENTS);
         this.#resourceVersion = resourceVersion;
         this.#phase = { name: 'watching', eventsSeen: 1 };
         return this.#step([{ type: 'initDone', resourceVersion }], undefined, this.#synced());
       }
       default:
-        return this.#onFailure(new WatchDecodeError(`unexpected ${event.type} event before the initial events ended`));
+        return this.#onFailure(
+          new WatchDecodeError(`unexpected ${event.type} event before the initial events ended`),
+        );
     }
   }
 
   #onWatchEnded(durationMs: number): Step {
     const phase = this.#phase;
     if (phase.name === 'streamingInit') {
-      return this.#onFailure(new WatchDecodeError('the streaming list ended before its initial-events-end bookmark'));
+      return this.#onFailure(
+        new WatchDecodeError('the streaming list ended before its initial-events-end bookmark'),
+      );
     }
     if (phase.name !== 'watching') return this.#unexpected('the end of a watch');
     if (phase.eventsSeen === 0 && durationMs < this.#minWatchDurationMs) {

@@ -2,11 +2,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Observable } from 'rxjs';
 import { z } from 'zod';
 import { EndpointWatchError } from '../errors.js';
-import type { KubeClient } from '../transport/kube-client.js';
 import { KubeTransportError } from '../transport/kube-api-error.js';
+import type { KubeClient } from '../transport/kube-client.js';
 import { WatchDecodeError, WatchIdleError, WatchTruncatedError } from './errors.js';
 import { DEFAULT_MAX_EVENT_BYTES, LineDecoder } from './line-decoder.js';
-import { readAvailable } from './read-available.js';
 import {
   type Command,
   ListWatchMachine,
@@ -14,6 +13,7 @@ import {
   type Step,
   type WatcherEvent,
 } from './list-watch-machine.js';
+import { readAvailable } from './read-available.js';
 import { type KubeObject, parseWatchEvent } from './watch-event.js';
 import type { WatchHealth } from './watch-health.js';
 
@@ -81,7 +81,10 @@ export function listWatch(client: KubeClient, options: ListWatchOptions): Observ
           await sleep(command.delayMs, undefined, { signal });
           return machine.handle({ kind: 'slept' });
         case 'list': {
-          const body = await client.getJson(options.path, { query: { ...selectors, ...command.query }, signal });
+          const body = await client.getJson(options.path, {
+            query: { ...selectors, ...command.query },
+            signal,
+          });
           const list = listSchema.safeParse(body);
           if (!list.success) throw new WatchDecodeError(`LIST ${options.path} did not return a List`);
           return machine.handle({
@@ -180,11 +183,18 @@ function isClientClosed(error: unknown): boolean {
 }
 
 function streamFailure(error: unknown, path: string, idleTimeoutMs: number): unknown {
-  if (!(error instanceof Error) || error.name === 'AbortError' || error instanceof EndpointWatchError) return error;
+  if (!(error instanceof Error) || error.name === 'AbortError' || error instanceof EndpointWatchError)
+    return error;
   if ((error as { code?: unknown }).code === 'UND_ERR_BODY_TIMEOUT') {
     return new WatchIdleError(idleTimeoutMs, { cause: error });
   }
-  return new KubeTransportError('ERR_KUBE_TRANSPORT', 'GET', path, `the watch stream broke: ${error.message}`, {
-    cause: error,
-  });
+  return new KubeTransportError(
+    'ERR_KUBE_TRANSPORT',
+    'GET',
+    path,
+    `the watch stream broke: ${error.message}`,
+    {
+      cause: error,
+    },
+  );
 }

@@ -1,4 +1,4 @@
-import { concat, defer, filter, finalize, map, type Observable, of, share, Subject } from 'rxjs';
+import { concat, defer, filter, finalize, map, type Observable, of, Subject, share } from 'rxjs';
 import type { KubeClient } from '../transport/kube-client.js';
 import { type ListWatchOptions, listWatch } from './list-watch.js';
 import { ObjectStore, type StoreChange } from './object-store.js';

@@ -105,7 +105,12 @@ describe('errors', () => {
     s.setToken('rotated-other-token');
     const error = await rejection(c.getJson('/version'));
     expect((error as unknown as KubeApiError).statusCode).toBe(401);
-    for (const text of [inspect(error, { depth: 10 }), JSON.stringify(error), inspect(c, { depth: 10 }), inspect(config, { depth: 10 })]) {
+    for (const text of [
+      inspect(error, { depth: 10 }),
+      JSON.stringify(error),
+      inspect(c, { depth: 10 }),
+      inspect(config, { depth: 10 }),
+    ]) {
       expect(text).not.toContain('super-secret-token-value');
     }
   });
@@ -165,13 +170,23 @@ describe('the seed scenario, end to end', () => {
         v1Endpoints({
           namespace: 'blog',
           service: 'blog',
-          subsets: [{ addresses: ['10.42.0.7', '10.42.1.9'], notReadyAddresses: ['10.42.2.3'], ports: [{ port: 2368 }] }],
+          subsets: [
+            {
+              addresses: ['10.42.0.7', '10.42.1.9'],
+              notReadyAddresses: ['10.42.2.3'],
+              ports: [{ port: 2368 }],
+            },
+          ],
         }),
         endpointSlice({
           namespace: 'blog',
           service: 'blog',
           ports: [{ port: 2368 }],
-          endpoints: [{ addresses: ['10.42.0.7'] }, { addresses: ['10.42.1.9'] }, { addresses: ['10.42.2.3'], ready: false }],
+          endpoints: [
+            { addresses: ['10.42.0.7'] },
+            { addresses: ['10.42.1.9'] },
+            { addresses: ['10.42.2.3'], ready: false },
+          ],
         }),
       ],
     });
@@ -187,7 +202,10 @@ describe('the seed scenario, end to end', () => {
       const set = await firstValueFrom(
         watchEndpoints(c, { namespace: config.namespace, service: 'blog', source }).pipe(timeout(8000)),
       );
-      expect(set.endpoints.map((e) => `${e.address}:${e.port}`).sort()).toEqual(['10.42.0.7:2368', '10.42.1.9:2368']);
+      expect(set.endpoints.map((e) => `${e.address}:${e.port}`).sort()).toEqual([
+        '10.42.0.7:2368',
+        '10.42.1.9:2368',
+      ]);
     }
   });
 });

@@ -1,16 +1,23 @@
 import { endpointSlice, v1Endpoints } from '@endpoint-watch/testing';
 import { afterEach, describe, expect, it } from 'vitest';
-import { KubeApiError } from '../../src/transport/kube-api-error.js';
 import type { EndpointSet } from '../../src/endpoints/types.js';
-import { watchEndpoints, watchEndpointsHealth, type WatchEndpointsOptions } from '../../src/endpoints/watch-endpoints.js';
+import {
+  type WatchEndpointsOptions,
+  watchEndpoints,
+  watchEndpointsHealth,
+} from '../../src/endpoints/watch-endpoints.js';
+import { KubeApiError } from '../../src/transport/kube-api-error.js';
 import { WatchDecodeError, WatchIdleError } from '../../src/watch/errors.js';
 import type { WatchHealth } from '../../src/watch/watch-health.js';
 import { eventually, Recorder, startCluster, type TestCluster } from '../support/cluster.js';
 
 const FAST = { backoff: { initialMs: 20, maxMs: 200 } } as const;
-const addresses = (set: EndpointSet | undefined) => (set?.endpoints ?? []).map((e) => `${e.address}:${e.port}`).sort();
-const hasAddresses = (...expected: string[]) => (set: EndpointSet) =>
-  JSON.stringify(addresses(set)) === JSON.stringify([...expected].sort());
+const addresses = (set: EndpointSet | undefined) =>
+  (set?.endpoints ?? []).map((e) => `${e.address}:${e.port}`).sort();
+const hasAddresses =
+  (...expected: string[]) =>
+  (set: EndpointSet) =>
+    JSON.stringify(addresses(set)) === JSON.stringify([...expected].sort());
 
 let cluster: TestCluster;
 const recorders: Recorder<unknown>[] = [];
@@ -108,11 +115,15 @@ describe('watchEndpoints over a real socket', () => {
     await first.waitFor(hasAddresses('10.0.0.1:8080'));
     const second = record(watch({ watch: { initialList: 'list' } }));
     expect(addresses(second.last)).toEqual(['10.0.0.1:8080']); // synchronously, from the replay
-    const other = record(watchEndpoints(cluster.client, { service: 'web', namespace: 'default', port: 'http' }));
+    const other = record(
+      watchEndpoints(cluster.client, { service: 'web', namespace: 'default', port: 'http' }),
+    );
     await other.waitFor(hasAddresses('10.0.0.1:8080'));
     await cluster.server.waitForWatches(1);
     expect(cluster.server.requests.filter((r) => r.watch)).toHaveLength(1);
-    expect(cluster.server.requests.filter((r) => !r.watch && r.path.endsWith('/endpointslices'))).toHaveLength(1);
+    expect(
+      cluster.server.requests.filter((r) => !r.watch && r.path.endsWith('/endpointslices')),
+    ).toHaveLength(1);
   });
 
   it('aborts the HTTP watch when the last subscriber leaves', async () => {
@@ -133,7 +144,11 @@ describe('watchEndpoints over a real socket', () => {
     await sets.waitFor(() => true);
     cluster.server.upsert(webSlice('web-a', ['10.0.0.1', '10.0.0.2']));
     const updated = await sets.waitNext(hasAddresses('10.0.0.1:8080', '10.0.0.2:8080'));
-    await eventually(() => cluster.server.requests.filter((r) => r.watch).length >= 2, 5000, 'a second watch');
+    await eventually(
+      () => cluster.server.requests.filter((r) => r.watch).length >= 2,
+      5000,
+      'a second watch',
+    );
     const watches = cluster.server.requests.filter((r) => r.watch);
     expect(watches[0]?.query.timeoutSeconds).toBe('1');
     expect(watches[1]?.query.resourceVersion).toBe(updated.resourceVersion);
@@ -141,7 +156,10 @@ describe('watchEndpoints over a real socket', () => {
   });
 
   it('asks for bookmarks and follows their resourceVersion', async () => {
-    cluster = await startCluster({ initialObjects: [webSlice('web-a', ['10.0.0.1'])], bookmarkIntervalMs: 50 });
+    cluster = await startCluster({
+      initialObjects: [webSlice('web-a', ['10.0.0.1'])],
+      bookmarkIntervalMs: 50,
+    });
     const sets = record(watch());
     await sets.waitFor(() => true);
     await cluster.server.waitForWatches(1);
@@ -227,7 +245,8 @@ describe('watchEndpoints over a real socket', () => {
     cluster = await startCluster({ initialObjects: [webSlice('web-a', ['10.0.0.1'])] });
     cluster.server.faults.failNext(Number.POSITIVE_INFINITY, 403, {
       reason: 'Forbidden',
-      message: 'endpointslices.discovery.k8s.io is forbidden: User "system:serviceaccount:default:client" cannot list',
+      message:
+        'endpointslices.discovery.k8s.io is forbidden: User "system:serviceaccount:default:client" cannot list',
     });
     const states = record(health());
     const sets = record(watch());
@@ -301,9 +320,16 @@ describe('watchEndpoints over a real socket', () => {
 
   it('handles an expired continue token by listing again from the start', async () => {
     cluster = await startCluster({
-      initialObjects: [webSlice('web-a', ['10.0.0.1']), webSlice('web-b', ['10.0.0.2']), webSlice('web-c', ['10.0.0.3'])],
+      initialObjects: [
+        webSlice('web-a', ['10.0.0.1']),
+        webSlice('web-b', ['10.0.0.2']),
+        webSlice('web-c', ['10.0.0.3']),
+      ],
     });
-    cluster.server.faults.failNext(1, 410, { reason: 'Expired', match: (r) => r.query.continue !== undefined });
+    cluster.server.faults.failNext(1, 410, {
+      reason: 'Expired',
+      match: (r) => r.query.continue !== undefined,
+    });
     const sets = record(watch({ watch: { ...FAST, initialList: 'list', pageSize: 1 } }));
     const set = await sets.waitFor(() => true);
     expect(set.endpoints).toHaveLength(3);
@@ -336,7 +362,11 @@ describe('watchEndpoints over a real socket', () => {
         v1Endpoints({
           service: 'web',
           subsets: [
-            { addresses: ['10.0.0.1', '10.0.0.2'], notReadyAddresses: ['10.0.0.3'], ports: [{ name: 'http', port: 80 }] },
+            {
+              addresses: ['10.0.0.1', '10.0.0.2'],
+              notReadyAddresses: ['10.0.0.3'],
+              ports: [{ name: 'http', port: 80 }],
+            },
           ],
         }),
       ],
@@ -365,7 +395,9 @@ describe('watchEndpoints over a real socket', () => {
     broken.endpoints = [{ conditions: { ready: true } }]; // no addresses
     cluster.server.upsert(broken);
     const failure = await states.waitFor((h) => h.state === 'retrying');
-    expect(failure.state === 'retrying' && (failure.error as { code: string }).code).toBe('ERR_INVALID_OBJECT');
+    expect(failure.state === 'retrying' && (failure.error as { code: string }).code).toBe(
+      'ERR_INVALID_OBJECT',
+    );
     expect(addresses(sets.last)).toEqual(['10.0.0.1:8080']);
     cluster.server.upsert(webSlice('web-b', ['10.0.0.2']));
     await sets.waitFor(hasAddresses('10.0.0.1:8080', '10.0.0.2:8080'));
@@ -381,13 +413,18 @@ describe('watchEndpoints over a real socket', () => {
     const many = Array.from({ length: 200 }, (_, i) => `10.0.${i >> 8}.${i & 255}`);
     cluster.server.upsert(webSlice('web-big', many));
     const failure = await states.waitFor((h) => h.state === 'retrying');
-    expect(failure.state === 'retrying' && (failure.error as { code: string }).code).toBe('ERR_WATCH_EVENT_TOO_LARGE');
+    expect(failure.state === 'retrying' && (failure.error as { code: string }).code).toBe(
+      'ERR_WATCH_EVENT_TOO_LARGE',
+    );
     expect(addresses(sets.last)).toEqual(['10.0.0.1:8080']);
     expect(sets.error).toBeUndefined();
   });
 
   it('talks to an apiserver on [::1]', async () => {
-    cluster = await startCluster({ host: '::1', initialObjects: [webSlice('web-a', ['fd00::1'], { addressType: 'IPv6' })] });
+    cluster = await startCluster({
+      host: '::1',
+      initialObjects: [webSlice('web-a', ['fd00::1'], { addressType: 'IPv6' })],
+    });
     expect(cluster.config.server).toMatch(/^https:\/\/\[::1\]:\d+$/);
     const sets = record(watch());
     const set = await sets.waitFor(() => true);
@@ -410,7 +447,9 @@ describe('watchEndpoints over a real socket', () => {
     cluster = await startCluster({ initialObjects: [webSlice('web-a', ['10.0.0.1'])] });
     const sets = record(watch());
     await sets.waitFor(() => true);
-    const relabelled = webSlice('web-a', ['10.0.0.1']) as { metadata: { annotations?: Record<string, string> } };
+    const relabelled = webSlice('web-a', ['10.0.0.1']) as {
+      metadata: { annotations?: Record<string, string> };
+    };
     relabelled.metadata.annotations = { touched: 'yes' };
     cluster.server.upsert(relabelled);
     cluster.server.upsert(webSlice('web-b', ['10.0.0.2']));

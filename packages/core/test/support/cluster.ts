@@ -78,7 +78,11 @@ export class Recorder<T> {
   }
 
   /** The next value from now on that matches. */
-  waitNext(predicate: (value: T) => boolean = () => true, timeoutMs = 8000, what = 'a new value'): Promise<T> {
+  waitNext(
+    predicate: (value: T) => boolean = () => true,
+    timeoutMs = 8000,
+    what = 'a new value',
+  ): Promise<T> {
     return this.#waitNext(predicate, timeoutMs, what);
   }
 
@@ -101,7 +105,11 @@ export class Recorder<T> {
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
         this.#waiters = this.#waiters.filter((w) => w.predicate !== predicate);
-        reject(new Error(`timed out after ${timeoutMs} ms waiting for ${what}; last value: ${describe(this.last)}`));
+        reject(
+          new Error(
+            `timed out after ${timeoutMs} ms waiting for ${what}; last value: ${describe(this.last)}`,
+          ),
+        );
       }, timeoutMs);
       this.#waiters.push({
         predicate,
@@ -116,14 +124,23 @@ export class Recorder<T> {
 
 function describe(value: unknown): string {
   try {
-    return JSON.stringify(value, (_key, v) => (v instanceof Error ? `${v.name}: ${v.message}` : v))?.slice(0, 600) ?? 'none';
+    return (
+      JSON.stringify(value, (_key, v) => (v instanceof Error ? `${v.name}: ${v.message}` : v))?.slice(
+        0,
+        600,
+      ) ?? 'none'
+    );
   } catch {
     return String(value);
   }
 }
 
 /** Polls a condition (server-side state has no events to wait on) with a bound. */
-export async function eventually(condition: () => boolean, timeoutMs = 8000, what = 'condition'): Promise<void> {
+export async function eventually(
+  condition: () => boolean,
+  timeoutMs = 8000,
+  what = 'condition',
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!condition()) {
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);

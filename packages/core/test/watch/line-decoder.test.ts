@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it, vi } from 'vitest';
+import { WatchDecodeError, WatchEventTooLargeError } from '../../src/watch/errors.js';
 import { LineDecoder } from '../../src/watch/line-decoder.js';
 import { parseWatchEvent } from '../../src/watch/watch-event.js';
-import { WatchDecodeError, WatchEventTooLargeError } from '../../src/watch/errors.js';
 
 const encoder = new TextEncoder();
 
@@ -80,12 +80,15 @@ describe('LineDecoder', () => {
 
   it('joins the pieces of a long event once, not on every chunk (no quadratic re-copying)', () => {
     const decoder = new LineDecoder();
-    const payload = encoder.encode(`${JSON.stringify({ type: 'ADDED', object: { blob: 'y'.repeat(4 << 20) } })}\n`);
+    const payload = encoder.encode(
+      `${JSON.stringify({ type: 'ADDED', object: { blob: 'y'.repeat(4 << 20) } })}\n`,
+    );
     const concat = vi.spyOn(Buffer, 'concat');
     let lines: string[] = [];
     let concatCalls: number;
     try {
-      for (let i = 0; i < payload.length; i += 1024) lines = lines.concat(decoder.push(payload.subarray(i, i + 1024)));
+      for (let i = 0; i < payload.length; i += 1024)
+        lines = lines.concat(decoder.push(payload.subarray(i, i + 1024)));
       concatCalls = concat.mock.calls.length;
     } finally {
       concat.mockRestore();

@@ -1,7 +1,11 @@
 import { describe, expect, it } from 'vitest';
 import { KubeApiError } from '../../src/transport/kube-api-error.js';
 import { WatchTooShortError } from '../../src/watch/errors.js';
-import { ListWatchMachine, type ListWatchMachineOptions, type Step } from '../../src/watch/list-watch-machine.js';
+import {
+  ListWatchMachine,
+  type ListWatchMachineOptions,
+  type Step,
+} from '../../src/watch/list-watch-machine.js';
 import type { KubeObject, WatchEvent } from '../../src/watch/watch-event.js';
 
 function slice(name: string, rv: string): KubeObject {
@@ -10,9 +14,15 @@ function slice(name: string, rv: string): KubeObject {
 const ev = (type: WatchEvent['type'], object: KubeObject): WatchEvent => ({ type, object });
 const bookmark = (rv: string, end = false): WatchEvent =>
   ev('BOOKMARK', {
-    metadata: { resourceVersion: rv, ...(end ? { annotations: { 'k8s.io/initial-events-end': 'true' } } : {}) },
+    metadata: {
+      resourceVersion: rv,
+      ...(end ? { annotations: { 'k8s.io/initial-events-end': 'true' } } : {}),
+    },
   });
-const apiError = (code: number, options: { reason?: string; retryAfterMs?: number; inStream?: boolean } = {}) =>
+const apiError = (
+  code: number,
+  options: { reason?: string; retryAfterMs?: number; inStream?: boolean } = {},
+) =>
   new KubeApiError({
     method: 'GET',
     path: '/x',
@@ -23,7 +33,11 @@ const apiError = (code: number, options: { reason?: string; retryAfterMs?: numbe
 
 function machine(options: ListWatchMachineOptions = {}) {
   let clock = 1_000_000;
-  const m = new ListWatchMachine({ backoff: { jitter: 0 }, ...options }, () => clock, () => 0.5);
+  const m = new ListWatchMachine(
+    { backoff: { jitter: 0 }, ...options },
+    () => clock,
+    () => 0.5,
+  );
   return {
     m,
     advance: (ms: number) => {
@@ -76,7 +90,9 @@ describe('ListWatchMachine — LIST then WATCH', () => {
     expect(m.handle({ kind: 'watchEvent', event: ev('ADDED', slice('b', '101')) }).events).toEqual([
       { type: 'apply', object: slice('b', '101'), resourceVersion: '101' },
     ]);
-    expect(m.handle({ kind: 'watchEvent', event: ev('MODIFIED', slice('b', '102')) }).events[0]?.type).toBe('apply');
+    expect(m.handle({ kind: 'watchEvent', event: ev('MODIFIED', slice('b', '102')) }).events[0]?.type).toBe(
+      'apply',
+    );
     expect(m.handle({ kind: 'watchEvent', event: ev('DELETED', slice('b', '103')) }).events).toEqual([
       { type: 'delete', object: slice('b', '103'), resourceVersion: '103' },
     ]);
@@ -100,7 +116,10 @@ describe('ListWatchMachine — LIST then WATCH', () => {
     expect(step.command).toEqual({ kind: 'sleep', delayMs: 800 });
     expect(step.health).toMatchObject({ state: 'retrying' });
     expect(step.health?.state === 'retrying' && step.health.error).toBeInstanceOf(WatchTooShortError);
-    expect(m.handle({ kind: 'slept' }).command).toMatchObject({ kind: 'watch', query: { resourceVersion: '100' } });
+    expect(m.handle({ kind: 'slept' }).command).toMatchObject({
+      kind: 'watch',
+      query: { resourceVersion: '100' },
+    });
   });
 
   it('relists at once on an in-stream 410 Expired after progress, emitting init first', () => {
@@ -109,7 +128,12 @@ describe('ListWatchMachine — LIST then WATCH', () => {
     m.handle({ kind: 'watchEvent', event: ev('ADDED', slice('b', '101')) });
     const step = m.handle({
       kind: 'watchEvent',
-      event: ev('ERROR', { kind: 'Status', code: 410, reason: 'Expired', message: 'too old resource version' }),
+      event: ev('ERROR', {
+        kind: 'Status',
+        code: 410,
+        reason: 'Expired',
+        message: 'too old resource version',
+      }),
     });
     expect(step.events).toEqual([{ type: 'init' }]);
     expect(step.command).toEqual({ kind: 'list', query: { limit: 500 } });
@@ -139,7 +163,10 @@ describe('ListWatchMachine — LIST then WATCH', () => {
     listThenWatch(m);
     const step = m.handle({ kind: 'failed', error: apiError(429, { retryAfterMs: 7000 }) });
     expect(step.command).toEqual({ kind: 'sleep', delayMs: 7000 });
-    expect(m.handle({ kind: 'slept' }).command).toMatchObject({ kind: 'watch', query: { resourceVersion: '100' } });
+    expect(m.handle({ kind: 'slept' }).command).toMatchObject({
+      kind: 'watch',
+      query: { resourceVersion: '100' },
+    });
   });
 
   it('caps an absurd Retry-After', () => {
@@ -203,7 +230,10 @@ describe('ListWatchMachine — LIST then WATCH', () => {
     m.handle({ kind: 'watchEvent', event: ev('MODIFIED', slice('a', '105')) });
     const step = m.handle({ kind: 'failed', error: new Error('bad line') });
     expect(step.command?.kind).toBe('sleep');
-    expect(m.handle({ kind: 'slept' }).command).toMatchObject({ kind: 'watch', query: { resourceVersion: '105' } });
+    expect(m.handle({ kind: 'slept' }).command).toMatchObject({
+      kind: 'watch',
+      query: { resourceVersion: '105' },
+    });
   });
 
   it('fails an event that has no resourceVersion instead of losing track', () => {
@@ -252,7 +282,9 @@ describe('ListWatchMachine — streaming list', () => {
     expect(done.events).toEqual([{ type: 'initDone', resourceVersion: '9' }]);
     expect(done.command).toBeUndefined(); // the same stream goes on
     expect(done.health).toMatchObject({ state: 'synced', resourceVersion: '9' });
-    expect(m.handle({ kind: 'watchEvent', event: ev('MODIFIED', slice('a', '10')) }).events[0]?.type).toBe('apply');
+    expect(m.handle({ kind: 'watchEvent', event: ev('MODIFIED', slice('a', '10')) }).events[0]?.type).toBe(
+      'apply',
+    );
   });
 
   it('falls back to LIST for good when the server rejects streaming (422)', () => {

@@ -17,7 +17,11 @@ describe('ObjectStore', () => {
       { type: 'initApply', object: obj('b', '2') },
       { type: 'initDone', resourceVersion: '5' },
     ]);
-    expect(change).toEqual({ kind: 'replace', objects: [obj('a', '1'), obj('b', '2')], resourceVersion: '5' });
+    expect(change).toEqual({
+      kind: 'replace',
+      objects: [obj('a', '1'), obj('b', '2')],
+      resourceVersion: '5',
+    });
 
     // A relist in progress leaves the old state readable.
     store.apply([{ type: 'init' }, { type: 'initApply', object: obj('c', '7') }]);
@@ -44,7 +48,11 @@ describe('ObjectStore', () => {
       deletes: [obj('b', '5')],
       resourceVersion: '5',
     });
-    expect(store.current()).toEqual({ kind: 'replace', objects: [obj('a', '4', { x: 1 })], resourceVersion: '5' });
+    expect(store.current()).toEqual({
+      kind: 'replace',
+      objects: [obj('a', '4', { x: 1 })],
+      resourceVersion: '5',
+    });
   });
 
   it('folds events after initDone in the same batch into the replace', () => {
@@ -72,7 +80,11 @@ describe('ObjectStore', () => {
 describe('ObjectStore robustness', () => {
   it('ignores an initDone that no init started, keeping the state', () => {
     const store = new ObjectStore();
-    store.apply([{ type: 'init' }, { type: 'initApply', object: obj('a', '1') }, { type: 'initDone', resourceVersion: '1' }]);
+    store.apply([
+      { type: 'init' },
+      { type: 'initApply', object: obj('a', '1') },
+      { type: 'initDone', resourceVersion: '1' },
+    ]);
     expect(store.apply([{ type: 'initDone', resourceVersion: '2' }])).toBeUndefined();
     expect(store.current()).toMatchObject({ objects: [obj('a', '1')] });
   });
