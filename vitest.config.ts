@@ -11,6 +11,7 @@ export default defineConfig({
       '@endpoint-watch/testing': src('testing'),
       '@endpoint-watch/balancer': src('balancer'),
       '@endpoint-watch/undici': src('undici'),
+      '@endpoint-watch/axios': src('axios'),
     },
   },
   test: {

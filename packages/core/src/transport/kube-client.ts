@@ -173,7 +173,7 @@ class UndiciKubeClient implements KubeClient {
 
   async #apiError(path: string, response: Dispatcher.ResponseData): Promise<KubeApiError> {
     const text = await response.body.text().catch(() => '');
-    let status;
+    let status: KubeStatus | undefined;
     try {
       status = parseKubeStatus(JSON.parse(text), response.statusCode);
     } catch {
