@@ -20,6 +20,7 @@ import {
 import { type Entry, EntryCollector, type GroupSpec } from './endpoint-index.js';
 import { InvalidObjectError } from './errors.js';
 import { SlicePortSchema, toParsedPorts } from './ports.js';
+import { isValidSliceEndpoint } from './slice-endpoint-guard.js';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
@@ -36,7 +37,7 @@ const SliceShellSchema = z.object({
 
 const NameRefSchema = z.object({ name: z.string() });
 
-const SliceEndpointSchema = z.object({
+export const SliceEndpointSchema = z.object({
   addresses: z.array(z.string()).min(1),
   conditions: z
     .object({
@@ -181,7 +182,9 @@ export class EndpointSliceAggregator extends AggregatorBase {
         const first = firstAddress(raw.addresses);
         if (first !== undefined && collector.reuse(first, raw, sameSliceEntry, false)) continue;
       }
-      const e = parseOrThrow(SliceEndpointSchema, raw, what, `endpoints[${i}]`);
+      const e = isValidSliceEndpoint(raw)
+        ? (raw as z.output<typeof SliceEndpointSchema>)
+        : parseOrThrow(SliceEndpointSchema, raw, what, `endpoints[${i}]`);
       collector.add(e.addresses[0]!, sliceBase(e, addressType));
     }
     return { name: meta.name, spec: collector.finish(toParsedPorts(shell.ports)) };

@@ -1,0 +1,64 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { SliceEndpointSchema } from '../../src/endpoints/endpointslice-aggregator.js';
+import { isValidSliceEndpoint } from '../../src/endpoints/slice-endpoint-guard.js';
+
+// Values that are sometimes right and sometimes wrong for each field.
+const loose = fc.oneof(
+  fc.constant(undefined),
+  fc.constant(null),
+  fc.boolean(),
+  fc.string({ maxLength: 4 }),
+  fc.integer(),
+  fc.constant([]),
+  fc.constant({}),
+);
+const nameList = fc.oneof(
+  loose,
+  fc.array(fc.oneof(fc.record({ name: fc.oneof(fc.string({ maxLength: 3 }), loose) }), loose), {
+    maxLength: 3,
+  }),
+);
+const optionalRecord = <T>(arb: fc.Arbitrary<T>) => fc.oneof(loose, arb);
+const endpointLike = fc.record(
+  {
+    addresses: fc.oneof(loose, fc.array(fc.oneof(fc.string({ maxLength: 6 }), loose), { maxLength: 3 })),
+    conditions: optionalRecord(
+      fc.record({ ready: loose, serving: loose, terminating: loose }, { requiredKeys: [] }),
+    ),
+    hostname: loose,
+    nodeName: loose,
+    zone: loose,
+    hints: optionalRecord(fc.record({ forZones: nameList, forNodes: nameList }, { requiredKeys: [] })),
+    targetRef: optionalRecord(
+      fc.record({ kind: loose, namespace: loose, name: loose, uid: loose }, { requiredKeys: [] }),
+    ),
+    extra: loose,
+  },
+  { requiredKeys: [] },
+);
+
+describe('isValidSliceEndpoint', () => {
+  it('agrees with the zod schema on any endpoint-like value', () => {
+    fc.assert(
+      fc.property(fc.oneof(endpointLike, loose), (value) => {
+        expect(isValidSliceEndpoint(value)).toBe(SliceEndpointSchema.safeParse(value).success);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('accepts a realistic entry and rejects one without addresses', () => {
+    const entry = {
+      addresses: ['10.0.0.1'],
+      conditions: { ready: true, serving: true, terminating: false },
+      nodeName: 'node-1',
+      zone: 'zone-a',
+      targetRef: { kind: 'Pod', namespace: 'default', name: 'web-1', uid: 'u' },
+      hints: { forZones: [{ name: 'zone-a' }] },
+    };
+    expect(isValidSliceEndpoint(entry)).toBe(true);
+    expect(isValidSliceEndpoint({ ...entry, addresses: [] })).toBe(false);
+    expect(isValidSliceEndpoint({ ...entry, conditions: { ready: 'yes' } })).toBe(false);
+  });
+});
