@@ -44,7 +44,8 @@ export async function runDemo({ log = console.log, pauseMs = 700 } = {}) {
   });
   subscription.add(
     watchEndpointsHealth(client, options).subscribe((health) => {
-      const detail = health.state === 'retrying' ? ` ${health.error?.code ?? ''} ${health.error?.message ?? ''}` : '';
+      const detail =
+        health.state === 'retrying' ? ` ${health.error?.code ?? ''} ${health.error?.message ?? ''}` : '';
       log(`${stamp()} watch: ${health.state}${detail}`);
     }),
   );
@@ -63,7 +64,9 @@ export async function runDemo({ log = console.log, pauseMs = 700 } = {}) {
     );
     await step('rolling update: pod 1 terminates (still serving), pod 6 starts, not ready yet', () =>
       server.batch(() => {
-        server.upsert(slice('web-abc12', [pod(1, { ready: false, serving: true, terminating: true }), pod(2), pod(3)]));
+        server.upsert(
+          slice('web-abc12', [pod(1, { ready: false, serving: true, terminating: true }), pod(2), pod(3)]),
+        );
         server.upsert(slice('web-def34', [pod(4), pod(5), pod(6, { ready: false })]));
       }),
     );

@@ -9,7 +9,9 @@ interface DemoSet {
 describe('quickstart demo', () => {
   it('runs the scripted story against the embedded apiserver and sees every step', async () => {
     const lines: string[] = [];
-    const { sets } = (await runDemo({ log: (line: string) => lines.push(line), pauseMs: 150 })) as { sets: DemoSet[] };
+    const { sets } = (await runDemo({ log: (line: string) => lines.push(line), pauseMs: 150 })) as {
+      sets: DemoSet[];
+    };
     const counts = sets.map((s) => s.endpoints.length);
     expect(counts[0]).toBe(0); // the Service exists before its pods
     expect(counts).toContain(3);

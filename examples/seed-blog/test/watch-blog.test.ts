@@ -1,0 +1,162 @@
+// The seed scenario against the fake apiserver set up like a pod sees its cluster: reached by IP
+// (KUBERNETES_SERVICE_HOST=127.0.0.1) with a certificate valid only for cluster.condi.me, and a
+// service-account directory with the token, the CA and the namespace.
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { endpointSlice, type FakeApiServer, startFakeApiServer, v1Endpoints } from '@endpoint-watch/testing';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+// @ts-expect-error: a plain .mjs example without type declarations
+import { watchBlog } from '../watch-blog.mjs';
+
+const NAMESPACE = 'web';
+let server: FakeApiServer;
+let dir: string;
+let env: Record<string, string>;
+const stops: (() => Promise<unknown>)[] = [];
+
+beforeEach(async () => {
+  server = await startFakeApiServer({ tls: { names: ['cluster.condi.me'] } });
+  dir = mkdtempSync(join(tmpdir(), 'seed-blog-'));
+  env = { ...server.writeServiceAccount(dir, { namespace: NAMESPACE }).env };
+});
+afterEach(async () => {
+  for (const stop of stops.splice(0)) await stop();
+  await server.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+const blogEndpoints = (ready: string[], notReady: string[] = []) =>
+  v1Endpoints({
+    namespace: NAMESPACE,
+    service: 'blog',
+    subsets: [{ addresses: ready, notReadyAddresses: notReady, ports: [{ name: 'http', port: 8080 }] }],
+  });
+
+/** Polls `condition` every 10 ms; fails after `timeoutMs` with `what`. */
+async function until(condition: () => boolean, what: string, timeoutMs = 10_000) {
+  for (let waited = 0; !condition(); waited += 10) {
+    if (waited >= timeoutMs) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+}
+
+/** Runs watchBlog in-process; returns what it printed and warned, and stops it after the test. */
+function start(extra: Record<string, unknown> = {}, moreEnv: Record<string, string> = {}) {
+  const printed: string[] = [];
+  const warned: string[] = [];
+  const controller = new AbortController();
+  const done = watchBlog({
+    env: { ...env, ...moreEnv },
+    serviceAccountDir: dir,
+    signal: controller.signal,
+    print: (line: string) => printed.push(line),
+    warn: (line: string) => warned.push(line),
+    ...extra,
+  }) as Promise<void>;
+  stops.push(() => {
+    controller.abort();
+    return done;
+  });
+  return { printed, warned, done };
+}
+
+describe('seed-blog: the ready addresses of the blog Service, from inside a pod', () => {
+  it('prints the ready address:port list from v1 Endpoints each time it changes, and only then', async () => {
+    expect(env.KUBERNETES_SERVICE_HOST).toBe('127.0.0.1');
+    server.upsert(blogEndpoints(['10.1.0.5', '10.1.0.4'], ['10.1.0.6']));
+    const { printed } = start();
+
+    await until(() => printed.length === 1, 'the first list');
+    expect(printed[0]).toBe('blog: 10.1.0.4:8080 10.1.0.5:8080');
+
+    server.upsert(blogEndpoints(['10.1.0.4', '10.1.0.5', '10.1.0.6'])); // 10.1.0.6 became ready
+    await until(() => printed.length === 2, 'the second list');
+    server.upsert(blogEndpoints(['10.1.0.4', '10.1.0.5', '10.1.0.6'], ['10.1.0.9'])); // no ready change
+    // Give it a moment on its own (a burst would be one set); it must print nothing, and the next
+    // change must come out as the third line whether or not it was seen.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    server.upsert(blogEndpoints([], ['10.1.0.4'])); // nothing ready
+    await until(() => printed.length >= 3, 'the third list');
+    expect(printed).toEqual([
+      'blog: 10.1.0.4:8080 10.1.0.5:8080',
+      'blog: 10.1.0.4:8080 10.1.0.5:8080 10.1.0.6:8080',
+      'blog: (none ready)',
+    ]);
+
+    const watched = server.requests.filter((r) => r.status === 200).map((r) => r.path);
+    expect(watched).toContain(`/api/v1/namespaces/${NAMESPACE}/endpoints`);
+    expect(watched.some((path) => path.includes('endpointslices'))).toBe(false);
+  });
+
+  it('reads EndpointSlices with source endpointslices (option or SOURCE env), ready ones only', async () => {
+    server.upsert(
+      endpointSlice({
+        namespace: NAMESPACE,
+        service: 'blog',
+        ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+        endpoints: [
+          { addresses: ['10.1.0.7'] },
+          { addresses: ['10.1.0.8'], ready: false, serving: true, terminating: true },
+        ],
+      }),
+    );
+    const fromOption = start({ source: 'endpointslices' });
+    const fromEnv = start({}, { SOURCE: 'endpointslices' });
+    await until(() => fromOption.printed.length === 1 && fromEnv.printed.length === 1, 'both lists');
+    expect(fromOption.printed).toEqual(['blog: 10.1.0.7:8080']);
+    expect(fromEnv.printed).toEqual(['blog: 10.1.0.7:8080']);
+    expect(
+      server.requests.some(
+        (r) => r.path === `/apis/discovery.k8s.io/v1/namespaces/${NAMESPACE}/endpointslices`,
+      ),
+    ).toBe(true);
+  });
+
+  it('verifies the certificate against CLUSTER_NAME: a wrong name never connects', async () => {
+    server.upsert(blogEndpoints(['10.1.0.4']));
+    const { printed, warned } = start({}, { CLUSTER_NAME: 'other.example' });
+    await until(() => warned.length > 0, 'a retry warning');
+    expect(warned[0]).toMatch(/^watch retrying: ERR_KUBE_TLS_NAME /);
+    expect(printed).toEqual([]);
+    // no request got through the handshake, so the token was never sent
+    expect(server.requests).toEqual([]);
+  });
+
+  it('fails clearly outside a pod (no KUBERNETES_SERVICE_HOST)', async () => {
+    await expect(watchBlog({ env: {}, serviceAccountDir: dir })).rejects.toThrow(/KUBERNETES_SERVICE_HOST/);
+  });
+
+  const script = fileURLToPath(new URL('../watch-blog.mjs', import.meta.url));
+  const built = existsSync(fileURLToPath(new URL('../../../packages/core/dist/index.js', import.meta.url)));
+  it.skipIf(!built)(
+    `${built ? '' : '(SKIPPED: packages/core is not built; run `pnpm build`) '}runs as a program and exits cleanly on SIGTERM`,
+    async () => {
+      server.upsert(blogEndpoints(['10.1.0.4', '10.1.0.5']));
+      const child = spawn(process.execPath, [script, '--service-account-dir', dir, '--source', 'endpoints'], {
+        env: { PATH: process.env.PATH ?? '', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+      stops.push(async () => {
+        child.kill('SIGKILL');
+        await exited;
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk) => {
+        stdout += chunk;
+      });
+      child.stderr.on('data', (chunk) => {
+        stderr += chunk;
+      });
+      await until(() => stdout.includes('\n'), `the first line (stderr: ${stderr})`);
+      expect(stdout).toBe('blog: 10.1.0.4:8080 10.1.0.5:8080\n');
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(stderr).toBe('');
+    },
+  );
+});
