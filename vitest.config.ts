@@ -12,6 +12,7 @@ export default defineConfig({
       '@endpoint-watch/balancer': src('balancer'),
       '@endpoint-watch/undici': src('undici'),
       '@endpoint-watch/axios': src('axios'),
+      '@endpoint-watch/cli': src('cli'),
     },
   },
   test: {

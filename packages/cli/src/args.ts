@@ -1,0 +1,269 @@
+/**
+ * The command line: `node:util` `parseArgs` per command, then validation into typed options.
+ * Everything wrong with the command line is a `UsageError` (exit code 2) whose message names the
+ * option and what is expected.
+ */
+import { parseArgs } from 'node:util';
+import type { StrategyName } from '@endpoint-watch/balancer';
+import type { EndpointSource } from '@endpoint-watch/core';
+import { UsageError } from './errors.js';
+
+export const DEFAULT_DEMO_DURATION_S = 30;
+export const DEFAULT_RATE = 150;
+export const DEFAULT_CONCURRENCY = 8;
+
+export interface DemoOptions {
+  /** The scripted story is paced over this many seconds, then the demo ends with its summary. */
+  readonly durationS: number;
+  /** false: plain periodic lines even on a terminal. */
+  readonly tty: boolean;
+  /** Requests per second the client sends (an upper bound: it never exceeds it). */
+  readonly rate: number;
+  /** Requests in flight at most. */
+  readonly concurrency: number;
+  readonly strategy: StrategyName;
+}
+
+export interface WatchOptions {
+  readonly service: string;
+  readonly namespace: string | undefined;
+  readonly context: string | undefined;
+  readonly kubeconfig: string | undefined;
+  readonly port: string | number | undefined;
+  readonly source: EndpointSource;
+  readonly json: boolean;
+  readonly tlsServerName: string | undefined;
+  readonly tty: boolean;
+}
+
+export type Command =
+  | { readonly command: 'help'; readonly topic?: 'demo' | 'watch' }
+  | { readonly command: 'version' }
+  | { readonly command: 'demo'; readonly options: DemoOptions }
+  | { readonly command: 'watch'; readonly options: WatchOptions };
+
+const STRATEGIES: readonly StrategyName[] = ['least-request', 'peak-ewma', 'round-robin', 'random'];
+const SOURCES: readonly EndpointSource[] = ['endpointslices', 'endpoints', 'auto'];
+const HELP = { help: { type: 'boolean', short: 'h' } } as const;
+
+export const USAGE = `Usage: endpoint-watch <command> [options]
+
+Commands:
+  demo                  a Service with real pods on 127.0.0.x, an embedded apiserver, a scripted
+                        deployment and steady client-side balanced traffic, shown live
+  watch <service>       the live endpoints of a Service of your cluster (kubeconfig or in-cluster)
+  help [command]        this text, or a command's options
+
+Options:
+  -h, --help            show help
+  -v, --version         show the version
+
+Exit codes: 0 done (also after Ctrl-C), 1 runtime error, 2 wrong command line.`;
+
+export const DEMO_USAGE = `Usage: endpoint-watch demo [--duration <s>] [--no-tty] [--rate <n>] [--concurrency <n>] [--strategy <name>]
+
+Starts an embedded apiserver (TLS, token) with Service shop/web whose pods are real HTTP servers on
+127.0.0.2, 127.0.0.3, … A scripted deployment scales up, slows a pod, crashes one, rolls out a new
+version and scales down while a client sends steady traffic through createBalancedAgent. Ends after
+--duration, or on Ctrl-C, with a summary of every request and attempt.
+
+Options:
+  --duration <s>        the story is paced over this many seconds (default ${DEFAULT_DEMO_DURATION_S}, 3 to 3600)
+  --no-tty              plain periodic lines instead of the live view (automatic when not a terminal)
+  --rate <n>            requests per second at most (default ${DEFAULT_RATE}, 1 to 2000)
+  --concurrency <n>     requests in flight at most (default ${DEFAULT_CONCURRENCY}, 1 to 256)
+  --strategy <name>     ${STRATEGIES.join(' | ')} (default least-request)`;
+
+export const WATCH_USAGE = `Usage: endpoint-watch watch <service> [options]
+
+Shows the endpoints of a Service live: address, pod, node, zone, ready/serving/terminating, and the
+health of the watch. Reads ~/.kube/config, KUBECONFIG, or the in-cluster service account.
+
+Options:
+  -n, --namespace <ns>      namespace of the Service (default: the context's)
+  --context <name>          kubeconfig context (default: current-context)
+  --kubeconfig <path>       kubeconfig file (default: KUBECONFIG, then ~/.kube/config, then in-cluster)
+  --port <name|number>      Service port (required when the Service has several)
+  --source <source>         ${SOURCES.join(' | ')} (default endpointslices)
+  --json                    one JSON endpoint set per line, on every change (for scripts)
+  --tls-server-name <name>  verify the apiserver certificate against this name
+  --no-tty                  plain lines instead of the live view (automatic when not a terminal)
+
+Needs list and watch on endpointslices.discovery.k8s.io (or endpoints) in the namespace.`;
+
+/** Parses `argv` (without node and the script). Throws `UsageError`. */
+export function parseCommandLine(argv: readonly string[]): Command {
+  const [first, ...rest] = argv;
+  if (first === undefined || first === '-h' || first === '--help') return { command: 'help' };
+  if (first === '-v' || first === '--version') return { command: 'version' };
+  switch (first) {
+    case 'help': {
+      const topic = rest[0];
+      if (topic === undefined) return { command: 'help' };
+      if (topic === 'demo' || topic === 'watch') return { command: 'help', topic };
+      throw new UsageError(`no help for "${topic}": the commands are demo and watch`);
+    }
+    case 'demo':
+      return parseDemo(rest);
+    case 'watch':
+      return parseWatch(rest);
+    default:
+      throw new UsageError(
+        first.startsWith('-')
+          ? `expected a command before ${first}: demo or watch`
+          : `unknown command "${first}": the commands are demo and watch`,
+      );
+  }
+}
+
+function parseDemo(args: readonly string[]): Command {
+  const { values } = parse('demo', args, {
+    ...HELP,
+    duration: { type: 'string' },
+    'no-tty': { type: 'boolean' },
+    rate: { type: 'string' },
+    concurrency: { type: 'string' },
+    strategy: { type: 'string' },
+  });
+  if (values.help) return { command: 'help', topic: 'demo' };
+  return {
+    command: 'demo',
+    options: {
+      durationS: number('--duration', values.duration, DEFAULT_DEMO_DURATION_S, { min: 3, max: 3600 }),
+      tty: values['no-tty'] !== true,
+      rate: number('--rate', values.rate, DEFAULT_RATE, { min: 1, max: 2000, integer: true }),
+      concurrency: number('--concurrency', values.concurrency, DEFAULT_CONCURRENCY, {
+        min: 1,
+        max: 256,
+        integer: true,
+      }),
+      strategy: oneOf('--strategy', values.strategy, STRATEGIES, 'least-request'),
+    },
+  };
+}
+
+function parseWatch(args: readonly string[]): Command {
+  const { values, positionals } = parse(
+    'watch',
+    args,
+    {
+      ...HELP,
+      namespace: { type: 'string', short: 'n' },
+      context: { type: 'string' },
+      kubeconfig: { type: 'string' },
+      port: { type: 'string' },
+      source: { type: 'string' },
+      json: { type: 'boolean' },
+      'tls-server-name': { type: 'string' },
+      'no-tty': { type: 'boolean' },
+    },
+    true,
+  );
+  if (values.help) return { command: 'help', topic: 'watch' };
+  const [service, ...extra] = positionals;
+  if (service === undefined)
+    throw new UsageError('watch needs the name of a Service: endpoint-watch watch <service>');
+  if (extra.length > 0) throw new UsageError(`watch takes one Service, got also: ${extra.join(' ')}`);
+  dnsLabel('Service name', service, /^[a-z]([-a-z0-9]*[a-z0-9])?$/);
+  if (values.namespace !== undefined)
+    dnsLabel('--namespace', values.namespace, /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+  return {
+    command: 'watch',
+    options: {
+      service,
+      namespace: values.namespace,
+      context: nonEmpty('--context', values.context),
+      kubeconfig: nonEmpty('--kubeconfig', values.kubeconfig),
+      port: port(values.port),
+      source: oneOf('--source', values.source, SOURCES, 'endpointslices'),
+      json: values.json === true,
+      tlsServerName: nonEmpty('--tls-server-name', values['tls-server-name']),
+      tty: values['no-tty'] !== true,
+    },
+  };
+}
+
+type OptionsConfig = NonNullable<Parameters<typeof parseArgs>[0]>['options'];
+
+function parse<T extends OptionsConfig>(
+  command: string,
+  args: readonly string[],
+  options: T,
+  positionals = false,
+) {
+  try {
+    return parseArgs({ args: [...args], options, strict: true, allowPositionals: positionals });
+  } catch (error) {
+    const code = (error as { code?: string }).code;
+    const message = error instanceof Error ? error.message : String(error);
+    if (code === 'ERR_PARSE_ARGS_UNKNOWN_OPTION') {
+      const option = /'([^']+)'/.exec(message)?.[1] ?? message;
+      throw new UsageError(`unknown option ${option} for ${command}`);
+    }
+    if (code === 'ERR_PARSE_ARGS_UNEXPECTED_POSITIONAL') {
+      const argument = /'([^']+)'/.exec(message)?.[1] ?? message;
+      throw new UsageError(`${command} takes no argument "${argument}"`);
+    }
+    if (code === 'ERR_PARSE_ARGS_INVALID_OPTION_VALUE') {
+      const option = /'(?:-\w, )?(--?[\w-]+)/.exec(message)?.[1];
+      throw new UsageError(
+        option && message.includes('argument missing')
+          ? `${option} needs a value`
+          : `${message.split('. ')[0] ?? message} (${command})`,
+      );
+    }
+    throw error;
+  }
+}
+
+function number(
+  name: string,
+  text: string | undefined,
+  fallback: number,
+  limits: { min: number; max: number; integer?: boolean },
+): number {
+  if (text === undefined) return fallback;
+  const value = Number(text);
+  const valid = text.trim() !== '' && Number.isFinite(value) && (!limits.integer || Number.isInteger(value));
+  if (!valid || value < limits.min || value > limits.max) {
+    const kind = limits.integer ? 'a whole number' : 'a number';
+    throw new UsageError(`${name} must be ${kind} from ${limits.min} to ${limits.max}, got "${text}"`);
+  }
+  return value;
+}
+
+function oneOf<T extends string>(
+  name: string,
+  text: string | undefined,
+  allowed: readonly T[],
+  fallback: T,
+): T {
+  if (text === undefined) return fallback;
+  if ((allowed as readonly string[]).includes(text)) return text as T;
+  throw new UsageError(`${name} must be one of ${allowed.join(', ')}, got "${text}"`);
+}
+
+function port(text: string | undefined): string | number | undefined {
+  if (text === undefined) return undefined;
+  if (/^\d+$/.test(text)) {
+    const value = Number(text);
+    if (value < 1 || value > 65535)
+      throw new UsageError(`--port must be a port name or 1 to 65535, got "${text}"`);
+    return value;
+  }
+  dnsLabel('--port', text, /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
+  return text;
+}
+
+function dnsLabel(name: string, text: string, pattern: RegExp): void {
+  if (text.length > 63 || !pattern.test(text)) {
+    throw new UsageError(
+      `${name} "${text}" is not a valid name (lowercase letters, digits and '-', at most 63 characters)`,
+    );
+  }
+}
+
+function nonEmpty(name: string, text: string | undefined): string | undefined {
+  if (text !== undefined && text.trim() === '') throw new UsageError(`${name} needs a non-empty value`);
+  return text;
+}

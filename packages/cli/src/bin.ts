@@ -1,0 +1,37 @@
+#!/usr/bin/env node
+/**
+ * The `endpoint-watch` executable: runs `main` with the process's streams. The first Ctrl-C
+ * (SIGINT) or SIGTERM asks the command to stop cleanly (summary, servers closed); a second one
+ * exits at once.
+ */
+import { main } from './main.js';
+
+const stop = new AbortController();
+const onSignal = (signal: NodeJS.Signals) => {
+  if (stop.signal.aborted) {
+    process.stderr.write(`\nendpoint-watch: ${signal} again, exiting without cleanup\n`);
+    process.exit(130);
+  }
+  stop.abort(new Error(`received ${signal}`));
+};
+process.on('SIGINT', onSignal);
+process.on('SIGTERM', onSignal);
+// Never leave a terminal without its cursor, whatever happens.
+process.on('exit', () => {
+  if (process.stdout.isTTY) process.stdout.write('\u001b[?25h');
+});
+
+const code = await main(process.argv.slice(2), {
+  stdout: process.stdout,
+  stderr: process.stderr,
+  env: process.env,
+  signal: stop.signal,
+});
+process.off('SIGINT', onSignal);
+process.off('SIGTERM', onSignal);
+process.exitCode = code;
+// Everything is closed by now and the process ends by itself; should a handle linger, do not hang.
+setTimeout(() => {
+  process.stderr.write('endpoint-watch: handles still open after shutdown; exiting\n');
+  process.exit(code);
+}, 3_000).unref();

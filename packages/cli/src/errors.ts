@@ -1,0 +1,165 @@
+/**
+ * What the user reads when something goes wrong: a one-line message and, where we know it, what to
+ * do about it. Exit codes: 2 for a wrong command line, 1 for everything that failed at run time.
+ */
+import { EndpointWatchError, KubeApiError, KubeConfigError, KubeTransportError } from '@endpoint-watch/core';
+
+export const EXIT_OK = 0;
+export const EXIT_RUNTIME = 1;
+export const EXIT_USAGE = 2;
+
+/** The command line is wrong (unknown option, missing value, bad number, …): exit code 2. */
+export class UsageError extends Error {
+  readonly exitCode = EXIT_USAGE;
+  constructor(message: string) {
+    super(message);
+    this.name = 'UsageError';
+  }
+}
+
+export interface Explanation {
+  readonly message: string;
+  /** What to do about it, possibly several lines. */
+  readonly hint?: string;
+}
+
+/** Where the error happened, to make the advice concrete. */
+export interface ErrorContext {
+  /** The namespace being watched, when the error does not say. */
+  readonly namespace?: string;
+}
+
+/**
+ * Errors the user must fix before a watch can ever work (wrong identity, RBAC, TLS, nothing listening):
+ * before the first sync `watch` stops on them instead of retrying forever. After a first sync every error
+ * is shown and retried, since the watch keeps serving the last good state.
+ */
+export function needsUserAction(error: unknown): boolean {
+  if (error instanceof KubeApiError) return [401, 403, 404].includes(error.statusCode);
+  if (error instanceof KubeTransportError) {
+    return ['ERR_KUBE_TLS_NAME', 'ERR_KUBE_TLS_TRUST', 'ERR_KUBE_UNREACHABLE'].includes(error.code);
+  }
+  return error instanceof KubeConfigError || errorCode(error) === 'ERR_EXEC_CREDENTIAL';
+}
+
+/** The message and advice for any error a command can end with. */
+export function explainError(error: unknown, context: ErrorContext = {}): Explanation {
+  if (error instanceof UsageError)
+    return { message: error.message, hint: "Run 'endpoint-watch --help' for usage." };
+  if (error instanceof KubeConfigError) {
+    return {
+      message: error.message,
+      hint: /context "[^"]*" not found|no current-context/i.test(error.message)
+        ? 'List the contexts with `kubectl config get-contexts`; choose one with --context, or another file with --kubeconfig.'
+        : 'Point to a kubeconfig with --kubeconfig (or KUBECONFIG), choose a context with --context, or run inside a pod.',
+    };
+  }
+  if (error instanceof KubeApiError) return explainApiError(error, context);
+  if (error instanceof KubeTransportError) {
+    switch (error.code) {
+      case 'ERR_KUBE_TLS_NAME':
+        return {
+          message: error.message,
+          hint: 'Pass the name the apiserver certificate was issued for with --tls-server-name <name> (kubeconfig: tls-server-name).',
+        };
+      case 'ERR_KUBE_TLS_TRUST':
+        return {
+          message: error.message,
+          hint: "Check the cluster's certificate-authority(-data) in the kubeconfig (in a pod: ca.crt of the service account).",
+        };
+      case 'ERR_KUBE_UNREACHABLE':
+        return {
+          message: error.message,
+          hint: 'Is the cluster running and reachable from here (VPN, firewall)? Check the server of the context (--context, --kubeconfig).',
+        };
+      default:
+        return { message: error.message };
+    }
+  }
+  if (errorCode(error) === 'ERR_PORT_SELECTION') {
+    return { message: messageOf(error), hint: 'Choose one with --port <name or number>.' };
+  }
+  if (error instanceof EndpointWatchError) return { message: `${error.message} (${error.code})` };
+  return { message: messageOf(error) };
+}
+
+/** A short, single-line form for the live view's health line and the event log. */
+export function shortError(error: unknown, context: ErrorContext = {}): string {
+  if (error instanceof KubeApiError && error.statusCode === 403) {
+    const { resource, namespace } = rbacTarget(error, context);
+    return `403 Forbidden: grant list, watch on ${resource} in namespace ${namespace}`;
+  }
+  if (error instanceof KubeApiError) {
+    return `${error.statusCode}${error.status.reason ? ` ${error.status.reason}` : ''}${error.status.message ? `: ${error.status.message}` : ''}`;
+  }
+  const code = errorCode(error);
+  const message = messageOf(error);
+  return code && !message.includes(code) ? `${code}: ${message}` : message;
+}
+
+function explainApiError(error: KubeApiError, context: ErrorContext): Explanation {
+  const reason = error.status.reason ? ` ${error.status.reason}` : '';
+  const detail = error.status.message ? `: ${error.status.message}` : '';
+  if (error.statusCode === 403) {
+    const { resource, namespace, verb } = rbacTarget(error, context);
+    const subject = rbacSubject(error.status.message);
+    return {
+      message: `the apiserver refused to ${verb} ${resource} in namespace ${namespace} (403${reason}${detail})`,
+      hint: [
+        `grant list, watch on ${resource} in namespace ${namespace} to the identity of your kubeconfig context, e.g.:`,
+        `  kubectl create role endpoint-watch -n ${namespace} --verb=list,watch --resource=${resource}`,
+        `  kubectl create rolebinding endpoint-watch -n ${namespace} --role=endpoint-watch ${subject}`,
+      ].join('\n'),
+    };
+  }
+  if (error.statusCode === 401) {
+    return {
+      message: `the apiserver did not accept the credentials (401${reason}${detail})`,
+      hint: 'The token or client certificate of the context is wrong or expired: log in again (e.g. refresh your cloud credentials).',
+    };
+  }
+  if (error.statusCode === 404) {
+    return {
+      message: `${error.method} ${error.path}: 404${reason}${detail}`,
+      hint: 'The apiserver does not serve this API: with clusters older than 1.21 try --source endpoints (or --source auto).',
+    };
+  }
+  return { message: error.message };
+}
+
+/** `endpointslices.discovery.k8s.io` / `endpoints`, the namespace, and the verb the apiserver refused. */
+function rbacTarget(
+  error: KubeApiError,
+  context: ErrorContext,
+): { resource: string; namespace: string; verb: string } {
+  const match = /^\/(?:api|apis\/([^/]+))\/[^/]+\/namespaces\/([^/]+)\/([^/?]+)/.exec(error.path);
+  const group = match?.[1];
+  const plural = match?.[3] ?? 'endpointslices';
+  const resource = group
+    ? `${plural}.${group}`
+    : plural === 'endpointslices'
+      ? `${plural}.discovery.k8s.io`
+      : plural;
+  const namespace = match?.[2] ? decodeURIComponent(match[2]) : (context.namespace ?? 'default');
+  // The apiserver's message says which verb it refused: `... cannot watch resource "endpointslices" ...`.
+  const verb = /cannot (\w+) resource/.exec(error.status.message)?.[1] ?? 'list';
+  return { resource, namespace, verb };
+}
+
+/** The RBAC subject from the apiserver's message: `User "system:serviceaccount:ns:name"` or a user name. */
+function rbacSubject(message: string): string {
+  const user = /User "([^"]+)"/.exec(message)?.[1];
+  const account = user ? /^system:serviceaccount:([^:]+):(.+)$/.exec(user) : null;
+  if (account) return `--serviceaccount=${account[1]}:${account[2]}`;
+  if (user) return `--user=${user}`;
+  return '--user=<your user> (or --serviceaccount=<namespace>:<name>)';
+}
+
+function errorCode(error: unknown): string | undefined {
+  const code = (error as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : undefined;
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}

@@ -1,0 +1,90 @@
+/**
+ * What changed, as short log lines: between two endpoint sets (`+` joined, `-` left, `~` conditions
+ * changed), between two watch health states, between two balancer stats (ejections). Pure.
+ */
+import { type BalancerStats, endpointKey } from '@endpoint-watch/balancer';
+import type { Endpoint, EndpointSet, WatchHealth } from '@endpoint-watch/core';
+import { type ErrorContext, shortError } from '../errors.js';
+import { compareEndpoints, countEndpoints, describeCounts, endpointState } from './model.js';
+
+/** At most this many lines per change; the rest is summed up in one line. */
+export const MAX_CHANGE_LINES = 8;
+
+export function endpointChanges(previous: EndpointSet | undefined, next: EndpointSet): string[] {
+  const first = previous === undefined;
+  const before = new Map((previous?.all ?? []).map((e) => [endpointKey(e), e]));
+  const after = new Map(next.all.map((e) => [endpointKey(e), e]));
+  const lines: { endpoint: Endpoint; text: string }[] = [];
+  for (const [key, endpoint] of after) {
+    const old = before.get(key);
+    if (!old) lines.push({ endpoint, text: `+ ${label(endpoint)}: ${endpointState(endpoint)}` });
+    else if (endpointState(old) !== endpointState(endpoint)) {
+      lines.push({
+        endpoint,
+        text: `~ ${label(endpoint)}: ${endpointState(old)} → ${endpointState(endpoint)}`,
+      });
+    }
+  }
+  for (const [key, endpoint] of before) {
+    if (!after.has(key)) lines.push({ endpoint, text: `- ${label(endpoint)}: removed` });
+  }
+  lines.sort((a, b) => compareEndpoints(a.endpoint, b.endpoint));
+  const texts = lines.map((l) => l.text);
+  const head = first
+    ? [
+        `first set: ${describeCounts(countEndpoints(next))} (rv ${next.resourceVersion ?? '-'}, ${next.source})`,
+      ]
+    : [];
+  if (texts.length <= MAX_CHANGE_LINES) return [...head, ...texts];
+  return [
+    ...head,
+    ...texts.slice(0, MAX_CHANGE_LINES - 1),
+    `… and ${texts.length - MAX_CHANGE_LINES + 1} more changes (${describeCounts(countEndpoints(next))})`,
+  ];
+}
+
+/** A line when the watch's health changes state (or fails again with another error); else undefined. */
+export function healthChange(
+  previous: WatchHealth | undefined,
+  next: WatchHealth,
+  context: ErrorContext = {},
+): string | undefined {
+  switch (next.state) {
+    case 'connecting':
+      return previous?.state === 'connecting' ? undefined : 'watch connecting';
+    case 'synced':
+      return previous?.state === 'synced' ? undefined : `watch synced at rv ${next.resourceVersion}`;
+    case 'retrying': {
+      const error = shortError(next.error, context);
+      if (previous?.state === 'retrying' && shortError(previous.error, context) === error) return undefined;
+      return `watch retrying (attempt ${next.attempt}, next in ${(next.retryInMs / 1000).toFixed(1)} s): ${error}`;
+    }
+  }
+}
+
+/** Lines for endpoints ejected by outlier detection or back from ejection, and for panic mode. */
+export function balancerChanges(previous: BalancerStats | undefined, next: BalancerStats): string[] {
+  const lines: string[] = [];
+  const before = new Map((previous?.endpoints ?? []).map((e) => [e.key, e]));
+  for (const endpoint of next.endpoints) {
+    const old = before.get(endpoint.key);
+    if (endpoint.ejected && !old?.ejected) {
+      const until =
+        endpoint.ejectedUntil === undefined
+          ? ''
+          : ` for ${Math.round((endpoint.ejectedUntil - next.at) / 1000)} s`;
+      lines.push(`${endpoint.key} ejected by outlier detection (consecutive failures)${until}`);
+    } else if (!endpoint.ejected && old?.ejected) {
+      lines.push(`${endpoint.key} back from ejection`);
+    }
+  }
+  if (next.panic && !previous?.panic)
+    lines.push('panic: too few healthy endpoints, balancing over all of them');
+  if (!next.panic && previous?.panic) lines.push('panic over');
+  return lines;
+}
+
+function label(endpoint: Endpoint): string {
+  const pod = endpoint.targetRef?.name;
+  return pod ? `${endpointKey(endpoint)} (${pod})` : endpointKey(endpoint);
+}

@@ -1,0 +1,165 @@
+/**
+ * The live view for a terminal: state in, lines out (at most `height`, each at most `width` wide).
+ * Pure; `terminal.ts` puts the lines on the screen.
+ */
+import type { EndpointRow, LiveView, LogEntry } from './model.js';
+import { describeCounts } from './model.js';
+import {
+  type Column,
+  formatClock,
+  formatMs,
+  formatOffset,
+  formatRate,
+  formatTable,
+  paint,
+  type Style,
+  truncate,
+} from './table.js';
+
+export interface RenderOptions {
+  readonly width: number;
+  readonly height: number;
+  readonly color: boolean;
+}
+
+/** Fewest event lines shown, however many endpoints there are. */
+const MIN_EVENTS = 3;
+
+export function renderLive(view: LiveView, options: RenderOptions): string[] {
+  const { color } = options;
+  const width = Math.max(20, options.width - 1); // never write into the last column: no wrap
+  const height = Math.max(8, options.height);
+
+  const head: string[] = [headline(view, color), watchLine(view, color)];
+  if (view.health.error) head.push(`        ${paint(`↳ ${view.health.error}`, 'red', color)}`);
+  if (view.origin) head.push(paint(`from    ${view.origin}`, 'dim', color));
+  if (view.traffic) head.push(trafficLine(view, color));
+  head.push('');
+
+  const table = formatTable(view.traffic ? TRAFFIC_COLUMNS : WATCH_COLUMNS, view.rows, {
+    color,
+    indent: ' ',
+  });
+  const below: string[] = [];
+  if (view.hint) below.push(paint(` ${view.hint}`, 'yellow', color));
+
+  // Room: head, table, hint, a blank line, the "events" title, and at least MIN_EVENTS events.
+  const fixed = head.length + below.length + 2;
+  const maxTable = Math.max(2, height - fixed - MIN_EVENTS);
+  let tableLines = table;
+  if (table.length > maxTable) {
+    const hidden = table.length - (maxTable - 1);
+    tableLines = [...table.slice(0, maxTable - 1), paint(` … ${hidden} more endpoints`, 'dim', color)];
+  }
+  const eventRoom = Math.max(0, height - fixed - tableLines.length);
+  const events = view.events.slice(-eventRoom).map((entry) => eventLine(entry, color));
+
+  const lines = [...head, ...tableLines, ...below, '', paint('events', 'bold', color), ...events];
+  return lines.slice(0, height).map((line) => truncate(line, width));
+}
+
+function headline(view: LiveView, color: boolean): string {
+  const clock =
+    view.durationMs === undefined
+      ? formatClock(view.elapsedMs)
+      : `${formatClock(view.elapsedMs)} / ${formatClock(view.durationMs)}`;
+  return `${paint(view.title, 'bold', color)} · ${paint(view.target, 'cyan', color)} · ${clock} · ${paint('Ctrl-C to stop', 'dim', color)}`;
+}
+
+function watchLine(view: LiveView, color: boolean): string {
+  const style: Style = view.health.problem ? 'red' : view.health.state === 'synced' ? 'green' : 'yellow';
+  const source = view.source ? ` · ${view.source}` : '';
+  return `watch   ${paint(view.health.text, style, color)}${source} · ${describeCounts(view.counts)}`;
+}
+
+function trafficLine(view: LiveView, color: boolean): string {
+  const t = view.traffic;
+  if (!t) return '';
+  const failed = paint(`failed ${t.failed}`, t.failed > 0 ? 'red' : undefined, color);
+  const attempts = `attempts ${t.attempts} (${t.failedAttempts} failed${t.failedAttempts > 0 ? ', retried' : ''})`;
+  const panic = t.panic ? ` · ${paint('PANIC: balancing over all endpoints', 'red', color)}` : '';
+  return (
+    `traffic ${formatRate(t.rate)} req/s · sent ${t.sent} = ok ${t.succeeded} + ${failed} + in flight ${t.inFlight}` +
+    ` · ${attempts} · ${t.strategy}${panic}`
+  );
+}
+
+function eventLine(entry: LogEntry, color: boolean): string {
+  const style: Style | undefined =
+    entry.kind === 'script'
+      ? 'cyan'
+      : entry.kind === 'balancer'
+        ? 'magenta'
+        : entry.kind === 'health'
+          ? 'yellow'
+          : undefined;
+  return ` ${paint(formatOffset(entry.atMs).padStart(7), 'dim', color)}  ${paint(entry.text, style, color)}`;
+}
+
+function stateStyle(row: EndpointRow): Style | undefined {
+  if (row.note?.includes('crashed')) return 'red';
+  switch (row.state) {
+    case 'ready':
+      return 'green';
+    case 'terminating, serving':
+      return 'yellow';
+    case 'terminating':
+      return 'red';
+    default:
+      return 'dim';
+  }
+}
+
+const ENDPOINT: Column<EndpointRow> = {
+  header: '  ENDPOINT',
+  value: (row) => `${row.usable ? '●' : '○'} ${row.key}`,
+  style: (row) => (row.usable ? undefined : 'dim'),
+};
+const POD: Column<EndpointRow> = { header: 'POD', value: (row) => row.pod ?? '-' };
+const ZONE: Column<EndpointRow> = { header: 'ZONE', value: (row) => row.zone ?? '-' };
+const STATE: Column<EndpointRow> = { header: 'STATE', value: (row) => row.state, style: stateStyle };
+
+const WATCH_COLUMNS: readonly Column<EndpointRow>[] = [
+  ENDPOINT,
+  POD,
+  { header: 'NODE', value: (row) => row.node ?? '-' },
+  ZONE,
+  STATE,
+  { header: 'READY', value: (row) => yesNo(row.ready) },
+  { header: 'SERVING', value: (row) => yesNo(row.serving) },
+  { header: 'TERMINATING', value: (row) => yesNo(row.terminating) },
+];
+
+const TRAFFIC_COLUMNS: readonly Column<EndpointRow>[] = [
+  ENDPOINT,
+  POD,
+  ZONE,
+  STATE,
+  { header: 'IN-FLIGHT', align: 'right', value: (row) => String(row.traffic?.inFlight ?? 0) },
+  { header: 'REQ/S', align: 'right', value: (row) => formatRate(row.traffic?.rate ?? 0) },
+  { header: 'ATTEMPTS', align: 'right', value: (row) => String(row.traffic?.attempts ?? 0) },
+  {
+    header: 'FAILED',
+    align: 'right',
+    value: (row) => String(row.traffic?.failed ?? 0),
+    style: (row) => ((row.traffic?.failed ?? 0) > 0 ? 'red' : undefined),
+  },
+  {
+    header: 'LATENCY',
+    align: 'right',
+    value: (row) => (row.traffic?.latencyMs === undefined ? '-' : formatMs(row.traffic.latencyMs)),
+  },
+  {
+    header: 'EJECTED',
+    value: (row) =>
+      row.traffic?.ejected
+        ? `yes${row.traffic.ejectedForMs === undefined ? '' : ` (${Math.ceil(row.traffic.ejectedForMs / 1000)} s)`}`
+        : '-',
+    style: (row) => (row.traffic?.ejected ? 'red' : undefined),
+  },
+  { header: 'NOTE', value: (row) => row.note ?? '', style: () => 'magenta' },
+];
+
+function yesNo(value: boolean): string {
+  return value ? 'yes' : 'no';
+}

@@ -1,0 +1,50 @@
+/**
+ * The executable as a child process: needs the built `dist/bin.js` (CI builds before testing).
+ * Skipped, with the reason in the test name, when the package has not been built.
+ */
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { waitFor } from './support.js';
+
+const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
+const built = existsSync(bin);
+
+describe('endpoint-watch (dist/bin.js)', () => {
+  it.skipIf(!built)(
+    `demo stops on SIGINT with the summary, exit code 0 and no open handle${built ? '' : ' [skipped: packages/cli/dist/bin.js is missing, run `pnpm build`]'}`,
+    async () => {
+      const child = spawn(process.execPath, [bin, 'demo', '--duration', '120'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, NO_COLOR: '1' },
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+      });
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      const exited = once(child, 'exit');
+      try {
+        // stdout is a pipe: plain lines. Wait until traffic flows, then Ctrl-C.
+        await waitFor(() => /sent [1-9]\d* = ok/.test(stdout), 'traffic', 15_000);
+        child.kill('SIGINT');
+        const [code, signal] = await exited;
+        expect({ code, signal }).toEqual({ code: 0, signal: null });
+      } finally {
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
+      expect(stdout).toContain('stopped by Ctrl-C');
+      expect(stdout.match(/^ {2}✓ /gm)).toHaveLength(4);
+      expect(stdout).not.toMatch(/^ {2}✗ /m);
+      // The process ended by itself: the safety net for lingering handles never fired.
+      expect(stderr).not.toContain('handles still open');
+      expect(stderr).toBe('');
+    },
+    30_000,
+  );
+});

@@ -1,0 +1,457 @@
+import type { BalancerStats, EndpointStats } from '@endpoint-watch/balancer';
+import { type Endpoint, type EndpointSet, KubeApiError, type WatchHealth } from '@endpoint-watch/core';
+import { describe, expect, it } from 'vitest';
+import { AttemptLedger } from '../src/demo/ledger.js';
+import { balancerChanges, endpointChanges, healthChange, MAX_CHANGE_LINES } from '../src/view/changes.js';
+import { buildDemoView } from '../src/view/demo-view.js';
+import { describeHealth, type LiveView, type LogEntry } from '../src/view/model.js';
+import { jsonSetLine, plainStatusLine } from '../src/view/plain.js';
+import { RateMeter } from '../src/view/rates.js';
+import { renderLive } from '../src/view/render.js';
+import { stripAnsi, truncate, visibleLength } from '../src/view/table.js';
+import { LiveScreen } from '../src/view/terminal.js';
+import { buildWatchView } from '../src/view/watch-view.js';
+
+const endpoint = (host: number, state: Partial<Endpoint> = {}): Endpoint => ({
+  address: `127.0.0.${host}`,
+  port: 8080,
+  addressType: 'IPv4',
+  ready: true,
+  serving: true,
+  terminating: false,
+  zone: `zone-${'abc'[host % 3]}`,
+  nodeName: `node-${host}`,
+  targetRef: { kind: 'Pod', namespace: 'shop', name: `web-${host}` },
+  ...state,
+});
+
+const set = (all: Endpoint[], resourceVersion = '7'): EndpointSet => {
+  const ready = all.filter((e) => e.ready);
+  return {
+    namespace: 'shop',
+    service: 'web',
+    port: { name: 'http', protocol: 'TCP' },
+    endpoints: ready.length > 0 ? ready : all.filter((e) => e.serving && e.terminating),
+    all,
+    resourceVersion,
+    source: 'endpointslices',
+  };
+};
+
+const terminating = { ready: false, serving: true, terminating: true };
+const synced: WatchHealth = { state: 'synced', resourceVersion: '7', since: 1_000 };
+const forbidden = new KubeApiError({
+  method: 'GET',
+  path: '/apis/discovery.k8s.io/v1/namespaces/shop/endpointslices',
+  status: {
+    code: 403,
+    reason: 'Forbidden',
+    message:
+      'endpointslices.discovery.k8s.io is forbidden: User "system:serviceaccount:shop:reader" cannot watch resource "endpointslices" in API group "discovery.k8s.io" in the namespace "shop"',
+  },
+});
+
+function events(count: number): LogEntry[] {
+  return Array.from({ length: count }, (_, i) => ({
+    atMs: i * 100,
+    kind: 'change' as const,
+    text: `event ${i}`,
+  }));
+}
+
+function watchView(overrides: Partial<Parameters<typeof buildWatchView>[0]> = {}): LiveView {
+  return buildWatchView({
+    namespace: 'shop',
+    service: 'web',
+    origin: 'https://127.0.0.1:6443 (context fake)',
+    elapsedMs: 65_000,
+    wallNow: 3_000,
+    set: set([endpoint(2), endpoint(3, terminating), endpoint(4, { ready: false, serving: false })]),
+    health: synced,
+    events: events(3),
+    ...overrides,
+  });
+}
+
+describe('renderLive (watch)', () => {
+  it('shows each endpoint with pod, node, zone and conditions, the health and the events', () => {
+    const lines = renderLive(watchView(), { width: 140, height: 40, color: false });
+    const text = lines.join('\n');
+    expect(lines[0]).toBe('endpoint-watch watch · shop/web port http · 1:05 · Ctrl-C to stop');
+    expect(lines[1]).toBe(
+      'watch   synced · rv 7 · for 2.0 s · endpointslices · 1 ready, 1 terminating, 1 not ready',
+    );
+    expect(text).toContain('from    https://127.0.0.1:6443 (context fake)');
+    const row = (host: number) => lines.find((line) => line.includes(`127.0.0.${host}:8080`)) ?? '';
+    expect(
+      row(2)
+        .split(/\s{2,}/)
+        .map((cell) => cell.trim()),
+    ).toEqual(['● 127.0.0.2:8080', 'web-2', 'node-2', 'zone-c', 'ready', 'yes', 'yes', 'no']);
+    // Terminating but serving: not where traffic goes (○), READY no, SERVING yes, TERMINATING yes.
+    expect(row(3)).toMatch(
+      /○ 127\.0\.0\.3:8080\s+web-3\s+node-3\s+zone-a\s+terminating, serving\s+no\s+yes\s+yes/,
+    );
+    expect(row(4)).toMatch(/○ 127\.0\.0\.4:8080 .* not ready\s+no\s+no\s+no/);
+    expect(lines.slice(-4)).toEqual([
+      'events',
+      '   +0.0s  event 0',
+      '   +0.1s  event 1',
+      '   +0.2s  event 2',
+    ]);
+  });
+
+  it('orders endpoints by address numerically', () => {
+    const view = watchView({ set: set([endpoint(10), endpoint(9), endpoint(100)]) });
+    const order = renderLive(view, { width: 140, height: 40, color: false })
+      .map((line) => /127\.0\.0\.(\d+):8080/.exec(line)?.[1])
+      .filter(Boolean);
+    expect(order).toEqual(['9', '10', '100']);
+  });
+
+  it('fits the terminal: no line wider than width - 1, no more lines than height, newest events kept', () => {
+    const many = set(Array.from({ length: 30 }, (_, i) => endpoint(i + 2)));
+    const lines = renderLive(watchView({ set: many, events: events(50) }), {
+      width: 60,
+      height: 20,
+      color: true,
+    });
+    expect(lines.length).toBeLessThanOrEqual(20);
+    for (const line of lines) expect(visibleLength(line)).toBeLessThanOrEqual(59);
+    const plain = lines.map(stripAnsi);
+    expect(plain.some((line) => /… \d+ more endpoints/.test(line))).toBe(true);
+    expect(plain.at(-1)).toContain('event 49');
+    expect(plain.filter((line) => line.includes('event ')).length).toBeGreaterThanOrEqual(3);
+  });
+
+  it('colors only when asked', () => {
+    const colored = renderLive(watchView(), { width: 140, height: 40, color: true }).join('\n');
+    const plain = renderLive(watchView(), { width: 140, height: 40, color: false }).join('\n');
+    expect(colored).toContain('\u001b[32m'); // ready in green
+    expect(plain).not.toContain('\u001b');
+    expect(stripAnsi(colored)).toBe(plain);
+  });
+
+  it('a 403 in the health stream names the grant to make; an empty set gets a hint', () => {
+    const health: WatchHealth = {
+      state: 'retrying',
+      error: forbidden,
+      attempt: 2,
+      retryInMs: 1_600,
+      staleSince: 1_000,
+      resourceVersion: undefined,
+    };
+    const lines = renderLive(watchView({ set: set([]), health }), { width: 200, height: 40, color: false });
+    expect(lines[1]).toBe(
+      'watch   retrying (attempt 2, next in 1.6 s, stale for 2.0 s) · endpointslices · no endpoints',
+    );
+    expect(lines[2]).toBe(
+      '        ↳ 403 Forbidden: grant list, watch on endpointslices.discovery.k8s.io in namespace shop',
+    );
+    expect(lines.join('\n')).toContain('no endpoints: does Service shop/web exist and select running pods?');
+  });
+});
+
+describe('renderLive (demo) and the plain status line', () => {
+  const stats = (endpoints: Partial<EndpointStats>[]): BalancerStats => ({
+    namespace: 'shop',
+    service: 'web',
+    strategy: 'least-request',
+    at: 10_000,
+    closed: false,
+    panic: false,
+    zoneRouting: 'off',
+    endpoints: endpoints.map((e) => ({
+      key: '',
+      address: '',
+      port: 8080,
+      zone: undefined,
+      inFlight: 0,
+      picks: 0,
+      successes: 0,
+      failures: 0,
+      consecutiveFailures: 0,
+      ejected: false,
+      ejectedUntil: undefined,
+      ejectionCount: 0,
+      ewmaLatencyMs: 2,
+      weight: 1,
+      candidate: true,
+      addedAt: 0,
+      ...e,
+    })),
+    totals: {
+      endpoints: 2,
+      healthy: 1,
+      ejected: 1,
+      candidates: 1,
+      inFlight: 0,
+      picks: 0,
+      successes: 0,
+      failures: 0,
+    },
+  });
+
+  function demoView(): LiveView {
+    const ledger = new AttemptLedger();
+    for (let i = 0; i < 40; i++) {
+      ledger.picked('127.0.0.2:8080');
+      ledger.released('127.0.0.2:8080', { ok: true });
+    }
+    for (let i = 0; i < 6; i++) {
+      ledger.picked('127.0.0.3:8080');
+      ledger.released('127.0.0.3:8080', { ok: false, failure: 'connect' });
+    }
+    ledger.picked('127.0.0.2:8080'); // in flight
+    return buildDemoView({
+      namespace: 'shop',
+      service: 'web',
+      elapsedMs: 12_000,
+      durationMs: 30_000,
+      wallNow: 3_000,
+      set: set([endpoint(2), endpoint(3)]),
+      health: synced,
+      stats: stats([
+        { key: '127.0.0.2:8080', ewmaLatencyMs: 152.4 },
+        { key: '127.0.0.3:8080', ejected: true, ejectedUntil: 38_000 },
+      ]),
+      attempts: (key) => ledger.get(key),
+      attemptTotals: ledger.totals(),
+      attemptRate: (key) => (key === '127.0.0.2:8080' ? 33.3 : 0),
+      requests: { sent: 41, succeeded: 40, failed: 0, inFlight: 1, errors: {} },
+      requestRate: 148,
+      note: (address) => (address === '127.0.0.3' ? 'crashed' : undefined),
+      events: [{ atMs: 11_500, kind: 'script', text: '── web-3 crashes' }],
+    });
+  }
+
+  it('shows in-flight, rate, attempts, failures, latency and ejection per endpoint, and the totals', () => {
+    const lines = renderLive(demoView(), { width: 160, height: 30, color: false });
+    expect(lines[0]).toBe('endpoint-watch demo · shop/web port http · 0:12 / 0:30 · Ctrl-C to stop');
+    expect(lines[2]).toBe(
+      'traffic 148 req/s · sent 41 = ok 40 + failed 0 + in flight 1 · attempts 47 (6 failed, retried) · least-request',
+    );
+    const header = lines.find((line) => line.includes('ENDPOINT')) ?? '';
+    expect(header.trim().split(/\s{2,}/)).toEqual([
+      'ENDPOINT',
+      'POD',
+      'ZONE',
+      'STATE',
+      'IN-FLIGHT',
+      'REQ/S',
+      'ATTEMPTS',
+      'FAILED',
+      'LATENCY',
+      'EJECTED',
+      'NOTE',
+    ]);
+    const cells = (host: number) =>
+      (lines.find((line) => line.includes(`127.0.0.${host}:8080`)) ?? '')
+        .split(/\s{2,}/)
+        .map((cell) => cell.trim());
+    expect(cells(2)).toEqual([
+      '● 127.0.0.2:8080',
+      'web-2',
+      'zone-c',
+      'ready',
+      '1',
+      '33',
+      '41',
+      '0',
+      '152 ms',
+      '-',
+    ]);
+    expect(cells(3)).toEqual([
+      '● 127.0.0.3:8080',
+      'web-3',
+      'zone-a',
+      'ready',
+      '0',
+      '0',
+      '6',
+      '6',
+      '2.0 ms',
+      'yes (28 s)',
+      'crashed',
+    ]);
+    expect(lines.at(-1)).toBe('  +11.5s  ── web-3 crashes');
+  });
+
+  it('colored cells keep their padding outside the colors: same text, no trailing blanks', () => {
+    const colored = renderLive(demoView(), { width: 160, height: 30, color: true });
+    const plain = renderLive(demoView(), { width: 160, height: 30, color: false });
+    expect(colored.map(stripAnsi)).toEqual(plain);
+    for (const line of plain) expect(line).toBe(line.trimEnd());
+  });
+
+  it('plain status line: one line with the counts', () => {
+    expect(plainStatusLine(demoView())).toBe(
+      '[+12.0s] 2 endpoints: 2 ready · watch synced · rv 7 · for 2.0 s · 148 req/s · sent 41 = ok 40 + failed 0 + in flight 1 · attempts 47 (6 failed) · ejected 127.0.0.3:8080',
+    );
+  });
+});
+
+describe('changes', () => {
+  it('lists joins, departures and condition changes of endpoint sets', () => {
+    const before = set([endpoint(2), endpoint(3), endpoint(4)]);
+    const after = set([endpoint(2), endpoint(3, terminating), endpoint(5, { ready: false })]);
+    expect(endpointChanges(undefined, before)).toEqual([
+      'first set: 3 ready (rv 7, endpointslices)',
+      '+ 127.0.0.2:8080 (web-2): ready',
+      '+ 127.0.0.3:8080 (web-3): ready',
+      '+ 127.0.0.4:8080 (web-4): ready',
+    ]);
+    expect(endpointChanges(before, after)).toEqual([
+      '~ 127.0.0.3:8080 (web-3): ready → terminating, serving',
+      '- 127.0.0.4:8080 (web-4): removed',
+      '+ 127.0.0.5:8080 (web-5): not ready',
+    ]);
+    expect(endpointChanges(after, after)).toEqual([]);
+    const big = endpointChanges(set([]), set(Array.from({ length: 20 }, (_, i) => endpoint(i + 2))));
+    expect(big).toHaveLength(MAX_CHANGE_LINES);
+    expect(big.at(-1)).toBe('… and 13 more changes (20 ready)');
+  });
+
+  it('reports health transitions once, and a new error again', () => {
+    const retrying = (error: unknown, attempt: number): WatchHealth => ({
+      state: 'retrying',
+      error,
+      attempt,
+      retryInMs: 800,
+      staleSince: 0,
+      resourceVersion: '7',
+    });
+    expect(healthChange(undefined, { state: 'connecting', since: 0 })).toBe('watch connecting');
+    expect(healthChange({ state: 'connecting', since: 0 }, synced)).toBe('watch synced at rv 7');
+    expect(healthChange(synced, { ...synced, since: 5 })).toBeUndefined();
+    expect(healthChange(synced, retrying(forbidden, 1))).toBe(
+      'watch retrying (attempt 1, next in 0.8 s): 403 Forbidden: grant list, watch on endpointslices.discovery.k8s.io in namespace shop',
+    );
+    expect(healthChange(retrying(forbidden, 1), retrying(forbidden, 2))).toBeUndefined();
+    expect(healthChange(retrying(forbidden, 2), retrying(new Error('boom'), 3))).toBe(
+      'watch retrying (attempt 3, next in 0.8 s): boom',
+    );
+  });
+
+  it('reports ejections and returns from the balancer stats', () => {
+    const base: EndpointStats = {
+      key: '127.0.0.3:8080',
+      address: '127.0.0.3',
+      port: 8080,
+      zone: undefined,
+      inFlight: 0,
+      picks: 5,
+      successes: 0,
+      failures: 5,
+      consecutiveFailures: 0,
+      ejected: false,
+      ejectedUntil: undefined,
+      ejectionCount: 0,
+      ewmaLatencyMs: 1,
+      weight: 1,
+      candidate: true,
+      addedAt: 0,
+    };
+    const stats = (endpoint: EndpointStats, panic = false) =>
+      ({ at: 1_000, panic, endpoints: [endpoint] }) as unknown as BalancerStats;
+    const ejected = { ...base, ejected: true, ejectedUntil: 31_000 };
+    expect(balancerChanges(stats(base), stats(ejected))).toEqual([
+      '127.0.0.3:8080 ejected by outlier detection (consecutive failures) for 30 s',
+    ]);
+    expect(balancerChanges(stats(ejected), stats(ejected))).toEqual([]);
+    expect(balancerChanges(stats(ejected), stats(base, true))).toEqual([
+      '127.0.0.3:8080 back from ejection',
+      'panic: too few healthy endpoints, balancing over all of them',
+    ]);
+  });
+});
+
+describe('helpers', () => {
+  it('RateMeter: per-second increase over the window', () => {
+    const meter = new RateMeter(1_000);
+    meter.record(0, new Map([['a', 0]]));
+    expect(meter.rate('a')).toBe(0);
+    meter.record(500, new Map([['a', 50]]));
+    meter.record(
+      1_000,
+      new Map([
+        ['a', 100],
+        ['b', 30],
+      ]),
+    );
+    expect(meter.rate('a')).toBe(100);
+    expect(meter.rate('b')).toBe(30); // absent before: counted from 0
+    meter.record(
+      2_000,
+      new Map([
+        ['a', 100],
+        ['b', 30],
+      ]),
+    );
+    expect(meter.rate('a')).toBe(0); // nothing new in the last second
+  });
+
+  it('truncate keeps escape sequences and marks the cut', () => {
+    expect(truncate('abcdef', 4)).toBe('abc…');
+    expect(truncate('abc', 4)).toBe('abc');
+    const cut = truncate('\u001b[32mabcdef\u001b[39m', 4);
+    expect(stripAnsi(cut)).toBe('abc…');
+    expect(cut.startsWith('\u001b[32m')).toBe(true);
+    expect(cut.endsWith('\u001b[0m')).toBe(true);
+  });
+
+  it('describeHealth before any health', () => {
+    expect(describeHealth(undefined, 0)).toEqual({
+      state: 'starting',
+      text: 'starting',
+      error: undefined,
+      problem: false,
+    });
+  });
+
+  it('jsonSetLine: one line in the EndpointSet shape', () => {
+    const line = jsonSetLine(set([endpoint(2), endpoint(3, terminating)]));
+    expect(line).not.toContain('\n');
+    const parsed = JSON.parse(line);
+    expect(parsed).toMatchObject({
+      namespace: 'shop',
+      service: 'web',
+      port: { name: 'http', protocol: 'TCP' },
+      resourceVersion: '7',
+      source: 'endpointslices',
+    });
+    expect(parsed.endpoints.map((e: Endpoint) => e.address)).toEqual(['127.0.0.2']);
+    expect(parsed.all.map((e: Endpoint) => [e.address, e.terminating])).toEqual([
+      ['127.0.0.2', false],
+      ['127.0.0.3', true],
+    ]);
+  });
+});
+
+describe('LiveScreen', () => {
+  it('redraws in place: cursor up over the previous frame, clear to end of line and below; clears after a resize', () => {
+    const out = {
+      text: '',
+      isTTY: true,
+      columns: 80,
+      rows: 24,
+      write(chunk: string) {
+        out.text += chunk;
+      },
+    };
+    const screen = new LiveScreen(out);
+    screen.start();
+    screen.draw(['a', 'b']);
+    screen.draw(['c']);
+    const ESC = '\u001b[';
+    expect(out.text).toBe(`${ESC}?25l\ra${ESC}K\nb${ESC}K\n${ESC}J\r${ESC}2Ac${ESC}K\n${ESC}J`);
+    out.text = '';
+    out.columns = 100;
+    screen.draw(['d']);
+    expect(out.text).toBe(`${ESC}2J${ESC}H\rd${ESC}K\n${ESC}J`);
+    out.text = '';
+    screen.stop();
+    expect(out.text).toBe(`${ESC}?25h`);
+    expect(screen.size()).toEqual({ width: 100, height: 23 });
+  });
+});

@@ -1,0 +1,230 @@
+/**
+ * `endpoint-watch watch` in process, against the embedded fake apiserver (TLS certificate valid only
+ * for cluster.condi.me, reached at 127.0.0.1). Only loopback addresses, also in the slices' data.
+ */
+
+import { once } from 'node:events';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { endpointSlice, type FakeApiServer, startFakeApiServer } from '@endpoint-watch/testing';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { main } from '../src/main.js';
+import { captureIo, waitFor } from './support.js';
+
+const TLS_NAME = 'cluster.condi.me';
+let server: FakeApiServer;
+let dir: string;
+let kubeconfig: string;
+
+const slice = (
+  endpoints: Parameters<typeof endpointSlice>[0]['endpoints'],
+  ports?: { name: string; port: number }[],
+) =>
+  endpointSlice({
+    namespace: 'shop',
+    service: 'web',
+    name: 'web-abcde',
+    ports: (ports ?? [{ name: 'http', port: 8080 }]).map((p) => ({ ...p, protocol: 'TCP' })),
+    endpoints,
+  });
+const pod = (host: number, state: { ready?: boolean; serving?: boolean; terminating?: boolean } = {}) => ({
+  addresses: [`127.0.0.${host}`],
+  zone: 'zone-a',
+  nodeName: 'node-1',
+  targetRef: { kind: 'Pod', namespace: 'shop', name: `web-${host}` },
+  ...state,
+});
+
+beforeAll(async () => {
+  server = await startFakeApiServer({ tls: { names: [TLS_NAME] } });
+  dir = mkdtempSync(join(tmpdir(), 'endpoint-watch-cli-'));
+  kubeconfig = join(dir, 'kubeconfig');
+  writeFileSync(kubeconfig, server.kubeconfig({ namespace: 'shop' })); // no tls-server-name in it
+});
+afterAll(async () => {
+  await server.close();
+  rmSync(dir, { recursive: true, force: true });
+});
+afterEach(() => {
+  server.faults.clear();
+  server.delete('EndpointSlice', 'shop', 'web-abcde');
+});
+
+const watchArgs = (...extra: string[]) => [
+  'watch',
+  'web',
+  '--kubeconfig',
+  kubeconfig,
+  '--tls-server-name',
+  TLS_NAME,
+  ...extra,
+];
+
+describe('watch --json', () => {
+  it('prints one JSON endpoint set per change, nothing else on stdout, and exits 0 on Ctrl-C', async () => {
+    server.upsert(slice([pod(2)]));
+    const io = captureIo();
+    const run = main(watchArgs('--json', '-n', 'shop'), io);
+    await waitFor(() => io.stdout.lines().length >= 1, 'the first set');
+    server.upsert(slice([pod(2), pod(3, { ready: false, serving: false })]));
+    await waitFor(() => io.stdout.lines().length >= 2, 'the second set');
+    server.upsert(slice([pod(2, { ready: false, serving: true, terminating: true }), pod(3)]));
+    await waitFor(() => io.stdout.lines().length >= 3, 'the third set');
+    io.interrupt();
+    expect(await run).toBe(0);
+    expect(io.stderr.text).toBe('');
+
+    const sets = io.stdout.lines().map((line) => JSON.parse(line));
+    expect(sets).toHaveLength(3);
+    for (const set of sets) {
+      expect(set).toMatchObject({
+        namespace: 'shop',
+        service: 'web',
+        port: { name: 'http' },
+        source: 'endpointslices',
+      });
+    }
+    const addresses = (list: { address: string }[]) => list.map((e) => e.address);
+    expect(addresses(sets[0].endpoints)).toEqual(['127.0.0.2']);
+    expect(addresses(sets[1].endpoints)).toEqual(['127.0.0.2']);
+    expect(sets[1].all).toEqual([
+      expect.objectContaining({
+        address: '127.0.0.2',
+        port: 8080,
+        ready: true,
+        zone: 'zone-a',
+        nodeName: 'node-1',
+      }),
+      expect.objectContaining({ address: '127.0.0.3', ready: false, serving: false, terminating: false }),
+    ]);
+    expect(addresses(sets[2].endpoints)).toEqual(['127.0.0.3']);
+    expect(sets[2].all[0]).toMatchObject({
+      address: '127.0.0.2',
+      ready: false,
+      serving: true,
+      terminating: true,
+    });
+    expect(Number(sets[2].resourceVersion)).toBeGreaterThan(Number(sets[0].resourceVersion));
+  });
+
+  it('--port selects the Service port', async () => {
+    server.upsert(
+      slice(
+        [pod(2)],
+        [
+          { name: 'http', port: 8080 },
+          { name: 'metrics', port: 9090 },
+        ],
+      ),
+    );
+    const io = captureIo();
+    const run = main(watchArgs('--json', '--port', 'metrics'), io);
+    await waitFor(() => io.stdout.lines().length >= 1, 'the first set');
+    io.interrupt();
+    expect(await run).toBe(0);
+    const [set] = io.stdout.lines().map((line) => JSON.parse(line));
+    expect(set.port).toEqual({ name: 'metrics', protocol: 'TCP' });
+    expect(set.all[0]).toMatchObject({ address: '127.0.0.2', port: 9090 });
+  });
+});
+
+describe('watch: plain lines without a terminal', () => {
+  it('prints changes as they happen; after the first sync a 403 is reported with the grant and retried', async () => {
+    server.upsert(slice([pod(2)]));
+    const io = captureIo();
+    const run = main(watchArgs(), io);
+    await waitFor(() => io.stdout.text.includes('watch synced'), 'the sync');
+    server.faults.failNext(Number.POSITIVE_INFINITY, 403, { reason: 'Forbidden', message: 'no' });
+    server.faults.cutWatches();
+    await waitFor(() => io.stdout.text.includes('403 Forbidden'), 'the 403');
+    io.interrupt();
+    expect(await run).toBe(0);
+    const out = io.stdout.lines();
+    expect(out[0]).toMatch(
+      /^endpoint-watch watch: shop\/web from https:\/\/127\.0\.0\.1:\d+ \(context fake\)/,
+    );
+    expect(out).toContainEqual(
+      expect.stringMatching(/^\[\+\d+\.\ds\] \+ 127\.0\.0\.2:8080 \(web-2\): ready$/),
+    );
+    expect(out).toContainEqual(
+      expect.stringMatching(
+        /watch retrying .*: 403 Forbidden: grant list, watch on endpointslices\.discovery\.k8s\.io in namespace shop$/,
+      ),
+    );
+  });
+});
+
+describe('watch: errors', () => {
+  it('403 before the first sync: exit 1 naming the verb and resource to grant', async () => {
+    server.faults.failNext(Number.POSITIVE_INFINITY, 403, {
+      reason: 'Forbidden',
+      message:
+        'endpointslices.discovery.k8s.io is forbidden: User "system:serviceaccount:shop:reader" cannot watch resource "endpointslices" in API group "discovery.k8s.io" in the namespace "shop"',
+    });
+    const io = captureIo();
+    expect(await main(watchArgs('--json'), io)).toBe(1);
+    expect(io.stdout.text).toBe('');
+    const err = io.stderr.text;
+    expect(err).toContain(
+      'endpoint-watch: error: the apiserver refused to watch endpointslices.discovery.k8s.io in namespace shop (403 Forbidden: ',
+    );
+    expect(err).toContain('grant list, watch on endpointslices.discovery.k8s.io in namespace shop');
+    expect(err).toContain(
+      'kubectl create rolebinding endpoint-watch -n shop --role=endpoint-watch --serviceaccount=shop:reader',
+    );
+  });
+
+  it('403 on v1 Endpoints names that resource', async () => {
+    server.faults.failNext(Number.POSITIVE_INFINITY, 403, { reason: 'Forbidden', message: 'forbidden' });
+    const io = captureIo();
+    expect(await main(watchArgs('--source', 'endpoints', '-n', 'shop'), io)).toBe(1);
+    expect(io.stderr.text).toContain('grant list, watch on endpoints in namespace shop');
+  });
+
+  it('TLS name mismatch: exit 1 suggesting --tls-server-name, no credentials sent', async () => {
+    const io = captureIo();
+    expect(await main(['watch', 'web', '--kubeconfig', kubeconfig], io)).toBe(1);
+    expect(io.stderr.text).toContain('not valid for the name "127.0.0.1"');
+    expect(io.stderr.text).toContain('--tls-server-name <name>');
+  });
+
+  it('unreachable apiserver: exit 1 with ERR_KUBE_UNREACHABLE advice', async () => {
+    const closed = createServer();
+    closed.listen(0, '127.0.0.1');
+    await once(closed, 'listening');
+    const address = closed.address();
+    const port = typeof address === 'object' && address ? address.port : 0;
+    await new Promise((resolve) => closed.close(resolve));
+    const path = join(dir, 'unreachable');
+    writeFileSync(path, server.kubeconfig({ server: `https://127.0.0.1:${port}`, tlsServerName: TLS_NAME }));
+    const io = captureIo();
+    expect(await main(['watch', 'web', '--kubeconfig', path], io)).toBe(1);
+    expect(io.stderr.text).toContain(`cannot reach https://127.0.0.1:${port} (ECONNREFUSED)`);
+    expect(io.stderr.text).toContain('Is the cluster running and reachable from here');
+  });
+
+  it('unknown context: exit 1 naming the contexts there are', async () => {
+    const io = captureIo();
+    expect(await main(watchArgs('--context', 'prod'), io)).toBe(1);
+    expect(io.stderr.text).toContain('Context "prod" not found in kubeconfig');
+    expect(io.stderr.text).toContain('kubectl config get-contexts');
+  });
+
+  it('several ports and no --port: exit 1 listing them', async () => {
+    server.upsert(
+      slice(
+        [pod(2)],
+        [
+          { name: 'http', port: 8080 },
+          { name: 'metrics', port: 9090 },
+        ],
+      ),
+    );
+    const io = captureIo();
+    expect(await main(watchArgs('--json'), io)).toBe(1);
+    expect(io.stderr.text).toMatch(/http.*metrics/);
+    expect(io.stderr.text).toContain('Choose one with --port');
+  });
+});
