@@ -46,7 +46,8 @@ for (let m = 0; m < MODIFICATIONS; m++) {
   lines.push(`${JSON.stringify({ type: 'MODIFIED', object: slice })}\n`);
   lastAddress = endpoint.addresses[0];
 }
-const lastReady = state.flatMap((s) => s.endpoints).find((e) => e.addresses[0] === lastAddress).conditions.ready;
+const lastReady = state.flatMap((s) => s.endpoints).find((e) => e.addresses[0] === lastAddress)
+  .conditions.ready;
 const watchBody = Buffer.from(lines.join(''));
 const finalRv = String(rv);
 const expectedReady = state.flatMap((s) => s.endpoints).filter((e) => e.conditions.ready).length;
@@ -60,7 +61,8 @@ const server = createServer((req, res) => {
   }
   // Written in 64 KiB slices, as a real apiserver flushes; then the watch stays open.
   res.writeHead(200);
-  for (let offset = 0; offset < watchBody.length; offset += 65_536) res.write(watchBody.subarray(offset, offset + 65_536));
+  for (let offset = 0; offset < watchBody.length; offset += 65_536)
+    res.write(watchBody.subarray(offset, offset + 65_536));
   req.on('close', () => res.destroy());
 });
 server.listen(0, '127.0.0.1');
@@ -127,7 +129,13 @@ for (let round = 0; round < ROUNDS; round++) {
 }
 server.close();
 const ratio = median(ours) / median(base);
-console.log(`undici + JSON.parse (floor): median ${median(base).toFixed(1)} ms  [${base.map((v) => v.toFixed(0)).join(', ')}]`);
-console.log(`watchEndpoints → final set:  median ${median(ours).toFixed(1)} ms  [${ours.map((v) => v.toFixed(0)).join(', ')}]`);
+console.log(
+  `undici + JSON.parse (floor): median ${median(base).toFixed(1)} ms  [${base.map((v) => v.toFixed(0)).join(', ')}]`,
+);
+console.log(
+  `watchEndpoints → final set:  median ${median(ours).toFixed(1)} ms  [${ours.map((v) => v.toFixed(0)).join(', ')}]`,
+);
 console.log(`sets emitted per run: ${emissions.join(', ')}`);
-console.log(`ratio ${ratio.toFixed(3)} (target ≤ ${TARGET_RATIO})  ${ratio <= TARGET_RATIO ? 'OK' : 'OVER TARGET'}`);
+console.log(
+  `ratio ${ratio.toFixed(3)} (target ≤ ${TARGET_RATIO})  ${ratio <= TARGET_RATIO ? 'OK' : 'OVER TARGET'}`,
+);
