@@ -10,7 +10,14 @@
 // pre-serialized bytes, so only the client is measured.
 import { once } from 'node:events';
 import { createServer } from 'node:http';
-import { createKubeClient, loadKubeConfig, watchEndpoints } from '@endpoint-watch/core';
+import {
+  createKubeClient,
+  listWatch,
+  loadKubeConfig,
+  SharedResourceWatch,
+  stripManagedFields,
+  watchEndpoints,
+} from '@endpoint-watch/core';
 import { realisticEndpointSlices } from '@endpoint-watch/testing';
 import { filter, firstValueFrom, tap } from 'rxjs';
 import { request } from 'undici';
@@ -113,6 +120,35 @@ async function endpointWatch() {
   return elapsed;
 }
 
+/** Diagnosis: the engine alone (decoder + machine, no store or aggregation), until the last event. */
+async function engineOnly() {
+  const client = createKubeClient(loadKubeConfig({ server: origin }));
+  const started = performance.now();
+  await firstValueFrom(
+    listWatch(client, { path, labelSelector: 'kubernetes.io/service-name=web', initialList: 'list' }).pipe(
+      filter((n) => n.kind === 'events' && n.events.at(-1)?.resourceVersion === finalRv),
+    ),
+  );
+  const elapsed = performance.now() - started;
+  await client.close();
+  return elapsed;
+}
+
+async function storeOnly() {
+  const client = createKubeClient(loadKubeConfig({ server: origin }));
+  const started = performance.now();
+  const shared = new SharedResourceWatch(client, {
+    path,
+    labelSelector: 'kubernetes.io/service-name=web',
+    initialList: 'list',
+    transform: stripManagedFields,
+  });
+  await firstValueFrom(shared.changes$.pipe(filter((c) => c.resourceVersion === finalRv)));
+  const elapsed = performance.now() - started;
+  await client.close();
+  return elapsed;
+}
+
 const emissions = [];
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 console.log(
@@ -123,9 +159,13 @@ await baseline();
 await endpointWatch(); // warm-up: JIT both paths
 const base = [];
 const ours = [];
+const engine = [];
+const storeTimes = [];
 for (let round = 0; round < ROUNDS; round++) {
   base.push(await baseline());
   ours.push(await endpointWatch());
+  if (process.env.BENCH_ENGINE) engine.push(await engineOnly());
+  if (process.env.BENCH_ENGINE) storeTimes.push(await storeOnly());
 }
 server.close();
 const ratio = median(ours) / median(base);
@@ -135,6 +175,8 @@ console.log(
 console.log(
   `watchEndpoints → final set:  median ${median(ours).toFixed(1)} ms  [${ours.map((v) => v.toFixed(0)).join(', ')}]`,
 );
+if (engine.length) console.log(`engine only (diagnosis):     median ${median(engine).toFixed(1)} ms`);
+if (storeTimes.length) console.log(`engine + store (diagnosis):  median ${median(storeTimes).toFixed(1)} ms`);
 console.log(`sets emitted per run: ${emissions.join(', ')}`);
 console.log(
   `ratio ${ratio.toFixed(3)} (target ≤ ${TARGET_RATIO})  ${ratio <= TARGET_RATIO ? 'OK' : 'OVER TARGET'}`,

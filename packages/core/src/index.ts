@@ -48,7 +48,8 @@ export {
   type WatcherEvent,
 } from './watch/list-watch-machine.js';
 export { ObjectStore, type StoreChange } from './watch/object-store.js';
-export { SharedResourceWatch } from './watch/shared-resource-watch.js';
+export { SharedResourceWatch, type SharedResourceWatchOptions } from './watch/shared-resource-watch.js';
+export { type ObjectTransform, stripManagedFields } from './watch/transforms.js';
 export {
   INITIAL_EVENTS_END_ANNOTATION,
   type KubeObject,

@@ -4,6 +4,7 @@ import type { KubeClient } from '../transport/kube-client.js';
 import type { ListWatchOptions } from '../watch/list-watch.js';
 import type { StoreChange } from '../watch/object-store.js';
 import { SharedResourceWatch } from '../watch/shared-resource-watch.js';
+import { stripManagedFields } from '../watch/transforms.js';
 import type { WatchHealth } from '../watch/watch-health.js';
 import { EndpointSliceAggregator, InvalidObjectError, V1EndpointsAggregator } from './model.js';
 import type { EndpointSet } from './types.js';
@@ -113,11 +114,13 @@ function sharedWatch(
       source === 'endpointslices'
         ? {
             ...options.watch,
+            transform: stripManagedFields,
             path: `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices`,
             labelSelector: `kubernetes.io/service-name=${options.service}`,
           }
         : {
             ...options.watch,
+            transform: stripManagedFields,
             path: `/api/v1/namespaces/${ns}/endpoints`,
             fieldSelector: `metadata.name=${options.service}`,
           },

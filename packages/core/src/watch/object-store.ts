@@ -1,4 +1,5 @@
 import type { WatcherEvent } from './list-watch-machine.js';
+import type { ObjectTransform } from './transforms.js';
 import type { KubeObject } from './watch-event.js';
 
 /**
@@ -24,6 +25,12 @@ export class ObjectStore {
   #objects = new Map<string, KubeObject>();
   #buffer: Map<string, KubeObject> | undefined;
   #resourceVersion: string | undefined;
+  readonly #transform: ObjectTransform | undefined;
+
+  /** `transform` rewrites every object before it is stored and reported (e.g. `stripManagedFields`). */
+  constructor(transform?: ObjectTransform) {
+    this.#transform = transform;
+  }
 
   /** True once a first list completed. */
   get synced(): boolean {
@@ -44,7 +51,11 @@ export class ObjectStore {
   apply(events: readonly WatcherEvent[]): StoreChange | undefined {
     let replaced = false;
     const delta = new Map<string, { readonly object: KubeObject; readonly deleted: boolean }>();
-    for (const event of events) {
+    for (const original of events) {
+      const event =
+        this.#transform && 'object' in original
+          ? { ...original, object: this.#transform(original.object) }
+          : original;
       switch (event.type) {
         case 'init':
           this.#buffer = new Map();

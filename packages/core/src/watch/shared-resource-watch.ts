@@ -2,7 +2,13 @@ import { concat, defer, filter, finalize, map, type Observable, of, Subject, sha
 import type { KubeClient } from '../transport/kube-client.js';
 import { type ListWatchOptions, listWatch } from './list-watch.js';
 import { ObjectStore, type StoreChange } from './object-store.js';
+import type { ObjectTransform } from './transforms.js';
 import type { WatchHealth } from './watch-health.js';
+
+export interface SharedResourceWatchOptions extends Omit<ListWatchOptions, 'resync'> {
+  /** Rewrites each object before it is stored, e.g. `stripManagedFields`. */
+  readonly transform?: ObjectTransform;
+}
 
 type SharedNotification =
   | { readonly kind: 'change'; readonly change: StoreChange }
@@ -19,9 +25,9 @@ export class SharedResourceWatch {
   #store: ObjectStore | undefined;
   #health: WatchHealth | undefined;
 
-  constructor(client: KubeClient, options: Omit<ListWatchOptions, 'resync'>) {
+  constructor(client: KubeClient, options: SharedResourceWatchOptions) {
     this.#notifications = defer(() => {
-      const store = new ObjectStore();
+      const store = new ObjectStore(options.transform);
       this.#store = store;
       this.#health = undefined;
       return listWatch(client, { ...options, resync: this.#resync }).pipe(

@@ -89,3 +89,20 @@ describe('ObjectStore robustness', () => {
     expect(store.current()).toMatchObject({ objects: [obj('a', '1')] });
   });
 });
+
+describe('ObjectStore transform', () => {
+  it('stores and reports transformed objects (stripManagedFields)', async () => {
+    const { stripManagedFields } = await import('../../src/watch/transforms.js');
+    const store = new ObjectStore(stripManagedFields);
+    const withFields = {
+      metadata: { name: 'a', namespace: 'ns', resourceVersion: '1', managedFields: [{ manager: 'x' }] },
+    };
+    const change = store.apply([
+      { type: 'init' },
+      { type: 'initApply', object: withFields },
+      { type: 'initDone', resourceVersion: '1' },
+    ]);
+    expect(change).toEqual({ kind: 'replace', objects: [obj('a', '1')], resourceVersion: '1' });
+    expect(withFields.metadata.managedFields).toHaveLength(1); // the input is not mutated
+  });
+});
