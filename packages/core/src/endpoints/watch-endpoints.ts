@@ -6,7 +6,12 @@ import type { StoreChange } from '../watch/object-store.js';
 import { SharedResourceWatch } from '../watch/shared-resource-watch.js';
 import { stripManagedFields } from '../watch/transforms.js';
 import type { WatchHealth } from '../watch/watch-health.js';
-import { EndpointSliceAggregator, InvalidObjectError, V1EndpointsAggregator } from './model.js';
+import {
+  type AddressType,
+  EndpointSliceAggregator,
+  InvalidObjectError,
+  V1EndpointsAggregator,
+} from './model.js';
 import type { EndpointSet } from './types.js';
 
 /**
@@ -26,6 +31,8 @@ export interface WatchEndpointsOptions {
   /** Port name, or port number. Optional when the Service has a single port. */
   readonly port?: string | number;
   readonly source?: EndpointSource;
+  /** Keep only these address families (dual-stack Services list both by default). */
+  readonly addressTypes?: readonly AddressType[];
   readonly watch?: EndpointWatchTuning;
 }
 
@@ -49,7 +56,7 @@ const registries = new WeakMap<KubeClient, ClientRegistry>();
 export function watchEndpoints(client: KubeClient, options: WatchEndpointsOptions): Observable<EndpointSet> {
   return resolved(client, options, (source, namespace) => {
     const registry = registryOf(client);
-    const key = `${source}\0${namespace}\0${options.service}\0${options.port ?? ''}`;
+    const key = `${source}\0${namespace}\0${options.service}\0${options.port ?? ''}\0${options.addressTypes?.join(',') ?? ''}`;
     let sets = registry.sets.get(key);
     if (!sets) {
       const shared = sharedWatch(client, source, namespace, options);
@@ -154,6 +161,7 @@ function createAggregator(
     namespace,
     service: options.service,
     ...(options.port === undefined ? {} : { port: options.port }),
+    ...(options.addressTypes === undefined ? {} : { addressTypes: options.addressTypes }),
   };
   if (source === 'endpointslices') {
     const slices = new EndpointSliceAggregator(spec);

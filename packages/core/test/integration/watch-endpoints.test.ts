@@ -420,6 +420,20 @@ describe('watchEndpoints over a real socket', () => {
     expect(sets.error).toBeUndefined();
   });
 
+  it('lists both families of a dual-stack Service, or the ones asked for', async () => {
+    cluster = await startCluster({
+      initialObjects: [
+        webSlice('web-v4', ['10.0.0.1'], { addressType: 'IPv4' }),
+        webSlice('web-v6', ['fd00:0:0:0::1'], { addressType: 'IPv6' }),
+      ],
+    });
+    const both = record(watch());
+    expect(addresses(await both.waitFor(() => true))).toEqual(['10.0.0.1:8080', 'fd00::1:8080']);
+    const v6 = record(watch({ addressTypes: ['IPv6'] }));
+    const only = await v6.waitFor(() => true);
+    expect(only.endpoints.map((e) => [e.address, e.addressType])).toEqual([['fd00::1', 'IPv6']]);
+  });
+
   it('talks to an apiserver on [::1]', async () => {
     cluster = await startCluster({
       host: '::1',
