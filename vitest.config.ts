@@ -16,6 +16,9 @@ export default defineConfig({
     },
   },
   test: {
+    // CI asks for a JSON report too (its closing line is read from it): VITEST_JSON_REPORT=<path>.
+    reporters: process.env.VITEST_JSON_REPORT ? ['default', 'json'] : ['default'],
+    ...(process.env.VITEST_JSON_REPORT ? { outputFile: { json: process.env.VITEST_JSON_REPORT } } : {}),
     include: ['packages/*/test/**/*.test.ts', 'examples/*/test/**/*.test.ts'],
     testTimeout: 20_000,
     hookTimeout: 20_000,
