@@ -168,7 +168,9 @@ for (let round = 0; round < ROUNDS; round++) {
   if (process.env.BENCH_ENGINE) storeTimes.push(await storeOnly());
 }
 server.close();
-const ratio = median(ours) / median(base);
+// Rounds alternate, so each pair ran under the same machine conditions: the verdict is the median
+// of the per-round ratios (each side's median is printed too).
+const ratio = median(ours.map((value, i) => value / base[i]));
 console.log(
   `undici + JSON.parse (floor): median ${median(base).toFixed(1)} ms  [${base.map((v) => v.toFixed(0)).join(', ')}]`,
 );
@@ -179,5 +181,5 @@ if (engine.length) console.log(`engine only (diagnosis):     median ${median(eng
 if (storeTimes.length) console.log(`engine + store (diagnosis):  median ${median(storeTimes).toFixed(1)} ms`);
 console.log(`sets emitted per run: ${emissions.join(', ')}`);
 console.log(
-  `ratio ${ratio.toFixed(3)} (target ≤ ${TARGET_RATIO})  ${ratio <= TARGET_RATIO ? 'OK' : 'OVER TARGET'}`,
+  `median per-round ratio ${ratio.toFixed(3)} (target ≤ ${TARGET_RATIO})  ${ratio <= TARGET_RATIO ? 'OK' : 'OVER TARGET'}`,
 );
