@@ -14,6 +14,22 @@ export {
   v1Endpoints,
 } from './fixtures.js';
 export { buildKubeconfig, type KubeconfigOptions, type ServiceAccountFiles } from './kubeconfig.js';
+export {
+  type EndpointSetOptions,
+  endpointSet,
+  eventually,
+  type LoopbackEndpoint,
+  type LoopbackEndpointSet,
+  type LoopbackPod,
+  type LoopbackPodHandler,
+  type LoopbackPodMode,
+  type LoopbackPodRequest,
+  type LoopbackPods,
+  type LoopbackPodsOptions,
+  readyEndpoint,
+  startLoopbackPods,
+  within,
+} from './loopback-pods.js';
 export { parseFieldSelector, parseLabelSelector, type Selector, SelectorError } from './selectors.js';
 export {
   type FakeApiServer,
