@@ -1,51 +1,22 @@
 // A cluster on loopback for trying the example without one: the fake apiserver of
 // @endpoint-watch/testing and real HTTP "pods" on 127.0.0.2, 127.0.0.3, … (Linux routes all of 127/8
 // to the loopback interface) sharing one port, published as the EndpointSlices of Service demo/web.
-import { once } from 'node:events';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { endpointSlice, startFakeApiServer } from '@endpoint-watch/testing';
-
-async function startPods(addresses) {
-  for (let attempt = 1; ; attempt++) {
-    const pods = addresses.map((address) => {
-      const pod = { address, served: 0 };
-      pod.server = createServer((req, res) => {
-        pod.served += 1;
-        res.setHeader('content-type', 'application/json');
-        res.end(JSON.stringify({ pod: address, path: req.url }));
-      });
-      return pod;
-    });
-    try {
-      let port = 0;
-      for (const pod of pods) {
-        pod.server.listen(port, pod.address);
-        await once(pod.server, 'listening');
-        port = pod.server.address().port;
-      }
-      return { pods, port };
-    } catch (error) {
-      for (const pod of pods) pod.server.close();
-      // The port picked on the first address may be taken on another one: pick again.
-      if (error.code !== 'EADDRINUSE' || attempt === 5) throw error;
-    }
-  }
-}
+import { endpointSlice, startFakeApiServer, startLoopbackPods } from '@endpoint-watch/testing';
 
 /** Starts the pods and the apiserver; `kubeconfig` is a file pointing at it (namespace demo). */
 export async function startEmbeddedCluster({ pods: count = 3 } = {}) {
-  const { pods, port } = await startPods(Array.from({ length: count }, (_, i) => `127.0.0.${i + 2}`));
+  const pods = await startLoopbackPods({ count });
   const server = await startFakeApiServer({
     tls: true,
     initialObjects: [
       endpointSlice({
         namespace: 'demo',
         service: 'web',
-        ports: [{ name: 'http', port, protocol: 'TCP' }],
-        endpoints: pods.map((pod) => ({ addresses: [pod.address], targetRef: 'pod' })),
+        ports: [{ name: 'http', port: pods.port, protocol: 'TCP' }],
+        endpoints: pods.addresses.map((address) => ({ addresses: [address], targetRef: 'pod' })),
       }),
     ],
   });
@@ -56,13 +27,10 @@ export async function startEmbeddedCluster({ pods: count = 3 } = {}) {
     kubeconfig,
     service: 'web',
     /** Requests each pod answered, by `address:port`. */
-    served: () => Object.fromEntries(pods.map((pod) => [`${pod.address}:${port}`, pod.served])),
+    served: () => Object.fromEntries(pods.pods.map((pod) => [`${pod.address}:${pods.port}`, pod.count()])),
     async close() {
       await server.close();
-      for (const pod of pods) {
-        pod.server.close();
-        pod.server.closeAllConnections();
-      }
+      await pods.close();
       rmSync(dir, { recursive: true, force: true });
     },
   };
