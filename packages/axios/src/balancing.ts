@@ -3,7 +3,6 @@ import {
   type Balancer,
   createBalancer,
   endpointKey,
-  type FailureKind,
   type Lease,
   type Outcome,
 } from '@endpoint-watch/balancer';
@@ -47,8 +46,6 @@ import { defaultMatch, endpointUrl, fullUrl, type Target, targetOf } from './url
 type Config = InternalAxiosRequestConfig;
 type AdapterSpec = Config['adapter'];
 
-/** Extra picks a retry makes to find an endpoint this request has not failed on yet (as in the undici package). */
-const MAX_REPICKS = 4;
 /** The first axios version whose fetch adapter takes `env.fetch`, `env.Request` and `env.Response`. */
 const ENV_FETCH_SINCE = [1, 12];
 
@@ -379,7 +376,8 @@ export class AxiosEndpointBalancing implements EndpointBalancing {
     const started = now();
     const idempotent = isIdempotent(config.method);
     const failures: AttemptFailure[] = [];
-    const tried = new Map<string, FailureKind>();
+    /** Endpoints this request failed on: retries exclude them while another candidate exists. */
+    const tried = new Set<string>();
     const key = this.#options.hashKey?.(config);
     let lease = this.balancer.pick(key) ?? (await this.#waitForEndpoint(config, key, started, failures));
     for (;;) {
@@ -420,13 +418,11 @@ export class AxiosEndpointBalancing implements EndpointBalancing {
           lease.release(outcome);
           throw this.#allFailed(failures, config);
         }
-        tried.set(endpoint, failure ?? 'other');
+        tried.add(endpoint);
         // The failed lease is held during the next pick, so its endpoint looks busier to the strategy.
-        const next = this.balancer.pick(undefined);
+        const next = this.balancer.pick(undefined, { exclude: tried });
         lease.release(outcome);
-        lease = next
-          ? this.#preferUntried(next, tried)
-          : await this.#waitForEndpoint(config, undefined, started, failures);
+        lease = next ?? (await this.#waitForEndpoint(config, undefined, started, failures, tried));
         continue;
       }
       const outcome = statusOutcome(response.status, now() - attemptStarted);
@@ -506,6 +502,7 @@ export class AxiosEndpointBalancing implements EndpointBalancing {
     key: string | undefined,
     started: number,
     failures: readonly AttemptFailure[],
+    exclude?: ReadonlySet<string>,
   ): Promise<Lease> {
     const abort = new AbortController();
     const cleanups: Array<() => void> = [];
@@ -534,6 +531,7 @@ export class AxiosEndpointBalancing implements EndpointBalancing {
       return await this.balancer.waitForPick(key, {
         signal: abort.signal,
         ...(bound === undefined ? {} : { timeoutMs: bound }),
+        ...(exclude === undefined ? {} : { exclude }),
       });
     } catch (error) {
       if (abort.signal.aborted) throw abort.signal.reason;
@@ -555,33 +553,5 @@ export class AxiosEndpointBalancing implements EndpointBalancing {
       config,
       isAxiosError(last) ? last.request : undefined,
     );
-  }
-
-  /**
-   * A retry should go to an endpoint this request has not failed on when one is a candidate. The
-   * balancer cannot exclude endpoints, so pick again a few times; a lease that lands on an endpoint
-   * already tried is put back as the failure this request saw there (see the undici package).
-   */
-  #preferUntried(lease: Lease, tried: ReadonlyMap<string, FailureKind>): Lease {
-    if (!tried.has(endpointKey(lease.endpoint))) return lease;
-    const untried = this.balancer.stats().endpoints.some((e) => e.candidate && !tried.has(e.key));
-    if (!untried) return lease;
-    const extra: Lease[] = [lease];
-    let chosen: Lease | undefined;
-    for (let i = 0; i < MAX_REPICKS && chosen === undefined; i++) {
-      const next = this.balancer.pick(undefined);
-      if (!next) break;
-      if (tried.has(endpointKey(next.endpoint))) extra.push(next);
-      else chosen = next;
-    }
-    chosen ??= extra.shift() as Lease;
-    for (const unused of extra) {
-      unused.release({
-        ok: false,
-        failure: tried.get(endpointKey(unused.endpoint)) ?? 'other',
-        latencyMs: 0,
-      });
-    }
-    return chosen;
   }
 }

@@ -152,6 +152,40 @@ describe.each(ADAPTERS)('%s adapter', (adapter) => {
     expect(posts).toBeGreaterThan(0);
   });
 
+  it('never retries on the pod that just refused while another exists, and counts no phantom failure', async () => {
+    // random picks would draw the dead pod again for about half of the retries, were it not excluded
+    let seed = 7;
+    const random = () => {
+      seed = (seed * 1_103_515_245 + 12_345) % 2_147_483_648;
+      return seed / 2_147_483_648;
+    };
+    // a retry that landed on the dead pod again would fail the request
+    const options = {
+      maxAttempts: 2,
+      balancer: { strategy: 'random' as const, random, outlierDetection: false as const },
+    };
+    const { pods, instance, handle } = await setup(1, options, ([a]) => [a as string, DEAD_POD]);
+    const [a] = pods.pods as [Pod];
+    const dead = () => handle.balancer.stats().endpoints.find((e) => e.address === DEAD_POD);
+    const requests = 40;
+    let refused = 0;
+    for (let i = 0; i < requests; i++) {
+      const before = dead()?.failures ?? 0;
+      const { data } = await instance.get<PodRequest>(`/x/${i}`);
+      expect(data.pod).toBe(a.address);
+      const delta = (dead()?.failures ?? 0) - before;
+      // with maxAttempts 2 and a success, at most one attempt really failed
+      expect(delta).toBeLessThanOrEqual(1);
+      refused += delta;
+    }
+    expect(a.count()).toBe(requests);
+    expect(refused).toBeGreaterThanOrEqual(5);
+    // every pick of the dead pod was a real attempt that failed, and nothing else failed
+    expect(dead()).toMatchObject({ failures: refused, picks: refused, successes: 0, inFlight: 0 });
+    const { totals } = handle.balancer.stats();
+    expect(totals).toMatchObject({ picks: requests + refused, failures: refused, inFlight: 0 });
+  });
+
   it('fails with ERR_ALL_ATTEMPTS_FAILED when every attempt is refused', async () => {
     const options = { maxAttempts: 2, balancer: { outlierDetection: false as const } };
     const { instance, handle } = await setup(1, options, () => [DEAD_POD]);

@@ -16,6 +16,7 @@ import type {
   EndpointStats,
   Lease,
   Outcome,
+  PickOptions,
   Strategy,
   StrategyContext,
   WaitForPickOptions,
@@ -30,6 +31,12 @@ import { selectZone } from './zone.js';
 export function createBalancer(endpoints$: Observable<EndpointSet>, options?: BalancerOptions): Balancer {
   return new EndpointBalancer(endpoints$, resolveOptions(options));
 }
+
+/**
+ * With `exclude`: how many more times the strategy is asked after its first answer was excluded,
+ * before falling back to a scan of the candidates (the rare path).
+ */
+const EXCLUDE_RETRIES = 3;
 
 interface Waiter {
   /** Tries to pick; settles and returns true when it did. */
@@ -101,17 +108,16 @@ class EndpointBalancer implements Balancer {
     else this.#subscription = subscription;
   }
 
-  pick(key?: string): Lease | undefined {
+  pick(key?: string, options?: PickOptions): Lease | undefined {
     if (this.#closed) return undefined;
     const now = this.#clock();
     if (now >= this.#nextReturnAt) this.#rebuild(now);
     if (this.#candidates.length === 0) return undefined;
-    const record = asRecord(this.#strategy.pick(key, now));
-    if (!record.candidate || record.removed) {
-      throw new TypeError(
-        `strategy ${this.#strategy.name} picked ${record.key}, which is not a current candidate`,
-      );
-    }
+    const exclude = options?.exclude;
+    const record =
+      exclude === undefined || exclude.size === 0
+        ? this.#strategyPick(key, now)
+        : this.#pickExcluding(key, now, exclude);
     record.inFlight += 1;
     record.picks += 1;
     this.#totals.inFlight += 1;
@@ -127,8 +133,39 @@ class EndpointBalancer implements Balancer {
     };
   }
 
+  #strategyPick(key: string | undefined, now: number): EndpointRecord {
+    const record = asRecord(this.#strategy.pick(key, now));
+    if (!record.candidate || record.removed) {
+      throw new TypeError(
+        `strategy ${this.#strategy.name} picked ${record.key}, which is not a current candidate`,
+      );
+    }
+    return record;
+  }
+
+  /**
+   * The strategy's pick unless excluded; else asks it again up to `EXCLUDE_RETRIES` times, then
+   * scans the candidates for the non-excluded ones and takes one at random. When every candidate is
+   * excluded, the strategy's first answer.
+   */
+  #pickExcluding(key: string | undefined, now: number, exclude: ReadonlySet<string>): EndpointRecord {
+    const first = this.#strategyPick(key, now);
+    if (!exclude.has(first.key)) return first;
+    const candidates = this.#candidates;
+    if (candidates.length === 1) return first;
+    for (let i = 0; i < EXCLUDE_RETRIES; i++) {
+      const next = this.#strategyPick(key, now);
+      if (!exclude.has(next.key)) return next;
+    }
+    const allowed = candidates.filter((record) => !exclude.has(record.key));
+    if (allowed.length === 0) return first;
+    const index = Math.floor(this.#options.random() * allowed.length);
+    return allowed[Math.max(0, Math.min(allowed.length - 1, index))] as EndpointRecord;
+  }
+
   waitForPick(key?: string, options: WaitForPickOptions = {}): Promise<Lease> {
-    const { signal } = options;
+    const { signal, exclude } = options;
+    const pickOptions = exclude === undefined ? undefined : { exclude };
     const timeoutMs = options.timeoutMs ?? this.#options.noEndpointsTimeoutMs;
     return new Promise<Lease>((resolve, reject) => {
       if (this.#closed) {
@@ -139,7 +176,7 @@ class EndpointBalancer implements Balancer {
         reject(signal.reason);
         return;
       }
-      const first = this.pick(key);
+      const first = this.pick(key, pickOptions);
       if (first) {
         resolve(first);
         return;
@@ -156,7 +193,7 @@ class EndpointBalancer implements Balancer {
       };
       const waiter: Waiter = {
         attempt: () => {
-          const lease = this.pick(key);
+          const lease = this.pick(key, pickOptions);
           if (!lease) return false;
           settle();
           resolve(lease);

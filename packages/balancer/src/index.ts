@@ -26,6 +26,7 @@ export type {
   Lease,
   Outcome,
   OutlierDetectionOptions,
+  PickOptions,
   SlowStartOptions,
   Strategy,
   StrategyContext,

@@ -143,7 +143,16 @@ export interface BalancerOptions {
   readonly name?: string;
 }
 
-export interface WaitForPickOptions {
+export interface PickOptions {
+  /**
+   * Endpoint keys (`address:port`, as `endpointKey` makes them) not to pick, e.g. those a request
+   * already failed on. Never picked while another candidate exists; when every candidate is
+   * excluded, one of them is picked anyway (a retry may go back to the only pod).
+   */
+  readonly exclude?: ReadonlySet<string>;
+}
+
+export interface WaitForPickOptions extends PickOptions {
   readonly signal?: AbortSignal;
   /** Default `options.noEndpointsTimeoutMs`. `0`: reject at once when nothing can be picked. */
   readonly timeoutMs?: number;
@@ -210,8 +219,11 @@ export interface BalancerStats {
 }
 
 export interface Balancer {
-  /** A lease on an endpoint, or `undefined` when there is none to pick (empty set, none yet, closed). */
-  pick(key?: string): Lease | undefined;
+  /**
+   * A lease on an endpoint, or `undefined` when there is none to pick (empty set, none yet, closed).
+   * `options.exclude`: see `PickOptions`.
+   */
+  pick(key?: string, options?: PickOptions): Lease | undefined;
   /**
    * Like `pick`, but waits up to `timeoutMs` for an endpoint to appear, then rejects with
    * `NoEndpointsError`. Rejects with `signal.reason` on abort and `BalancerClosedError` on close.

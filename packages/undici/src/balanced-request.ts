@@ -1,11 +1,5 @@
 import type { Duplex } from 'node:stream';
-import {
-  type Balancer,
-  endpointKey,
-  type FailureKind,
-  type Lease,
-  type Outcome,
-} from '@endpoint-watch/balancer';
+import { type Balancer, endpointKey, type Lease, type Outcome } from '@endpoint-watch/balancer';
 import type { Endpoint } from '@endpoint-watch/core';
 import { type Dispatcher, errors } from 'undici';
 import { canReplayBody, classify, isTimeoutAbort, type Phase } from './classify.js';
@@ -35,9 +29,6 @@ export interface RequestSettings {
   /** The dispatcher is being destroyed: no more attempts. */
   readonly stopped: () => boolean;
 }
-
-/** Extra picks a retry makes to find an endpoint this request has not failed on yet. */
-const MAX_REPICKS = 4;
 
 const now = (): number => performance.now();
 
@@ -175,8 +166,8 @@ export class BalancedRequest {
   readonly #onSettled: ((request: BalancedRequest) => void) | undefined;
   readonly #controller: RequestController;
   readonly #failures: AttemptFailure[] = [];
-  /** Endpoints this request failed on, with the failure reported. */
-  readonly #tried = new Map<string, FailureKind>();
+  /** Endpoints (`address:port`) this request failed on: retries exclude them while another exists. */
+  readonly #tried = new Set<string>();
   #current: Attempt | undefined;
   #responseStarted = false;
   #settled = false;
@@ -376,15 +367,15 @@ export class BalancedRequest {
       this.#fail(this.#settings.maxAttempts > 1 ? new AllAttemptsFailedError(this.#failures) : error);
       return;
     }
-    this.#tried.set(attempt.key, failure ?? 'other');
+    this.#tried.add(attempt.key);
     // The failed lease stays held during the next pick: its endpoint looks busier to the strategy.
     const releaseFailed = () => attempt.release(outcome);
     // Without the hash key: with consistent hashing it would map to the endpoint that just failed.
-    const lease = this.#settings.balancer.pick(undefined);
+    // The balancer avoids the endpoints already tried while another candidate exists.
+    const lease = this.#settings.balancer.pick(undefined, { exclude: this.#tried });
     if (lease) {
-      const chosen = this.#preferUntried(lease);
       releaseFailed();
-      this.#launch(chosen);
+      this.#launch(lease);
     } else {
       this.#waitForEndpoint(releaseFailed);
     }
@@ -410,18 +401,21 @@ export class BalancedRequest {
   #waitForEndpoint(retryRelease: (() => void) | undefined): void {
     const abort = new AbortController();
     this.#pickAbort = abort;
-    const options = { signal: abort.signal, timeoutMs: this.#settings.noEndpointsTimeoutMs };
+    const options = {
+      signal: abort.signal,
+      timeoutMs: this.#settings.noEndpointsTimeoutMs,
+      ...(retryRelease === undefined ? {} : { exclude: this.#tried }),
+    };
     const key = retryRelease === undefined ? this.#key : undefined;
     this.#settings.balancer.waitForPick(key, options).then(
       (lease) => {
         this.#pickAbort = undefined;
-        const chosen = retryRelease ? this.#preferUntried(lease) : lease;
         retryRelease?.();
         if (this.#settled) {
-          releaseUnused(this.#settings.balancer, chosen);
+          releaseUnused(this.#settings.balancer, lease);
           return;
         }
-        this.#launch(chosen);
+        this.#launch(lease);
       },
       (error: unknown) => {
         this.#pickAbort = undefined;
@@ -435,37 +429,6 @@ export class BalancedRequest {
         }
       },
     );
-  }
-
-  /**
-   * A retry should go to an endpoint this request has not failed on, when one is a candidate. The
-   * balancer cannot exclude endpoints, so this picks again up to `MAX_REPICKS` times (retries pick
-   * without the hash key, so that consistent hashing spreads them). A lease that lands on an endpoint already
-   * tried is put back as the failure this request saw there: the balancer has no way to return a
-   * lease unused, and this can only hasten the ejection of an endpoint that is failing.
-   */
-  #preferUntried(lease: Lease): Lease {
-    if (!this.#tried.has(endpointKey(lease.endpoint))) return lease;
-    const balancer = this.#settings.balancer;
-    const untried = balancer.stats().endpoints.some((e) => e.candidate && !this.#tried.has(e.key));
-    if (!untried) return lease;
-    const extra: Lease[] = [lease];
-    let chosen: Lease | undefined;
-    for (let i = 0; i < MAX_REPICKS && chosen === undefined; i++) {
-      const next = balancer.pick(undefined);
-      if (!next) break;
-      if (this.#tried.has(endpointKey(next.endpoint))) extra.push(next);
-      else chosen = next;
-    }
-    chosen ??= extra.shift() as Lease;
-    for (const unused of extra) {
-      unused.release({
-        ok: false,
-        failure: this.#tried.get(endpointKey(unused.endpoint)) ?? 'other',
-        latencyMs: 0,
-      });
-    }
-    return chosen;
   }
 
   #settle(): void {

@@ -5,9 +5,9 @@
  *   `succeeded` (a 2xx response, body read) or `failed` (an error or another status).
  * - **attempts**: every endpoint lease a request took from the balancer, as the balancer counts
  *   them (its `picks`). A request takes one lease per try; the agent's retries after a failed try
- *   take more, which the caller never sees. Each lease is released once, `ok` or `failed`. (When a
- *   retry's pick lands on a pod this request already failed on, the agent picks again and releases
- *   the unused lease as that failure: it counts as a failed attempt there, as it does for the balancer.)
+ *   take more, which the caller never sees. Each lease is released once, `ok` or `failed`. A retry
+ *   takes exactly one lease, on a pod the request has not failed on yet when there is one (the
+ *   balancer's `exclude`), so every failed attempt is a real failure on that pod.
  *
  * Once nothing is in flight: sent = succeeded + failed; for every endpoint attempts = ok + failed;
  * the sums over endpoints are the totals; and ok attempts = succeeded requests (a request succeeds

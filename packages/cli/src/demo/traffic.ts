@@ -48,8 +48,8 @@ export function recordingBalancer(inner: Balancer, ledger: AttemptLedger): Balan
     };
   };
   return {
-    pick(key) {
-      const lease = inner.pick(key);
+    pick(key, options) {
+      const lease = inner.pick(key, options);
       return lease && record(lease);
     },
     async waitForPick(key, options) {
