@@ -1,7 +1,12 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { type FakeApiServer, type FakeApiServerOptions, startFakeApiServer } from '@endpoint-watch/testing';
+import {
+  type FakeApiServer,
+  type FakeApiServerOptions,
+  eventually as pollUntil,
+  startFakeApiServer,
+} from '@endpoint-watch/testing';
 import type { Observable, Subscription } from 'rxjs';
 import { loadKubeConfig } from '../../src/config/index.js';
 import type { KubeConfig } from '../../src/config/types.js';
@@ -136,20 +141,6 @@ function describe(value: unknown): string {
 }
 
 /** Polls a condition (server-side state has no events to wait on) with a bound. */
-export async function eventually(
-  condition: () => boolean,
-  timeoutMs = 8000,
-  what = 'condition',
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
-    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
-export function writeFile(dir: string, name: string, content: string): string {
-  const path = join(dir, name);
-  writeFileSync(path, content);
-  return path;
+export function eventually(condition: () => boolean, timeoutMs = 8000, what = 'condition'): Promise<void> {
+  return pollUntil(condition, what, timeoutMs);
 }
