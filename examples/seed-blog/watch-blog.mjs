@@ -6,7 +6,7 @@
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { createKubeClient, loadKubeConfig, watchEndpoints, watchEndpointsHealth } from '@endpoint-watch/core';
-import { distinctUntilChanged, map } from 'rxjs';
+import { distinctUntilChanged, map, tap } from 'rxjs';
 
 /**
  * Prints the ready endpoints of the Service until `signal` aborts. From `env`: CLUSTER_NAME (the name on
@@ -21,6 +21,7 @@ export async function watchBlog({
   signal,
   print = console.log,
   warn = console.error,
+  onSet = () => {}, // sees every endpoint set, printed or not (tests, metrics)
 } = {}) {
   const config = loadKubeConfig({
     inCluster: serviceAccountDir ? { serviceAccountDir } : true,
@@ -39,6 +40,7 @@ export async function watchBlog({
       signal?.addEventListener('abort', resolve, { once: true });
       subscription = watchEndpoints(client, options)
         .pipe(
+          tap(onSet),
           map((set) => set.all.filter((endpoint) => endpoint.ready).map((e) => `${e.address}:${e.port}`)),
           map((addresses) => addresses.sort().join(' ')),
           distinctUntilChanged(),

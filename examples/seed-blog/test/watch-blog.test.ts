@@ -6,7 +6,13 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { endpointSlice, type FakeApiServer, startFakeApiServer, v1Endpoints } from '@endpoint-watch/testing';
+import {
+  endpointSlice,
+  eventually,
+  type FakeApiServer,
+  startFakeApiServer,
+  v1Endpoints,
+} from '@endpoint-watch/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain .mjs example without type declarations
 import { watchBlog } from '../watch-blog.mjs';
@@ -35,18 +41,11 @@ const blogEndpoints = (ready: string[], notReady: string[] = []) =>
     subsets: [{ addresses: ready, notReadyAddresses: notReady, ports: [{ name: 'http', port: 8080 }] }],
   });
 
-/** Polls `condition` every 10 ms; fails after `timeoutMs` with `what`. */
-async function until(condition: () => boolean, what: string, timeoutMs = 10_000) {
-  for (let waited = 0; !condition(); waited += 10) {
-    if (waited >= timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((resolve) => setTimeout(resolve, 10));
-  }
-}
-
 /** Runs watchBlog in-process; returns what it printed and warned, and stops it after the test. */
 function start(extra: Record<string, unknown> = {}, moreEnv: Record<string, string> = {}) {
   const printed: string[] = [];
   const warned: string[] = [];
+  const sets: Array<{ all: Array<{ address: string }> }> = [];
   const controller = new AbortController();
   const done = watchBlog({
     env: { ...env, ...moreEnv },
@@ -54,32 +53,35 @@ function start(extra: Record<string, unknown> = {}, moreEnv: Record<string, stri
     signal: controller.signal,
     print: (line: string) => printed.push(line),
     warn: (line: string) => warned.push(line),
+    onSet: (set: (typeof sets)[number]) => sets.push(set),
     ...extra,
   }) as Promise<void>;
   stops.push(() => {
     controller.abort();
     return done;
   });
-  return { printed, warned, done };
+  return { printed, warned, sets, done };
 }
 
 describe('seed-blog: the ready addresses of the blog Service, from inside a pod', () => {
   it('prints the ready address:port list from v1 Endpoints each time it changes, and only then', async () => {
     expect(env.KUBERNETES_SERVICE_HOST).toBe('127.0.0.1');
     server.upsert(blogEndpoints(['10.1.0.5', '10.1.0.4'], ['10.1.0.6']));
-    const { printed } = start();
+    const { printed, sets } = start();
 
-    await until(() => printed.length === 1, 'the first list');
+    await eventually(() => printed.length === 1, 'the first list');
     expect(printed[0]).toBe('blog: 10.1.0.4:8080 10.1.0.5:8080');
 
     server.upsert(blogEndpoints(['10.1.0.4', '10.1.0.5', '10.1.0.6'])); // 10.1.0.6 became ready
-    await until(() => printed.length === 2, 'the second list');
+    await eventually(() => printed.length === 2, 'the second list');
     server.upsert(blogEndpoints(['10.1.0.4', '10.1.0.5', '10.1.0.6'], ['10.1.0.9'])); // no ready change
-    // Give it a moment on its own (a burst would be one set); it must print nothing, and the next
-    // change must come out as the third line whether or not it was seen.
-    await new Promise((resolve) => setTimeout(resolve, 300));
+    // Wait until the program has seen that set: it must print nothing for it.
+    await eventually(
+      () => sets.some((set) => set.all.some((e) => e.address === '10.1.0.9')),
+      'the unready pod',
+    );
     server.upsert(blogEndpoints([], ['10.1.0.4'])); // nothing ready
-    await until(() => printed.length >= 3, 'the third list');
+    await eventually(() => printed.length >= 3, 'the third list');
     expect(printed).toEqual([
       'blog: 10.1.0.4:8080 10.1.0.5:8080',
       'blog: 10.1.0.4:8080 10.1.0.5:8080 10.1.0.6:8080',
@@ -105,7 +107,7 @@ describe('seed-blog: the ready addresses of the blog Service, from inside a pod'
     );
     const fromOption = start({ source: 'endpointslices' });
     const fromEnv = start({}, { SOURCE: 'endpointslices' });
-    await until(() => fromOption.printed.length === 1 && fromEnv.printed.length === 1, 'both lists');
+    await eventually(() => fromOption.printed.length === 1 && fromEnv.printed.length === 1, 'both lists');
     expect(fromOption.printed).toEqual(['blog: 10.1.0.7:8080']);
     expect(fromEnv.printed).toEqual(['blog: 10.1.0.7:8080']);
     expect(
@@ -118,7 +120,7 @@ describe('seed-blog: the ready addresses of the blog Service, from inside a pod'
   it('verifies the certificate against CLUSTER_NAME: a wrong name never connects', async () => {
     server.upsert(blogEndpoints(['10.1.0.4']));
     const { printed, warned } = start({}, { CLUSTER_NAME: 'other.example' });
-    await until(() => warned.length > 0, 'a retry warning');
+    await eventually(() => warned.length > 0, 'a retry warning');
     expect(warned[0]).toMatch(/^watch retrying: ERR_KUBE_TLS_NAME /);
     expect(printed).toEqual([]);
     // no request got through the handshake, so the token was never sent
@@ -152,7 +154,7 @@ describe('seed-blog: the ready addresses of the blog Service, from inside a pod'
       child.stderr.on('data', (chunk) => {
         stderr += chunk;
       });
-      await until(() => stdout.includes('\n'), `the first line (stderr: ${stderr})`);
+      await eventually(() => stdout.includes('\n'), `the first line (stderr: ${stderr})`);
       expect(stdout).toBe('blog: 10.1.0.4:8080 10.1.0.5:8080\n');
       child.kill('SIGTERM');
       expect(await exited).toBe(0);

@@ -2,7 +2,13 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
-import { endpointSlice, type FakeApiServer, startFakeApiServer, v1Endpoints } from '@endpoint-watch/testing';
+import {
+  endpointSlice,
+  eventually,
+  type FakeApiServer,
+  startFakeApiServer,
+  v1Endpoints,
+} from '@endpoint-watch/testing';
 import { firstValueFrom, timeout } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadKubeConfig } from '../../src/config/index.js';
@@ -131,13 +137,7 @@ describe('errors', () => {
       }
     })();
     await expect(reading).rejects.toThrow();
-    await expect(
-      (async () => {
-        const deadline = Date.now() + 5000;
-        while (s.openWatches > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 10));
-        return s.openWatches;
-      })(),
-    ).resolves.toBe(0);
+    await eventually(() => s.openWatches === 0, 'the watch to close');
   });
 });
 
