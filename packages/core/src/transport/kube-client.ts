@@ -253,5 +253,3 @@ function describeTransportFailure(error: unknown, path: string, config: KubeConf
   }
   return new KubeTransportError('ERR_KUBE_TRANSPORT', 'GET', path, error.message, { cause: error });
 }
-
-export { describeTransportFailure };
