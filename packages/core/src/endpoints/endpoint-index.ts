@@ -1,21 +1,17 @@
 /**
- * The incremental core both aggregators share: port groups (slices / v1 subsets) of parsed entries,
+ * The incremental core both aggregators share: port groups (slices / v1 subsets) of parsed records,
  * the address+port dedupe index with kube-proxy's preference rule, ready counts, per-group output
  * chunks; it uses ports.ts to select the port and endpoint-set.ts to build the set.
  *
- * Cost model: replacing one group costs O(size of that group) — unchanged entries keep their Entry
- * (and so their frozen Endpoint) and are not touched in the index. `snapshot()` rebuilds only the
+ * Cost model: replacing one group costs O(size of that group) — unchanged records (recognized by
+ * identity: the parsers share them between versions) keep their entry, and so their frozen Endpoint,
+ * and are not touched in the index. `snapshot()` rebuilds only the
  * chunks of groups that changed and hands the list of chunks to the set, which concatenates it on
  * first read (O(n) pointer copies, once per set that is read). Only a change of the automatically
  * selected port name (or a bulk reset that changes it) re-indexes everything.
  */
-import {
-  type AddressType,
-  type EndpointBase,
-  makeEndpoint,
-  type RawObject,
-  sameBase,
-} from './endpoint-fields.js';
+import { makeEndpoint } from './endpoint-fields.js';
+import type { EndpointRecord, RecordGroup } from './endpoint-record.js';
 import { makeEndpointSet, sameMembers } from './endpoint-set.js';
 import { PortSelectionError } from './errors.js';
 import {
@@ -30,71 +26,43 @@ import {
   selectorFromNames,
   toPortRef,
 } from './ports.js';
-import type { Endpoint, EndpointHints, EndpointSet, EndpointTargetRef, ServicePortRef } from './types.js';
+import type { Endpoint, EndpointSet, ServicePortRef } from './types.js';
 
 let epochCounter = 0;
 
 /**
- * One raw entry of a group (a slice endpoint, a v1 address): its parsed fields (the entry is its own
- * EndpointBase, so the cheap comparison of the next version reads one object) and its place in the
- * dedupe index.
+ * This index's state for one record of a group: the frozen Endpoint for the group's port and the
+ * record's place in the dedupe index. Records are shared by every per-port index of a Service, so
+ * this state lives beside them, never on them.
  */
-export class Entry implements EndpointBase {
-  /** Lookup key inside the group: the raw first address / ip. */
-  readonly lookup: string;
-  readonly address: string;
-  readonly addressType: AddressType;
-  readonly ready: boolean;
-  readonly serving: boolean;
-  readonly terminating: boolean;
-  readonly nodeName: string | undefined;
-  readonly zone: string | undefined;
-  readonly hostname: string | undefined;
-  readonly hints: EndpointHints | undefined;
-  readonly targetRef: EndpointTargetRef | undefined;
-  /** Parse generation that last claimed this entry (prevents one entry from being reused twice). */
+class Entry {
+  readonly record: EndpointRecord;
+  readonly group: Group;
+  /** Commit generation that last carried this entry over (one entry is never used twice). */
   epoch = 0;
   /** Frozen Endpoint for the port of `endpoint.port`; rebuilt only when the group's port number changes. */
   endpoint: Endpoint | undefined = undefined;
   /** In the dedupe index, under endpoint.port and endpoint.address. */
   indexed = false;
   winner = false;
-  group: Group | undefined = undefined;
   /** Lazily computed final tie-break between two copies in the same group. */
   tie: string | undefined = undefined;
 
-  constructor(lookup: string, b: EndpointBase) {
-    this.lookup = lookup;
-    this.address = b.address;
-    this.addressType = b.addressType;
-    this.ready = b.ready;
-    this.serving = b.serving;
-    this.terminating = b.terminating;
-    this.nodeName = b.nodeName;
-    this.zone = b.zone;
-    this.hostname = b.hostname;
-    this.hints = b.hints;
-    this.targetRef = b.targetRef;
+  constructor(record: EndpointRecord, group: Group) {
+    this.record = record;
+    this.group = group;
   }
 }
 
-/** Cheap check that a new raw entry says the same as an existing (parsed) Entry. */
-export type SameRaw = (previous: Entry, raw: RawObject, flag: boolean) => boolean;
-
-/** A group as parsed from a new object version, ready to be committed (see EntryCollector). */
-export interface GroupSpec {
-  readonly ports: readonly ParsedPort[];
-  readonly entries: readonly Entry[];
-  readonly epoch: number;
-}
-
 /** Persistent per-name record of a group. */
-export class Group {
+class Group {
   readonly name: string;
   ports: readonly ParsedPort[] = [];
+  records: readonly EndpointRecord[] = [];
   entries: readonly Entry[] = [];
+  /** The highest record serial in `records`: a newer record is not among them. */
+  newestSerial = 0;
   matched: ParsedPort | undefined = undefined;
-  private byLookup: Map<string, Entry> | undefined = undefined;
   /** Position in the engine's sorted group list. */
   pos = -1;
   /** The chunks below are out of date (and the group is queued in the engine's `touched` list). */
@@ -108,21 +76,41 @@ export class Group {
     this.name = name;
   }
 
-  /** Built on the first lookup that the positional fast path misses, dropped when entries change. */
-  lookupMap(): Map<string, Entry> {
-    let m = this.byLookup;
-    if (m === undefined) {
-      m = new Map();
-      for (const e of this.entries) if (!m.has(e.lookup)) m.set(e.lookup, e);
-      this.byLookup = m;
+  /**
+   * Takes the new version's records, carrying over the entry of every record it already had (found
+   * at the same position, else through a map built on the first miss). Returns the epoch that marks
+   * the carried-over and new entries.
+   */
+  replace(group: RecordGroup): number {
+    const epoch = ++epochCounter;
+    const { records } = group;
+    const oldRecords = this.records;
+    const oldEntries = this.entries;
+    const newest = this.newestSerial;
+    let byRecord: Map<EndpointRecord, Entry> | undefined;
+    let maxSerial = 0;
+    const entries: Entry[] = [];
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i]!;
+      if (r.serial > maxSerial) maxSerial = r.serial;
+      let e: Entry | undefined;
+      if (oldRecords[i] === r) e = oldEntries[i];
+      else if (r.serial <= newest) {
+        if (byRecord === undefined) {
+          byRecord = new Map();
+          for (let j = 0; j < oldRecords.length; j++) byRecord.set(oldRecords[j]!, oldEntries[j]!);
+        }
+        e = byRecord.get(r);
+      }
+      if (e === undefined || e.epoch === epoch) e = new Entry(r, this);
+      e.epoch = epoch;
+      entries.push(e);
     }
-    return m;
-  }
-
-  replace(spec: GroupSpec): void {
-    this.ports = spec.ports;
-    this.entries = spec.entries;
-    this.byLookup = undefined;
+    this.ports = group.ports;
+    this.records = records;
+    this.entries = entries;
+    this.newestSerial = maxSerial;
+    return epoch;
   }
 
   /** Rebuilds the chunks as new arrays: chunks handed out to a set are never mutated. */
@@ -132,12 +120,11 @@ export class Group {
     const fallback: Endpoint[] = [];
     for (const e of this.entries) {
       if (!e.winner) continue;
-      // Conditions are read from the entry, which the upsert just compared (warm in cache); the
-      // Endpoint object itself is not dereferenced.
       const ep = e.endpoint!;
+      const r = e.record;
       all.push(ep);
-      if (e.ready) ready.push(ep);
-      if (e.serving && e.terminating) fallback.push(ep);
+      if (r.ready) ready.push(ep);
+      if (r.serving && r.terminating) fallback.push(ep);
     }
     this.all = all;
     this.ready = ready.length === all.length ? all : ready;
@@ -146,62 +133,14 @@ export class Group {
   }
 }
 
-/**
- * Collects the entries of one group of a new object version, reusing the previous version's Entry
- * for each raw entry that is unchanged. Pure with respect to the index: nothing is committed until
- * the spec is applied, so a validation error midway leaves the aggregator untouched.
- */
-export class EntryCollector {
-  readonly entries: Entry[] = [];
-  readonly epoch = ++epochCounter;
-  private readonly previousGroup: Group | undefined;
-
-  constructor(previousGroup: Group | undefined) {
-    this.previousGroup = previousGroup;
-  }
-
-  private previous(lookup: string): Entry | undefined {
-    const g = this.previousGroup;
-    if (g === undefined) return undefined;
-    // Controllers keep entry order stable, so the same position is the first guess.
-    const p = g.entries[this.entries.length];
-    const e = p !== undefined && p.lookup === lookup ? p : g.lookupMap().get(lookup);
-    return e !== undefined && e.epoch !== this.epoch ? e : undefined;
-  }
-
-  /** Fast path: reuses the previous Entry when `same` says the relevant raw fields are unchanged. */
-  reuse(lookup: string, raw: RawObject, same: SameRaw, flag: boolean): boolean {
-    const e = this.previous(lookup);
-    if (e === undefined || !same(e, raw, flag)) return false;
-    e.epoch = this.epoch;
-    this.entries.push(e);
-    return true;
-  }
-
-  /** Slow path, after zod: still reuses the previous Entry when the parsed content is the same. */
-  add(lookup: string, base: EndpointBase): void {
-    const e = this.previous(lookup);
-    if (e !== undefined && sameBase(e, base)) {
-      e.epoch = this.epoch;
-      this.entries.push(e);
-      return;
-    }
-    const n = new Entry(lookup, base);
-    n.epoch = this.epoch;
-    this.entries.push(n);
-  }
-
-  finish(ports: readonly ParsedPort[]): GroupSpec {
-    return { ports, entries: this.entries, epoch: this.epoch };
-  }
-}
-
 /** kube-proxy's preference between two copies of one address+port: non-terminating, then ready, then group name. */
 function better(a: Entry, b: Entry): boolean {
-  if (a.terminating !== b.terminating) return !a.terminating;
-  if (a.ready !== b.ready) return a.ready;
-  const ga = a.group!.name;
-  const gb = b.group!.name;
+  const ra = a.record;
+  const rb = b.record;
+  if (ra.terminating !== rb.terminating) return !ra.terminating;
+  if (ra.ready !== rb.ready) return ra.ready;
+  const ga = a.group.name;
+  const gb = b.group.name;
   if (ga !== gb) return ga < gb;
   // Two copies inside one group (not expected from controllers): order by content, deterministically.
   a.tie ??= JSON.stringify(a.endpoint);
@@ -250,14 +189,10 @@ export class EndpointIndex {
     this.selector = this.fixed ?? selectorFromNames(this.declared);
   }
 
-  group(name: string): Group | undefined {
-    return this.groups.get(name);
-  }
-
-  /** Replaces (spec) or removes (undefined) one group. */
-  apply(name: string, spec: GroupSpec | undefined): void {
+  /** Replaces (group) or removes (undefined) one group. */
+  apply(name: string, group: RecordGroup | undefined): void {
     const g = this.groups.get(name);
-    if (spec === undefined) {
+    if (group === undefined) {
       if (g === undefined) return;
       this.groups.delete(name);
       this.sorted = undefined;
@@ -265,7 +200,7 @@ export class EndpointIndex {
       if (!this.reselect()) for (const e of g.entries) this.unindex(e);
       return;
     }
-    if (g !== undefined && samePorts(g.ports, spec.ports) && sameEntries(g.entries, spec.entries)) return;
+    if (g !== undefined && samePorts(g.ports, group.ports) && sameRecords(g.records, group.records)) return;
     let grp = g;
     if (grp === undefined) {
       grp = new Group(name);
@@ -274,44 +209,44 @@ export class EndpointIndex {
     } else {
       countPortNames(this.declared, grp.ports, -1);
     }
-    countPortNames(this.declared, spec.ports, 1);
+    countPortNames(this.declared, group.ports, 1);
     const oldEntries = grp.entries;
     const oldPort = grp.matched?.port;
-    grp.replace(spec);
+    const epoch = grp.replace(group);
     this.touch(grp);
     if (this.reselect()) return;
-    grp.matched = matchPort(spec.ports, this.selector);
+    grp.matched = matchPort(group.ports, this.selector);
     const port = grp.matched?.port;
     const keep = port === oldPort;
-    for (const e of oldEntries) if (!keep || e.epoch !== spec.epoch) this.unindex(e);
+    for (const e of oldEntries) if (!keep || e.epoch !== epoch) this.unindex(e);
     if (port === undefined) return;
-    for (const e of spec.entries) if (!e.indexed) this.index(e, grp, port);
+    for (const e of grp.entries) if (!e.indexed) this.index(e, port);
   }
 
   /** Replaces all groups at once (initial list, relist, a new v1 Endpoints version). */
-  replaceAll(specs: ReadonlyMap<string, GroupSpec>): void {
+  replaceAll(groups: ReadonlyMap<string, RecordGroup>): void {
     const declared = new Map<string, number>();
-    for (const spec of specs.values()) countPortNames(declared, spec.ports, 1);
+    for (const group of groups.values()) countPortNames(declared, group.ports, 1);
     const selector = this.fixed ?? selectorFromNames(declared);
     if (sameSelector(selector, this.selector)) {
-      // Incremental: unchanged groups cost one pass over their entries, nothing else.
+      // Incremental: unchanged groups cost one pass over their records, nothing else.
       this.batch = true;
       try {
-        for (const name of [...this.groups.keys()]) if (!specs.has(name)) this.apply(name, undefined);
-        for (const [name, spec] of specs) this.apply(name, spec);
+        for (const name of [...this.groups.keys()]) if (!groups.has(name)) this.apply(name, undefined);
+        for (const [name, group] of groups) this.apply(name, group);
       } finally {
         this.batch = false;
       }
       return;
     }
-    for (const name of [...this.groups.keys()]) if (!specs.has(name)) this.groups.delete(name);
-    for (const [name, spec] of specs) {
+    for (const name of [...this.groups.keys()]) if (!groups.has(name)) this.groups.delete(name);
+    for (const [name, group] of groups) {
       let g = this.groups.get(name);
       if (g === undefined) {
         g = new Group(name);
         this.groups.set(name, g);
       }
-      g.replace(spec);
+      g.replace(group);
     }
     this.sorted = undefined;
     this.declared.clear();
@@ -345,18 +280,17 @@ export class EndpointIndex {
     }
     for (const g of this.groups.values()) {
       const port = g.matched?.port;
-      if (port !== undefined) for (const e of g.entries) this.index(e, g, port);
+      if (port !== undefined) for (const e of g.entries) this.index(e, port);
     }
     this.dirty = dirty;
     this.verify = true;
     this.partsFor = undefined;
   }
 
-  private index(e: Entry, g: Group, port: number): void {
-    e.group = g;
+  private index(e: Entry, port: number): void {
     let ep = e.endpoint;
     if (ep === undefined || ep.port !== port) {
-      ep = e.endpoint = makeEndpoint(e, port);
+      ep = e.endpoint = makeEndpoint(e.record, port);
       e.tie = undefined;
     }
     e.indexed = true;
@@ -410,17 +344,17 @@ export class EndpointIndex {
 
   private promote(e: Entry): void {
     e.winner = true;
-    this.touch(e.group!);
+    this.touch(e.group);
     this.allCount++;
-    if (e.ready) this.readyCount++;
+    if (e.record.ready) this.readyCount++;
     this.dirty = true;
   }
 
   private demote(e: Entry): void {
     e.winner = false;
-    this.touch(e.group!);
+    this.touch(e.group);
     this.allCount--;
-    if (e.ready) this.readyCount--;
+    if (e.record.ready) this.readyCount--;
     this.dirty = true;
   }
 
@@ -554,7 +488,7 @@ export class EndpointIndex {
   }
 }
 
-function sameEntries(a: readonly Entry[], b: readonly Entry[]): boolean {
+function sameRecords(a: readonly EndpointRecord[], b: readonly EndpointRecord[]): boolean {
   if (a.length !== b.length) return false;
   for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
   return true;

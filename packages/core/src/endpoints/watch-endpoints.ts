@@ -4,8 +4,8 @@ import type { KubeClient } from '../transport/kube-client.js';
 import type { ListWatchOptions } from '../watch/list-watch.js';
 import type { StoreChange } from '../watch/object-store.js';
 import { SharedResourceWatch } from '../watch/shared-resource-watch.js';
-import { stripManagedFields } from '../watch/transforms.js';
 import type { WatchHealth } from '../watch/watch-health.js';
+import { ParsedEndpointSlice, parseEndpointSlice } from './endpointslice-parser.js';
 import {
   type AddressType,
   EndpointSliceAggregator,
@@ -13,6 +13,7 @@ import {
   V1EndpointsAggregator,
 } from './model.js';
 import type { EndpointSet } from './types.js';
+import { ParsedV1Endpoints, parseV1Endpoints } from './v1-endpoints-parser.js';
 
 /**
  * Which API the endpoints come from. `endpointslices` (discovery.k8s.io/v1, the default),
@@ -116,18 +117,22 @@ function sharedWatch(
   let shared = registry.watches.get(key);
   if (!shared) {
     const ns = encodeURIComponent(namespace);
+    // The store keeps the parsed form: the raw objects die young (no managedFields, annotations or
+    // unchanged entries retained), and the aggregators of every port share the parse.
     shared = new SharedResourceWatch(
       client,
       source === 'endpointslices'
         ? {
             ...options.watch,
-            transform: stripManagedFields,
+            transform: (object, previous) =>
+              parseEndpointSlice(object, previous instanceof ParsedEndpointSlice ? previous : undefined),
             path: `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices`,
             labelSelector: `kubernetes.io/service-name=${options.service}`,
           }
         : {
             ...options.watch,
-            transform: stripManagedFields,
+            transform: (object, previous) =>
+              parseV1Endpoints(object, previous instanceof ParsedV1Endpoints ? previous : undefined),
             path: `/api/v1/namespaces/${ns}/endpoints`,
             fieldSelector: `metadata.name=${options.service}`,
           },

@@ -116,21 +116,23 @@ export function listWatch(client: KubeClient, options: ListWatchOptions): Observ
       };
       try {
         deliver(machine.handle({ kind: 'watchOpened' }));
-        for await (const chunk of readAvailable(stream.body)) {
-          for (const line of decoder.push(chunk)) {
-            const step = machine.handle({ kind: 'watchEvent', event: parseWatchEvent(line) });
-            if (step.command) {
-              // The stream is over for the machine; the run loop delivers this step.
-              flush();
-              return step;
-            }
-            batch.push(...step.events);
-            if (step.health) {
-              flush();
-              subscriber.next({ kind: 'health', health: step.health });
+        for await (const chunks of readAvailable(stream.body, WATCH_HIGH_WATER_MARK)) {
+          for (const chunk of chunks) {
+            for (const line of decoder.push(chunk)) {
+              const step = machine.handle({ kind: 'watchEvent', event: parseWatchEvent(line) });
+              if (step.command) {
+                // The stream is over for the machine; the run loop delivers this step.
+                flush();
+                return step;
+              }
+              batch.push(...step.events);
+              if (step.health) {
+                flush();
+                subscriber.next({ kind: 'health', health: step.health });
+              }
             }
           }
-          // Everything buffered when we got to read is one batch: a burst becomes one endpoint set.
+          // Everything that arrived while we were busy is one batch: a burst becomes one endpoint set.
           flush();
         }
       } catch (error) {

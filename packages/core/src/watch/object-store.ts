@@ -27,7 +27,10 @@ export class ObjectStore {
   #resourceVersion: string | undefined;
   readonly #transform: ObjectTransform | undefined;
 
-  /** `transform` rewrites every object before it is stored and reported (e.g. `stripManagedFields`). */
+  /**
+   * `transform` rewrites every object before it is stored and reported (e.g. `stripManagedFields`,
+   * or a parser that keeps only what its consumer reads).
+   */
   constructor(transform?: ObjectTransform) {
     this.#transform = transform;
   }
@@ -47,15 +50,15 @@ export class ObjectStore {
     return { kind: 'replace', objects: [...this.#objects.values()], resourceVersion: this.#resourceVersion };
   }
 
-  /** Applies one batch; returns the net change it made visible, if any. */
+  /**
+   * Applies one batch; returns the net change it made visible, if any. Atomic: when the transform
+   * throws, the error propagates and the store is as it was before the batch.
+   */
   apply(events: readonly WatcherEvent[]): StoreChange | undefined {
+    const batch = this.#transform ? this.#transformed(events, this.#transform) : events;
     let replaced = false;
     const delta = new Map<string, { readonly object: KubeObject; readonly deleted: boolean }>();
-    for (const original of events) {
-      const event =
-        this.#transform && 'object' in original
-          ? { ...original, object: this.#transform(original.object) }
-          : original;
+    for (const event of batch) {
       switch (event.type) {
         case 'init':
           this.#buffer = new Map();
@@ -94,6 +97,21 @@ export class ObjectStore {
     const deletes: KubeObject[] = [];
     for (const { object, deleted } of delta.values()) (deleted ? deletes : upserts).push(object);
     return { kind: 'delta', upserts, deletes, resourceVersion: this.#resourceVersion };
+  }
+
+  /**
+   * The batch with every object transformed, before anything is stored. Each object's `previous` is
+   * the version it replaces: stored, or earlier in this batch (a relist's objects replace the stored ones).
+   */
+  #transformed(events: readonly WatcherEvent[], transform: ObjectTransform): WatcherEvent[] {
+    const seen = new Map<string, KubeObject>();
+    return events.map((event) => {
+      if (!('object' in event)) return event;
+      const key = objectKey(event.object);
+      const object = transform(event.object, seen.get(key) ?? this.#objects.get(key));
+      seen.set(key, object);
+      return { ...event, object };
+    });
   }
 }
 

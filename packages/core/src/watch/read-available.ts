@@ -1,22 +1,37 @@
 import type { Readable } from 'node:stream';
 
 /**
- * Iterates over a body, each step yielding everything buffered at that moment as one Buffer.
- * When the consumer is slower than the network, several network reads coalesce into one step, so
- * a burst of events becomes one batch (one endpoint set) instead of one per TCP read.
- * Ends when the stream ends; throws the stream's error (abort, idle timeout, reset).
+ * Iterates over a body, each step yielding every chunk that arrived since the previous step, as
+ * they came (never concatenated: `Readable.read()` would copy them all into one new Buffer). When
+ * the consumer is slower than the network, several network reads coalesce into one step, so a
+ * burst of events becomes one batch (one endpoint set) instead of one per TCP read.
+ * At most about `highWaterMark` bytes wait in the queue: beyond it the body is paused, which
+ * stops reading from the socket (backpressure) until the consumer takes the queue.
+ * Ends when the stream ends; throws the stream's error (abort, idle timeout, reset) once the
+ * chunks received before it have been yielded.
  */
-export async function* readAvailable(body: Readable): AsyncGenerator<Buffer> {
+export async function* readAvailable(body: Readable, highWaterMark: number): AsyncGenerator<Buffer[]> {
+  let queue: Buffer[] = [];
+  let queuedBytes = 0;
   let wake: (() => void) | undefined;
   const onChange = () => wake?.();
+  const onData = (chunk: Buffer) => {
+    queue.push(chunk);
+    queuedBytes += chunk.length;
+    if (queuedBytes >= highWaterMark) body.pause();
+    wake?.();
+  };
   // Listening for 'error' for the whole iteration: an error emitted while the consumer is busy
   // must not become an uncaught exception; it is read back from `body.errored`.
-  body.on('readable', onChange).on('end', onChange).on('close', onChange).on('error', onChange);
+  body.on('end', onChange).on('close', onChange).on('error', onChange).on('data', onData);
   try {
     for (;;) {
-      const chunk = body.read() as Buffer | null;
-      if (chunk !== null) {
-        yield chunk;
+      if (queue.length > 0) {
+        const chunks = queue;
+        queue = [];
+        queuedBytes = 0;
+        if (body.isPaused()) body.resume();
+        yield chunks;
         continue;
       }
       if (body.errored) throw body.errored;
@@ -27,6 +42,11 @@ export async function* readAvailable(body: Readable): AsyncGenerator<Buffer> {
       wake = undefined;
     }
   } finally {
-    body.off('readable', onChange).off('end', onChange).off('close', onChange).off('error', onChange);
+    body.off('data', onData).off('end', onChange).off('close', onChange);
+    // A destroyed body may still emit its 'error' (on the next tick): it was already thrown here,
+    // so it stays handled instead of becoming an uncaught exception.
+    if (!body.destroyed) body.off('error', onChange);
+    // Back to paused mode, so that nothing more flows into a listener that is gone.
+    body.pause();
   }
 }

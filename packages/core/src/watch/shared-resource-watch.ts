@@ -6,7 +6,11 @@ import type { ObjectTransform } from './transforms.js';
 import type { WatchHealth } from './watch-health.js';
 
 export interface SharedResourceWatchOptions extends Omit<ListWatchOptions, 'resync'> {
-  /** Rewrites each object before it is stored, e.g. `stripManagedFields`. */
+  /**
+   * Rewrites each object before it is stored, e.g. `stripManagedFields` or a parser. When it throws,
+   * the batch is not taken, the error shows in `health$`, and the watch starts over with a fresh
+   * list after backoff (an object is never skipped).
+   */
   readonly transform?: ObjectTransform;
 }
 
@@ -36,7 +40,15 @@ export class SharedResourceWatch {
             this.#health = notification.health;
             return notification;
           }
-          const change = store.apply(notification.events);
+          let change: StoreChange | undefined;
+          try {
+            change = store.apply(notification.events);
+          } catch (error) {
+            // The transform rejected an object: nothing of the batch was taken. Never skip an
+            // object: start over with a fresh list after backoff; health shows the error meanwhile.
+            this.resync(error);
+            return undefined;
+          }
           return change && { kind: 'change', change };
         }),
         filter((notification) => notification !== undefined),

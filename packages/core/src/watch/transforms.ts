@@ -1,7 +1,12 @@
 import type { KubeObject } from './watch-event.js';
 
-/** Rewrites an object before it is stored (client-go's informer `TransformFunc`). */
-export type ObjectTransform = (object: KubeObject) => KubeObject;
+/**
+ * Rewrites an object before it is stored (client-go's informer `TransformFunc`). `previous` is the
+ * transformed version it replaces, if any, so that a transform can share what did not change. A
+ * transform that throws rejects the object: the store does not take the batch (see
+ * `SharedResourceWatch` for what happens next).
+ */
+export type ObjectTransform = (object: KubeObject, previous: KubeObject | undefined) => KubeObject;
 
 /**
  * Drops `metadata.managedFields`: server-side-apply bookkeeping that is often a third of an

@@ -33,12 +33,43 @@ const metadataSchema = z.looseObject({
   annotations: z.record(z.string(), z.string()).nullish(),
 });
 
-const watchEventSchema = z.object({
+export const watchEventSchema = z.object({
   type: z.enum(['ADDED', 'MODIFIED', 'DELETED', 'BOOKMARK', 'ERROR']),
   object: z.looseObject({ metadata: metadataSchema.optional() }),
 });
 
 const EXCERPT_CHARS = 120;
+
+const EVENT_TYPES: ReadonlySet<unknown> = new Set(watchEventSchema.shape.type.options);
+
+/**
+ * The hot-path twin of `watchEventSchema`: exactly its acceptance rules, checked by hand (a property
+ * test keeps the two in agreement), because zod copies every loose object it checks and this runs
+ * for every event of every watch. When it says no, the schema runs to produce the message.
+ */
+export function isWatchEventEnvelope(json: unknown): json is WatchEvent {
+  if (!isJsonObject(json) || !EVENT_TYPES.has(json.type)) return false;
+  const object = json.object;
+  if (!isJsonObject(object)) return false;
+  const metadata = object.metadata;
+  if (metadata === undefined) return true;
+  if (!isJsonObject(metadata)) return false;
+  if (!optionalString(metadata.name) || !optionalString(metadata.namespace)) return false;
+  if (!optionalString(metadata.resourceVersion)) return false;
+  const annotations = metadata.annotations;
+  if (annotations == null) return true;
+  if (!isJsonObject(annotations)) return false;
+  for (const key in annotations) if (typeof annotations[key] !== 'string') return false;
+  return true;
+}
+
+function isJsonObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function optionalString(value: unknown): boolean {
+  return value === undefined || typeof value === 'string';
+}
 
 /** Parses one watch line. Throws `WatchDecodeError` for bad JSON or a wrong envelope. */
 export function parseWatchEvent(line: string): WatchEvent {
@@ -48,6 +79,7 @@ export function parseWatchEvent(line: string): WatchEvent {
   } catch (cause) {
     throw new WatchDecodeError(`watch line is not JSON: ${excerpt(line)}`, { cause });
   }
+  if (isWatchEventEnvelope(json)) return { type: json.type, object: json.object };
   const parsed = watchEventSchema.safeParse(json);
   if (!parsed.success) {
     const issue = parsed.error.issues[0];

@@ -1,7 +1,14 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { EndpointSliceAggregator, PortSelectionError } from '../../src/endpoints/model.js';
+import {
+  EndpointSliceAggregator,
+  ParsedEndpointSlice,
+  PortSelectionError,
+  parseEndpointSlice,
+} from '../../src/endpoints/model.js';
 import type { EndpointSet } from '../../src/endpoints/types.js';
+import type { WatcherEvent } from '../../src/watch/list-watch-machine.js';
+import { ObjectStore } from '../../src/watch/object-store.js';
 import { canonical, ep, NS, type RawPort, SVC, slice } from './fixtures.js';
 
 // A small universe so that slices overlap (same address in several slices), port names collide and
@@ -209,6 +216,53 @@ describe('EndpointSliceAggregator properties', () => {
         expect(expected).toEqual(reference(x, port));
       }),
       { numRuns: 400 },
+    );
+  });
+
+  it('aggregators fed by one store of parsed slices agree with aggregators fed raw slices, for every port', () => {
+    // watchEndpoints' arrangement: the store parses each slice once (sharing unchanged records with
+    // the previous version) and the aggregators of all ports read the parsed slices.
+    const ports = [undefined, 'http', 80] as const;
+    fc.assert(
+      fc.property(fc.array(opArb, { maxLength: 30 }), (history) => {
+        const store = new ObjectStore((object, previous) =>
+          parseEndpointSlice(object, previous instanceof ParsedEndpointSlice ? previous : undefined),
+        );
+        const shared = ports.map((port) => new Observer(new EndpointSliceAggregator(options(port))));
+        const direct = ports.map((port) => new Observer(new EndpointSliceAggregator(options(port))));
+        let rv = 0;
+        const feed = (events: WatcherEvent[]) => {
+          const change = store.apply(events);
+          if (change === undefined) return;
+          for (const o of shared) {
+            if (change.kind === 'replace') o.agg.reset(change.objects);
+            else {
+              for (const object of change.deletes) o.agg.remove(object);
+              for (const object of change.upserts) o.agg.upsert(object);
+            }
+          }
+        };
+        feed([{ type: 'init' }, { type: 'initDone', resourceVersion: '0' }]);
+        for (const op of history) {
+          const resourceVersion = String(++rv);
+          if (op.op === 'upsert') feed([{ type: 'apply', object: raw(op.slice), resourceVersion }]);
+          else if (op.op === 'remove')
+            feed([{ type: 'delete', object: slice(op.name, []), resourceVersion }]);
+          else if (op.op === 'reset') {
+            feed([
+              { type: 'init' },
+              ...op.slices.map((s) => ({ type: 'initApply' as const, object: raw(s) })),
+              { type: 'initDone', resourceVersion },
+            ]);
+          }
+          for (const o of direct) run(o, op);
+          if (op.op === 'snapshot') {
+            for (let i = 0; i < ports.length; i++) expect(shared[i]!.poll()).toEqual(direct[i]!.poll());
+          }
+        }
+        for (let i = 0; i < ports.length; i++) expect(shared[i]!.poll()).toEqual(direct[i]!.poll());
+      }),
+      { numRuns: 300 },
     );
   });
 });

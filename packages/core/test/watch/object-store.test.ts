@@ -105,4 +105,45 @@ describe('ObjectStore transform', () => {
     expect(change).toEqual({ kind: 'replace', objects: [obj('a', '1')], resourceVersion: '1' });
     expect(withFields.metadata.managedFields).toHaveLength(1); // the input is not mutated
   });
+
+  it('passes each object the version it replaces: stored, earlier in the batch, or none', () => {
+    const seen: [string, string | undefined][] = [];
+    const store = new ObjectStore((object, previous) => {
+      seen.push([String(object.metadata?.resourceVersion), previous?.metadata?.resourceVersion]);
+      return object;
+    });
+    store.apply([{ type: 'init' }, { type: 'initApply', object: obj('a', '1') }]);
+    store.apply([{ type: 'initDone', resourceVersion: '1' }]);
+    store.apply([
+      { type: 'apply', object: obj('a', '2'), resourceVersion: '2' },
+      { type: 'apply', object: obj('a', '3'), resourceVersion: '3' },
+      { type: 'apply', object: obj('b', '4'), resourceVersion: '4' },
+    ]);
+    // A relist's objects replace the stored ones: they get them as previous.
+    store.apply([{ type: 'init' }, { type: 'initApply', object: obj('a', '5') }]);
+    expect(seen).toEqual([
+      ['1', undefined],
+      ['2', '1'],
+      ['3', '2'],
+      ['4', undefined],
+      ['5', '3'],
+    ]);
+  });
+
+  it('takes nothing of a batch in which the transform throws', () => {
+    const store = new ObjectStore((object) => {
+      if (object.metadata?.name === 'bad') throw new Error('rejected');
+      return object;
+    });
+    store.apply([{ type: 'init' }, { type: 'initApply', object: obj('a', '1') }]);
+    store.apply([{ type: 'initDone', resourceVersion: '1' }]);
+    expect(() =>
+      store.apply([
+        { type: 'apply', object: obj('a', '2'), resourceVersion: '2' },
+        { type: 'apply', object: obj('bad', '3'), resourceVersion: '3' },
+      ]),
+    ).toThrow('rejected');
+    expect(store.resourceVersion).toBe('1');
+    expect(store.current()).toEqual({ kind: 'replace', objects: [obj('a', '1')], resourceVersion: '1' });
+  });
 });

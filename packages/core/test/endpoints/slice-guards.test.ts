@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { SliceEndpointSchema } from '../../src/endpoints/endpointslice-aggregator.js';
-import { isValidSliceEndpoint } from '../../src/endpoints/slice-endpoint-guard.js';
+import { SliceEndpointSchema, SliceShellSchema } from '../../src/endpoints/endpointslice-parser.js';
+import { isValidSliceEndpoint, isValidSliceShell } from '../../src/endpoints/slice-guards.js';
 
 // Values that are sometimes right and sometimes wrong for each field.
 const loose = fc.oneof(
@@ -60,5 +60,53 @@ describe('isValidSliceEndpoint', () => {
     expect(isValidSliceEndpoint(entry)).toBe(true);
     expect(isValidSliceEndpoint({ ...entry, addresses: [] })).toBe(false);
     expect(isValidSliceEndpoint({ ...entry, conditions: { ready: 'yes' } })).toBe(false);
+  });
+});
+
+// Each field is usually valid, so that a single wrong field is what decides (the interesting case).
+const mostly = <T>(valid: fc.Arbitrary<T>) =>
+  fc.oneof({ weight: 4, arbitrary: valid }, { weight: 1, arbitrary: loose });
+const portLike = mostly(
+  fc.record(
+    {
+      name: mostly(fc.constantFrom('http', '')),
+      port: fc.oneof(mostly(fc.constant(80)), fc.constantFrom(1.5, 2 ** 53, -1, Number.NaN)),
+      protocol: mostly(fc.constant('TCP')),
+      appProtocol: mostly(fc.constant('http')),
+    },
+    { requiredKeys: [] },
+  ),
+);
+const shellLike = fc.record(
+  {
+    metadata: mostly(
+      fc.record(
+        {
+          name: fc.oneof(fc.constantFrom('web-abc', ''), loose),
+          namespace: mostly(fc.constant('default')),
+          labels: mostly(
+            fc.dictionary(fc.string({ maxLength: 3 }), mostly(fc.string({ maxLength: 3 })), { maxKeys: 3 }),
+          ),
+          resourceVersion: loose,
+        },
+        { requiredKeys: ['name'] },
+      ),
+    ),
+    addressType: fc.oneof(fc.constantFrom('IPv4', 'IPv6', 'FQDN', 'ipv4'), loose),
+    endpoints: mostly(fc.array(loose, { maxLength: 2 })),
+    ports: mostly(fc.array(portLike, { maxLength: 3 })),
+    kind: loose,
+  },
+  { requiredKeys: ['metadata', 'addressType'] },
+);
+
+describe('isValidSliceShell', () => {
+  it('agrees with the zod schema on any slice-like value', () => {
+    fc.assert(
+      fc.property(fc.oneof(shellLike, loose), (value) => {
+        expect(isValidSliceShell(value)).toBe(SliceShellSchema.safeParse(value).success);
+      }),
+      { numRuns: 5000 },
+    );
   });
 });

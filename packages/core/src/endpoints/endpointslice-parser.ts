@@ -1,0 +1,168 @@
+import { z } from 'zod';
+import {
+  type AddressType,
+  arrayOrNil,
+  canonicalAddress,
+  conditionsMatch,
+  type EndpointBase,
+  hintsMatch,
+  isObject,
+  makeHints,
+  makeTargetRef,
+  type ObjectRef,
+  parseOrThrow,
+  type RawObject,
+  requireObject,
+  TargetRefSchema,
+  targetRefMatches,
+} from './endpoint-fields.js';
+import { type EndpointRecord, RecordCollector, type RecordGroup } from './endpoint-record.js';
+import { type ParsedPort, SlicePortSchema, toParsedPorts } from './ports.js';
+import { isValidSliceEndpoint, isValidSliceShell } from './slice-guards.js';
+
+export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
+
+export const SliceShellSchema = z.object({
+  metadata: z.object({
+    name: z.string().min(1),
+    namespace: z.string().nullish(),
+    labels: z.record(z.string(), z.string()).nullish(),
+  }),
+  addressType: z.enum(['IPv4', 'IPv6', 'FQDN']),
+  endpoints: arrayOrNil,
+  ports: z.array(SlicePortSchema).nullish(),
+});
+
+const NameRefSchema = z.object({ name: z.string() });
+
+export const SliceEndpointSchema = z.object({
+  addresses: z.array(z.string()).min(1),
+  conditions: z
+    .object({
+      ready: z.boolean().nullish(),
+      serving: z.boolean().nullish(),
+      terminating: z.boolean().nullish(),
+    })
+    .nullish(),
+  hostname: z.string().nullish(),
+  nodeName: z.string().nullish(),
+  zone: z.string().nullish(),
+  hints: z
+    .object({
+      forZones: z.array(NameRefSchema).nullish(),
+      forNodes: z.array(NameRefSchema).nullish(),
+    })
+    .nullish(),
+  targetRef: TargetRefSchema.nullish(),
+});
+
+type SliceShell = z.output<typeof SliceShellSchema>;
+type SliceEndpoint = z.output<typeof SliceEndpointSchema>;
+
+/**
+ * The port-independent content of one discovery.k8s.io/v1 EndpointSlice: what the aggregators read,
+ * validated, with API defaults applied; nothing else of the object is kept (managedFields,
+ * annotations, owner references are dropped). It is a `KubeObject` (it has `metadata`), so a store
+ * can hold it in place of the raw object.
+ */
+export class ParsedEndpointSlice implements RecordGroup {
+  readonly [key: string]: unknown;
+  readonly metadata: {
+    readonly name: string;
+    readonly namespace: string | undefined;
+    readonly resourceVersion: string | undefined;
+  };
+  /** The `kubernetes.io/service-name` label: the Service this slice belongs to. */
+  readonly serviceName: string | undefined;
+  readonly addressType: AddressType;
+  readonly ports: readonly ParsedPort[];
+  /** One record per endpoint, in slice order; only the first address of an endpoint is used. */
+  readonly records: readonly EndpointRecord[];
+
+  constructor(shell: SliceShell, resourceVersion: unknown, records: readonly EndpointRecord[]) {
+    const meta = shell.metadata;
+    this.metadata = Object.freeze({
+      name: meta.name,
+      namespace: meta.namespace ?? undefined,
+      resourceVersion: typeof resourceVersion === 'string' ? resourceVersion : undefined,
+    });
+    this.serviceName = meta.labels?.[SERVICE_NAME_LABEL];
+    this.addressType = shell.addressType;
+    this.ports = toParsedPorts(shell.ports);
+    this.records = records;
+    Object.freeze(this);
+  }
+}
+
+/** The relevant fields of a raw slice endpoint match a record (the first address is equal by lookup). */
+function sameSliceEntry(b: EndpointRecord, raw: RawObject): boolean {
+  return (
+    (raw.nodeName ?? undefined) === b.nodeName &&
+    (raw.zone ?? undefined) === b.zone &&
+    (raw.hostname ?? undefined) === b.hostname &&
+    conditionsMatch(raw.conditions, b) &&
+    targetRefMatches(raw.targetRef, b.targetRef) &&
+    hintsMatch(raw.hints, b.hints)
+  );
+}
+
+/** The first address when `addresses` is a non-empty array of strings (checked without zod). */
+function firstAddress(addresses: unknown): string | undefined {
+  if (!Array.isArray(addresses)) return undefined;
+  const first: unknown = addresses[0];
+  if (typeof first !== 'string') return undefined;
+  for (let i = 1; i < addresses.length; i++) if (typeof addresses[i] !== 'string') return undefined;
+  return first;
+}
+
+function sliceBase(e: SliceEndpoint, addressType: AddressType): EndpointBase {
+  const c = e.conditions;
+  return {
+    address: canonicalAddress(addressType, e.addresses[0]!),
+    addressType,
+    // discovery/v1 nil semantics as kube-proxy reads them.
+    ready: c?.ready ?? true,
+    serving: c?.serving ?? true,
+    terminating: c?.terminating ?? false,
+    nodeName: e.nodeName ?? undefined,
+    zone: e.zone ?? undefined,
+    hostname: e.hostname ?? undefined,
+    hints: makeHints(e.hints?.forZones, e.hints?.forNodes),
+    targetRef: makeTargetRef(e.targetRef),
+  };
+}
+
+/**
+ * Validates and parses a raw EndpointSlice. `previous`, the parsed previous version of the same slice,
+ * lets unchanged endpoints keep their record: they are recognized by a cheap comparison of their
+ * fields and skip validation, so a MODIFIED slice costs O(its endpoints) and allocates only for
+ * the ones that changed. `position` (in a list) only serves error messages.
+ * @throws InvalidObjectError naming the slice and the first field that is wrong.
+ */
+export function parseEndpointSlice(
+  raw: unknown,
+  previous: ParsedEndpointSlice | undefined,
+  position?: number,
+): ParsedEndpointSlice {
+  const what: ObjectRef = { kind: 'EndpointSlice', value: raw, position };
+  const object = requireObject(what);
+  const shell: SliceShell = isValidSliceShell(object)
+    ? (object as SliceShell)
+    : parseOrThrow(SliceShellSchema, object, what);
+  const addressType = shell.addressType;
+  // Addresses are canonicalized per type: records of another type cannot be carried over.
+  const collector = new RecordCollector(previous?.addressType === addressType ? previous.records : undefined);
+  const raws = shell.endpoints ?? [];
+  for (let i = 0; i < raws.length; i++) {
+    const entry = raws[i];
+    if (isObject(entry)) {
+      const first = firstAddress(entry.addresses);
+      if (first !== undefined && collector.reuse(first, entry, sameSliceEntry, false)) continue;
+    }
+    const e = isValidSliceEndpoint(entry)
+      ? (entry as SliceEndpoint)
+      : parseOrThrow(SliceEndpointSchema, entry, what, `endpoints[${i}]`);
+    collector.add(e.addresses[0]!, sliceBase(e, addressType));
+  }
+  return new ParsedEndpointSlice(shell, (object.metadata as RawObject).resourceVersion, collector.records);
+}

@@ -1,0 +1,62 @@
+import { describe, expect, it } from 'vitest';
+import { parseEndpointSlice } from '../../src/endpoints/endpointslice-parser.js';
+import { InvalidObjectError } from '../../src/endpoints/errors.js';
+import { ep, slice } from './fixtures.js';
+
+const three = () => [ep('10.0.0.1'), ep('10.0.0.2', { ready: false }), ep('10.0.0.3', { zone: 'a' })];
+
+describe('parseEndpointSlice', () => {
+  it('keeps only what the aggregators read, with API defaults applied', () => {
+    const parsed = parseEndpointSlice(slice('s1', [ep('10.0.0.1', { ready: null })]), undefined);
+    expect(parsed.metadata).toEqual({ name: 's1', namespace: 'default', resourceVersion: '1' });
+    expect(parsed.serviceName).toBe('web');
+    expect(parsed.addressType).toBe('IPv4');
+    expect(parsed.ports).toEqual([{ name: 'http', port: 8080, protocol: 'TCP', appProtocol: undefined }]);
+    expect(parsed.records).toHaveLength(1);
+    expect(parsed.records[0]).toMatchObject({
+      address: '10.0.0.1',
+      ready: true,
+      serving: true,
+      terminating: false,
+    });
+    expect(Object.isFrozen(parsed) && Object.isFrozen(parsed.records[0])).toBe(true);
+    expect('managedFields' in parsed.metadata).toBe(false);
+  });
+
+  it('shares the records of unchanged endpoints with the previous version, and only those', () => {
+    const v1 = parseEndpointSlice(slice('s1', three()), undefined);
+    const changed = three();
+    changed[1] = ep('10.0.0.2', { ready: true });
+    const v2 = parseEndpointSlice(slice('s1', changed, { resourceVersion: '2' }), v1);
+    expect(v2.records[0]).toBe(v1.records[0]);
+    expect(v2.records[1]).not.toBe(v1.records[1]);
+    expect(v2.records[1]).toMatchObject({ address: '10.0.0.2', ready: true });
+    expect(v2.records[2]).toBe(v1.records[2]);
+    // Reordered entries are found by address.
+    const v3 = parseEndpointSlice(slice('s1', [...changed].reverse()), v2);
+    expect(v3.records).toEqual([v2.records[2], v2.records[1], v2.records[0]]);
+    expect(v3.records[0]).toBe(v2.records[2]);
+    expect(v3.records[2]).toBe(v2.records[0]);
+  });
+
+  it('reuses a previous record at most once, and never across address types', () => {
+    const v1 = parseEndpointSlice(slice('s1', [ep('10.0.0.1')]), undefined);
+    const v2 = parseEndpointSlice(slice('s1', [ep('10.0.0.1'), ep('10.0.0.1')]), v1);
+    expect(v2.records[0]).toBe(v1.records[0]);
+    expect(v2.records[1]).not.toBe(v1.records[0]);
+    expect(v2.records[1]).toMatchObject({ address: '10.0.0.1', ready: true });
+
+    const fqdn = parseEndpointSlice(slice('s1', [ep('10.0.0.1')], { addressType: 'FQDN' }), v1);
+    expect(fqdn.records[0]).not.toBe(v1.records[0]);
+    expect(fqdn.records[0]?.addressType).toBe('FQDN');
+  });
+
+  it('rejects a malformed entry even when the previous version had a valid one at that address', () => {
+    const v1 = parseEndpointSlice(slice('s1', [ep('10.0.0.1')]), undefined);
+    const bad = slice('s1', [{ addresses: ['10.0.0.1'], conditions: { ready: 'yes' } }]);
+    expect(() => parseEndpointSlice(bad, v1)).toThrow(InvalidObjectError);
+    expect(() => parseEndpointSlice(bad, v1)).toThrow(
+      /EndpointSlice "s1".*endpoints\[0\]\.conditions\.ready/,
+    );
+  });
+});

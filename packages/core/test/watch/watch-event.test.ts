@@ -1,0 +1,57 @@
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { isWatchEventEnvelope, parseWatchEvent, watchEventSchema } from '../../src/watch/watch-event.js';
+
+// Values that are sometimes right and sometimes wrong for each field.
+const loose = fc.oneof(
+  fc.constant(undefined),
+  fc.constant(null),
+  fc.boolean(),
+  fc.string({ maxLength: 4 }),
+  fc.integer(),
+  fc.constant([]),
+  fc.constant({}),
+);
+const annotations = fc.oneof(
+  loose,
+  fc.dictionary(fc.string({ maxLength: 3 }), fc.oneof(fc.string({ maxLength: 3 }), loose), { maxKeys: 3 }),
+);
+const metadata = fc.oneof(
+  loose,
+  fc.record(
+    { name: loose, namespace: loose, resourceVersion: loose, annotations, uid: loose },
+    { requiredKeys: [] },
+  ),
+);
+const envelope = fc.record(
+  {
+    type: fc.oneof(fc.constantFrom('ADDED', 'MODIFIED', 'DELETED', 'BOOKMARK', 'ERROR', 'added', ''), loose),
+    object: fc.oneof(loose, fc.record({ metadata, kind: loose, spec: loose }, { requiredKeys: [] })),
+    extra: loose,
+  },
+  { requiredKeys: [] },
+);
+
+describe('isWatchEventEnvelope', () => {
+  it('agrees with the zod schema on any envelope-like value', () => {
+    fc.assert(
+      fc.property(fc.oneof(envelope, loose), (value) => {
+        expect(isWatchEventEnvelope(value)).toBe(watchEventSchema.safeParse(value).success);
+      }),
+      { numRuns: 5000 },
+    );
+  });
+
+  it('gives the same event as the schema for every accepted line', () => {
+    fc.assert(
+      fc.property(envelope, (value) => {
+        const line = JSON.stringify(value);
+        const json: unknown = JSON.parse(line);
+        const parsed = watchEventSchema.safeParse(json);
+        if (!parsed.success) expect(() => parseWatchEvent(line)).toThrow();
+        else expect(parseWatchEvent(line)).toEqual(parsed.data);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});
