@@ -12,7 +12,7 @@
  */
 import { makeEndpoint } from './endpoint-fields.js';
 import type { EndpointRecord, RecordGroup } from './endpoint-record.js';
-import { makeEndpointSet, sameMembers } from './endpoint-set.js';
+import { type GroupChunk, makeEndpointSet, sameMembers } from './endpoint-set.js';
 import { PortSelectionError } from './errors.js';
 import {
   countPortNames,
@@ -38,6 +38,9 @@ let epochCounter = 0;
 class Entry {
   readonly record: EndpointRecord;
   readonly group: Group;
+  /** Copied from the record: chunk building reads only entries. */
+  readonly ready: boolean;
+  readonly fallback: boolean;
   /** Commit generation that last carried this entry over (one entry is never used twice). */
   epoch = 0;
   /** Frozen Endpoint for the port of `endpoint.port`; rebuilt only when the group's port number changes. */
@@ -51,7 +54,18 @@ class Entry {
   constructor(record: EndpointRecord, group: Group) {
     this.record = record;
     this.group = group;
+    this.ready = record.ready;
+    this.fallback = record.serving && record.terminating;
   }
+}
+
+const NO_ENDPOINTS: Endpoint[] = [];
+const EMPTY_CHUNK: GroupChunk = { all: NO_ENDPOINTS, ready: NO_ENDPOINTS, fallback: NO_ENDPOINTS };
+
+/** What a new version of a group changed: entries it no longer has, entries it did not have. */
+interface GroupDiff {
+  readonly removed: readonly Entry[];
+  readonly added: readonly Entry[];
 }
 
 /** Persistent per-name record of a group. */
@@ -59,77 +73,103 @@ class Group {
   readonly name: string;
   ports: readonly ParsedPort[] = [];
   records: readonly EndpointRecord[] = [];
-  entries: readonly Entry[] = [];
-  /** The highest record serial in `records`: a newer record is not among them. */
+  /** Parallel to `records`. Mutated in place: nothing outside the group holds it. */
+  entries: Entry[] = [];
+  /** The highest record serial in `records` (or above): a newer record is not among them. */
   newestSerial = 0;
   matched: ParsedPort | undefined = undefined;
   /** Position in the engine's sorted group list. */
   pos = -1;
-  /** The chunks below are out of date (and the group is queued in the engine's `touched` list). */
+  /** The chunk is out of date (and the group is queued in the engine's `touched` list). */
   stale = true;
-  /** Output chunks: this group's winners in entry order, all / ready / serving and terminating. */
-  all: Endpoint[] = [];
-  ready: Endpoint[] = [];
-  fallback: Endpoint[] = [];
+  chunk: GroupChunk = EMPTY_CHUNK;
 
   constructor(name: string) {
     this.name = name;
   }
 
-  /**
-   * Takes the new version's records, carrying over the entry of every record it already had (found
-   * at the same position, else through a map built on the first miss). Returns the epoch that marks
-   * the carried-over and new entries.
-   */
-  replace(group: RecordGroup): number {
-    const epoch = ++epochCounter;
-    const { records } = group;
+  /** Takes the new version's records, carrying over the entry of every record it already had. */
+  replace(group: RecordGroup): GroupDiff {
+    const records = group.records;
     const oldRecords = this.records;
-    const oldEntries = this.entries;
+    this.ports = group.ports;
+    this.records = records;
+    if (records.length === oldRecords.length && this.samePositions(oldRecords, records)) {
+      // The usual update: some entries changed in place, nothing moved. Only those are touched.
+      const removed: Entry[] = [];
+      const added: Entry[] = [];
+      const entries = this.entries;
+      for (let i = 0; i < records.length; i++) {
+        const r = records[i]!;
+        if (r === oldRecords[i]) continue;
+        removed.push(entries[i]!);
+        const e = new Entry(r, this);
+        entries[i] = e;
+        added.push(e);
+        if (r.serial > this.newestSerial) this.newestSerial = r.serial;
+      }
+      return { removed, added };
+    }
+    return this.regroup(oldRecords, records);
+  }
+
+  /** Every record at a position where the old one differs is newer than all old ones (not moved). */
+  private samePositions(oldRecords: readonly EndpointRecord[], records: readonly EndpointRecord[]): boolean {
     const newest = this.newestSerial;
-    let byRecord: Map<EndpointRecord, Entry> | undefined;
-    let maxSerial = 0;
-    const entries: Entry[] = [];
     for (let i = 0; i < records.length; i++) {
       const r = records[i]!;
-      if (r.serial > maxSerial) maxSerial = r.serial;
-      let e: Entry | undefined;
-      if (oldRecords[i] === r) e = oldEntries[i];
-      else if (r.serial <= newest) {
-        if (byRecord === undefined) {
-          byRecord = new Map();
-          for (let j = 0; j < oldRecords.length; j++) byRecord.set(oldRecords[j]!, oldEntries[j]!);
-        }
-        e = byRecord.get(r);
+      if (r !== oldRecords[i] && r.serial <= newest) return false;
+    }
+    return true;
+  }
+
+  /** General case (entries added, removed or moved): entries are found by record. */
+  private regroup(oldRecords: readonly EndpointRecord[], records: readonly EndpointRecord[]): GroupDiff {
+    const epoch = ++epochCounter;
+    const oldEntries = this.entries;
+    const byRecord = new Map<EndpointRecord, Entry>();
+    for (let j = 0; j < oldRecords.length; j++) byRecord.set(oldRecords[j]!, oldEntries[j]!);
+    const added: Entry[] = [];
+    const entries: Entry[] = [];
+    let newest = 0;
+    for (const r of records) {
+      if (r.serial > newest) newest = r.serial;
+      let e = byRecord.get(r);
+      if (e === undefined || e.epoch === epoch) {
+        e = new Entry(r, this);
+        added.push(e);
       }
-      if (e === undefined || e.epoch === epoch) e = new Entry(r, this);
       e.epoch = epoch;
       entries.push(e);
     }
-    this.ports = group.ports;
-    this.records = records;
     this.entries = entries;
-    this.newestSerial = maxSerial;
-    return epoch;
+    this.newestSerial = newest;
+    return { removed: oldEntries.filter((e) => e.epoch !== epoch), added };
   }
 
-  /** Rebuilds the chunks as new arrays: chunks handed out to a set are never mutated. */
-  chunks(): void {
+  /** Rebuilds the chunk as new arrays: chunks handed out to a set are never mutated. */
+  rebuildChunk(): void {
     const all: Endpoint[] = [];
-    const ready: Endpoint[] = [];
-    const fallback: Endpoint[] = [];
+    let notReady = 0;
+    let fallback = 0;
     for (const e of this.entries) {
       if (!e.winner) continue;
-      const ep = e.endpoint!;
-      const r = e.record;
-      all.push(ep);
-      if (r.ready) ready.push(ep);
-      if (r.serving && r.terminating) fallback.push(ep);
+      all.push(e.endpoint!);
+      if (!e.ready) notReady++;
+      if (e.fallback) fallback++;
     }
-    this.all = all;
-    this.ready = ready.length === all.length ? all : ready;
-    this.fallback = fallback;
+    this.chunk = {
+      all,
+      ready: notReady === 0 ? all : this.winners((e) => e.ready),
+      fallback: fallback === 0 ? NO_ENDPOINTS : this.winners((e) => e.fallback),
+    };
     this.stale = false;
+  }
+
+  private winners(accept: (e: Entry) => boolean): Endpoint[] {
+    const out: Endpoint[] = [];
+    for (const e of this.entries) if (e.winner && accept(e)) out.push(e.endpoint!);
+    return out;
   }
 }
 
@@ -176,11 +216,9 @@ export class EndpointIndex {
   private last: EndpointSet | undefined = undefined;
   /** Groups whose chunks are stale, in no order. */
   private touched: Group[] = [];
-  /** Per sorted group, its current chunks; copied on write because sets keep them. */
+  /** Per sorted group, its current chunk; copied on write because sets keep it. */
   private partsFor: readonly Group[] | undefined = undefined;
-  private allParts: Endpoint[][] = [];
-  private readyParts: Endpoint[][] = [];
-  private fallbackParts: Endpoint[][] = [];
+  private parts: GroupChunk[] = [];
 
   constructor(opts: EndpointIndexOptions, source: EndpointSet['source']) {
     this.opts = opts;
@@ -206,21 +244,28 @@ export class EndpointIndex {
       grp = new Group(name);
       this.groups.set(name, grp);
       this.sorted = undefined;
-    } else {
-      countPortNames(this.declared, grp.ports, -1);
     }
-    countPortNames(this.declared, group.ports, 1);
-    const oldEntries = grp.entries;
+    const portsChanged = g === undefined || !samePorts(g.ports, group.ports);
+    if (portsChanged) {
+      countPortNames(this.declared, grp.ports, -1);
+      countPortNames(this.declared, group.ports, 1);
+    }
     const oldPort = grp.matched?.port;
-    const epoch = grp.replace(group);
+    const { removed, added } = grp.replace(group);
     this.touch(grp);
-    if (this.reselect()) return;
-    grp.matched = matchPort(group.ports, this.selector);
+    if (portsChanged) {
+      if (this.reselect()) return;
+      grp.matched = matchPort(group.ports, this.selector);
+    }
     const port = grp.matched?.port;
-    const keep = port === oldPort;
-    for (const e of oldEntries) if (!keep || e.epoch !== epoch) this.unindex(e);
-    if (port === undefined) return;
-    for (const e of grp.entries) if (!e.indexed) this.index(e, port);
+    for (const e of removed) this.unindex(e);
+    if (port !== oldPort) {
+      // Another port number: every entry moves to other keys.
+      for (const e of grp.entries) this.unindex(e);
+      if (port !== undefined) for (const e of grp.entries) this.index(e, port);
+      return;
+    }
+    if (port !== undefined) for (const e of added) this.index(e, port);
   }
 
   /** Replaces all groups at once (initial list, relist, a new v1 Endpoints version). */
@@ -346,7 +391,7 @@ export class EndpointIndex {
     e.winner = true;
     this.touch(e.group);
     this.allCount++;
-    if (e.record.ready) this.readyCount++;
+    if (e.ready) this.readyCount++;
     this.dirty = true;
   }
 
@@ -354,7 +399,7 @@ export class EndpointIndex {
     e.winner = false;
     this.touch(e.group);
     this.allCount--;
-    if (e.record.ready) this.readyCount--;
+    if (e.ready) this.readyCount--;
     this.dirty = true;
   }
 
@@ -380,36 +425,24 @@ export class EndpointIndex {
     return this.sorted;
   }
 
-  /** Brings the per-group chunk lists up to date: O(changed groups), or O(groups) after a regrouping. */
+  /** Brings the per-group chunk list up to date: O(changed groups), or O(groups) after a regrouping. */
   private updateParts(sorted: Group[]): void {
     if (this.partsFor !== sorted) {
-      const all: Endpoint[][] = [];
-      const ready: Endpoint[][] = [];
-      const fallback: Endpoint[][] = [];
+      const parts: GroupChunk[] = [];
       for (const g of sorted) {
-        if (g.stale) g.chunks();
-        all.push(g.all);
-        ready.push(g.ready);
-        fallback.push(g.fallback);
+        if (g.stale) g.rebuildChunk();
+        parts.push(g.chunk);
       }
-      this.allParts = all;
-      this.readyParts = ready;
-      this.fallbackParts = fallback;
+      this.parts = parts;
       this.partsFor = sorted;
     } else if (this.touched.length > 0) {
-      const all = this.allParts.slice();
-      const ready = this.readyParts.slice();
-      const fallback = this.fallbackParts.slice();
+      const parts = this.parts.slice();
       // Same sorted list: no group was added or removed since, so every touched group is in it.
       for (const g of this.touched) {
-        g.chunks();
-        all[g.pos] = g.all;
-        ready[g.pos] = g.ready;
-        fallback[g.pos] = g.fallback;
+        g.rebuildChunk();
+        parts[g.pos] = g.chunk;
       }
-      this.allParts = all;
-      this.readyParts = ready;
-      this.fallbackParts = fallback;
+      this.parts = parts;
     }
     for (const g of this.touched) g.stale = false;
     this.touched = [];
@@ -453,12 +486,6 @@ export class EndpointIndex {
     const last = this.last;
     if (last !== undefined && !this.dirty && !this.verify && port === last.port) return undefined;
     this.updateParts(sorted);
-    const endpointParts =
-      this.readyCount === this.allCount
-        ? undefined
-        : this.readyCount > 0
-          ? this.readyParts
-          : this.fallbackParts;
     const set = makeEndpointSet(
       {
         namespace: this.opts.namespace,
@@ -467,8 +494,8 @@ export class EndpointIndex {
         resourceVersion,
         source: this.source,
       },
-      this.allParts,
-      endpointParts,
+      this.parts,
+      this.readyCount === this.allCount ? 'all' : this.readyCount > 0 ? 'ready' : 'fallback',
     );
     const verify = this.verify && !this.dirty;
     this.dirty = false;

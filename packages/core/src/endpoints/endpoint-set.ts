@@ -8,11 +8,22 @@ import type { Endpoint, EndpointSet, ServicePortRef } from './types.js';
 const EMPTY: readonly Endpoint[] = Object.freeze([]);
 
 /**
- * One frozen array from chunks. The chunks must never be frozen themselves: V8 copies frozen arrays
+ * One group's winners, in entry order: every one, the ready ones, the serving-and-terminating ones.
+ * The arrays are never mutated once a set holds them, and never frozen: V8 copies frozen arrays
  * element by element (about 100x slower than the memcpy it uses for ordinary ones).
  */
-export function joinChunks(parts: Endpoint[][]): readonly Endpoint[] {
-  if (parts.length === 0) return EMPTY;
+export interface GroupChunk {
+  readonly all: Endpoint[];
+  readonly ready: Endpoint[];
+  readonly fallback: Endpoint[];
+}
+
+/** Which list of each chunk makes `EndpointSet.endpoints`. */
+export type EndpointsList = 'all' | 'ready' | 'fallback';
+
+function join(chunks: readonly GroupChunk[], list: EndpointsList): readonly Endpoint[] {
+  if (chunks.length === 0) return EMPTY;
+  const parts = chunks.map((chunk) => chunk[list]);
   const out: Endpoint[] = parts.length === 1 ? parts[0]!.slice() : Array.prototype.concat.apply([], parts);
   return Object.freeze(out);
 }
@@ -27,48 +38,50 @@ export interface SetHeader {
 
 const INSPECT = Symbol.for('nodejs.util.inspect.custom');
 
+/** Shared by every set: console.log / util.inspect show the lists instead of [Getter]. */
+const SET_PROTOTYPE = Object.freeze({
+  [INSPECT](this: EndpointSet) {
+    return { ...this };
+  },
+});
+
 /**
  * A frozen EndpointSet. `all` and `endpoints` are own, enumerable, read-only accessors that build
  * their frozen array on the first read and return that same array afterwards (equality helpers,
- * spreading and JSON see plain values). `endpointParts` undefined means "same list as all" (every
- * endpoint is ready): both then return one array. Chunk arrays must not be mutated afterwards.
+ * spreading and JSON see plain values). When `endpoints` is `all` (every endpoint is ready), both
+ * return one array. `chunks` must not be mutated afterwards.
  */
 export function makeEndpointSet(
   header: SetHeader,
-  allParts: Endpoint[][],
-  endpointParts: Endpoint[][] | undefined,
+  chunks: readonly GroupChunk[],
+  endpointsList: EndpointsList,
 ): EndpointSet {
-  let allChunks: Endpoint[][] | undefined = allParts;
-  let endpointChunks: Endpoint[][] | undefined = endpointParts;
   let all: readonly Endpoint[] | undefined;
   let endpoints: readonly Endpoint[] | undefined;
+  // Dropped once both lists are built: they hold everything the chunks did.
+  let parts: readonly GroupChunk[] | undefined = chunks;
   const set: EndpointSet = {
+    __proto__: SET_PROTOTYPE,
     namespace: header.namespace,
     service: header.service,
     port: header.port,
     get endpoints(): readonly Endpoint[] {
       if (endpoints === undefined) {
-        endpoints = endpointChunks === undefined ? this.all : joinChunks(endpointChunks);
-        endpointChunks = undefined;
+        endpoints = endpointsList === 'all' ? this.all : join(parts ?? [], endpointsList);
+        if (all !== undefined) parts = undefined;
       }
       return endpoints;
     },
     get all(): readonly Endpoint[] {
       if (all === undefined) {
-        all = joinChunks(allChunks ?? []);
-        allChunks = undefined;
+        all = join(parts ?? [], 'all');
+        if (endpoints !== undefined || endpointsList === 'all') parts = undefined;
       }
       return all;
     },
     resourceVersion: header.resourceVersion,
     source: header.source,
-  };
-  // console.log / util.inspect show the lists instead of [Getter].
-  Object.defineProperty(set, INSPECT, {
-    value(this: EndpointSet) {
-      return { ...this };
-    },
-  });
+  } as EndpointSet;
   return Object.freeze(set);
 }
 

@@ -17,7 +17,7 @@ import {
   targetRefMatches,
 } from './endpoint-fields.js';
 import { type EndpointRecord, RecordCollector, type RecordGroup } from './endpoint-record.js';
-import { type ParsedPort, SlicePortSchema, toParsedPorts } from './ports.js';
+import { type ParsedPort, SlicePortSchema, samePorts, toParsedPorts } from './ports.js';
 import { isValidSliceEndpoint, isValidSliceShell } from './slice-guards.js';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
@@ -79,7 +79,12 @@ export class ParsedEndpointSlice implements RecordGroup {
   /** One record per endpoint, in slice order; only the first address of an endpoint is used. */
   readonly records: readonly EndpointRecord[];
 
-  constructor(shell: SliceShell, resourceVersion: unknown, records: readonly EndpointRecord[]) {
+  constructor(
+    shell: SliceShell,
+    resourceVersion: unknown,
+    ports: readonly ParsedPort[],
+    records: readonly EndpointRecord[],
+  ) {
     const meta = shell.metadata;
     this.metadata = Object.freeze({
       name: meta.name,
@@ -88,7 +93,7 @@ export class ParsedEndpointSlice implements RecordGroup {
     });
     this.serviceName = meta.labels?.[SERVICE_NAME_LABEL];
     this.addressType = shell.addressType;
-    this.ports = toParsedPorts(shell.ports);
+    this.ports = ports;
     this.records = records;
     Object.freeze(this);
   }
@@ -164,5 +169,12 @@ export function parseEndpointSlice(
       : parseOrThrow(SliceEndpointSchema, entry, what, `endpoints[${i}]`);
     collector.add(e.addresses[0]!, sliceBase(e, addressType));
   }
-  return new ParsedEndpointSlice(shell, (object.metadata as RawObject).resourceVersion, collector.records);
+  const ports = toParsedPorts(shell.ports);
+  return new ParsedEndpointSlice(
+    shell,
+    (object.metadata as RawObject).resourceVersion,
+    // The same list as before keeps its identity: consumers compare ports by reference first.
+    previous !== undefined && samePorts(previous.ports, ports) ? previous.ports : ports,
+    collector.records,
+  );
 }

@@ -2,9 +2,11 @@ import type { Readable } from 'node:stream';
 
 /**
  * Iterates over a body, each step yielding every chunk that arrived since the previous step, as
- * they came (never concatenated: `Readable.read()` would copy them all into one new Buffer). When
- * the consumer is slower than the network, several network reads coalesce into one step, so a
- * burst of events becomes one batch (one endpoint set) instead of one per TCP read.
+ * they came (never concatenated: `Readable.read()` would copy them all into one new Buffer). A
+ * waiting consumer is woken once the event loop has finished its I/O phase (`setImmediate`), not
+ * at the first chunk, so everything the socket had (several TCP reads) is one step; and when the
+ * consumer is slower than the network, all that arrived meanwhile is one step. A burst of events
+ * thus becomes one batch (one endpoint set) instead of one per TCP read.
  * At most about `highWaterMark` bytes wait in the queue: beyond it the body is paused, which
  * stops reading from the socket (backpressure) until the consumer takes the queue.
  * Ends when the stream ends; throws the stream's error (abort, idle timeout, reset) once the
@@ -14,12 +16,20 @@ export async function* readAvailable(body: Readable, highWaterMark: number): Asy
   let queue: Buffer[] = [];
   let queuedBytes = 0;
   let wake: (() => void) | undefined;
+  let wakeScheduled = false;
   const onChange = () => wake?.();
+  const wakeAfterIo = () => {
+    wakeScheduled = false;
+    wake?.();
+  };
   const onData = (chunk: Buffer) => {
     queue.push(chunk);
     queuedBytes += chunk.length;
     if (queuedBytes >= highWaterMark) body.pause();
-    wake?.();
+    if (wake !== undefined && !wakeScheduled) {
+      wakeScheduled = true;
+      setImmediate(wakeAfterIo);
+    }
   };
   // Listening for 'error' for the whole iteration: an error emitted while the consumer is busy
   // must not become an uncaught exception; it is read back from `body.errored`.

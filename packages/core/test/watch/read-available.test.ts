@@ -25,6 +25,20 @@ describe('readAvailable', () => {
     expect(steps[1]![0]!.buffer).toBe(b.buffer);
   });
 
+  it('wakes a waiting consumer after the I/O phase: chunks of separate callbacks in it are one step', async () => {
+    const body = new PassThrough();
+    const steps: string[][] = [];
+    const consume = (async () => {
+      for await (const chunks of readAvailable(body, 1024)) steps.push(chunks.map(String));
+    })();
+    // Two callbacks of one timers phase (microtasks run between them), as two socket reads would be.
+    setTimeout(() => body.write('a'), 0);
+    setTimeout(() => body.write('b'), 0);
+    setTimeout(() => body.end(), 5);
+    await consume;
+    expect(steps).toEqual([['a', 'b']]);
+  });
+
   it('pauses the body once the queue holds highWaterMark bytes, and resumes when it is taken', async () => {
     const body = new PassThrough();
     const iterator = readAvailable(body, 4)[Symbol.asyncIterator]();
