@@ -14,7 +14,7 @@ import {
   type WatcherEvent,
 } from './list-watch-machine.js';
 import { readAvailable } from './read-available.js';
-import { type KubeObject, parseWatchEvent } from './watch-event.js';
+import { type KubeObject, parseWatchEvent, type WatchEvent } from './watch-event.js';
 import type { WatchHealth } from './watch-health.js';
 
 export interface ListWatchOptions extends ListWatchMachineOptions {
@@ -32,6 +32,14 @@ export interface ListWatchOptions extends ListWatchMachineOptions {
   readonly maxEventBytes?: number;
   /** Each emission makes the watch start over with a fresh list, after backoff (the consumer met an object it cannot use). */
   readonly resync?: Observable<unknown>;
+  /**
+   * Rewrites each object (of a list, or of an ADDED / MODIFIED / DELETED event) as soon as it is
+   * decoded, before anything else sees it (client-go's `TransformFunc`, kube-rs' `modify`): the raw
+   * object then dies young. One that throws rejects its object: the events before it are delivered
+   * and the watch starts over with a fresh list after backoff, reporting the error in `health`
+   * (an object is never skipped).
+   */
+  readonly transform?: (object: KubeObject) => KubeObject;
   readonly now?: () => number;
   readonly random?: () => number;
 }
@@ -44,6 +52,9 @@ export type ListWatchNotification =
 export const DEFAULT_IDLE_TIMEOUT_MS = 150_000;
 /** Lets up to 1 MiB of events pile up while the consumer works, to be applied as one batch. */
 const WATCH_HIGH_WATER_MARK = 1024 * 1024;
+
+/** The events whose object is a watched object (not a Status, not a bookmark). */
+const OBJECT_EVENTS: ReadonlySet<WatchEvent['type']> = new Set(['ADDED', 'MODIFIED', 'DELETED']);
 
 const listSchema = z.looseObject({
   metadata: z.looseObject({ resourceVersion: z.string(), continue: z.string().optional() }),
@@ -65,6 +76,7 @@ export function listWatch(client: KubeClient, options: ListWatchOptions): Observ
       operation?.abort();
     });
     const now = options.now ?? Date.now;
+    const transform = options.transform;
     const machine = new ListWatchMachine(options, now, options.random);
     const deliver = (step: Step) => {
       if (step.events.length > 0) subscriber.next({ kind: 'events', events: step.events });
@@ -87,9 +99,17 @@ export function listWatch(client: KubeClient, options: ListWatchOptions): Observ
           });
           const list = listSchema.safeParse(body);
           if (!list.success) throw new WatchDecodeError(`LIST ${options.path} did not return a List`);
+          let items = (list.data.items ?? []) as KubeObject[];
+          if (transform) {
+            try {
+              items = items.map(transform);
+            } catch (error) {
+              return machine.handle({ kind: 'resync', error });
+            }
+          }
           return machine.handle({
             kind: 'listPage',
-            items: (list.data.items ?? []) as KubeObject[],
+            items,
             resourceVersion: list.data.metadata.resourceVersion,
             continue: list.data.metadata.continue,
           });
@@ -119,7 +139,16 @@ export function listWatch(client: KubeClient, options: ListWatchOptions): Observ
         for await (const chunks of readAvailable(stream.body, WATCH_HIGH_WATER_MARK)) {
           for (const chunk of chunks) {
             for (const line of decoder.push(chunk)) {
-              const step = machine.handle({ kind: 'watchEvent', event: parseWatchEvent(line) });
+              let event = parseWatchEvent(line);
+              if (transform && OBJECT_EVENTS.has(event.type)) {
+                try {
+                  event = { type: event.type, object: transform(event.object) };
+                } catch (error) {
+                  flush();
+                  return machine.handle({ kind: 'resync', error });
+                }
+              }
+              const step = machine.handle({ kind: 'watchEvent', event });
               if (step.command) {
                 // The stream is over for the machine; the run loop delivers this step.
                 flush();

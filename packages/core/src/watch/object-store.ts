@@ -1,5 +1,4 @@
 import type { WatcherEvent } from './list-watch-machine.js';
-import type { ObjectTransform } from './transforms.js';
 import type { KubeObject } from './watch-event.js';
 
 /**
@@ -25,15 +24,6 @@ export class ObjectStore {
   #objects = new Map<string, KubeObject>();
   #buffer: Map<string, KubeObject> | undefined;
   #resourceVersion: string | undefined;
-  readonly #transform: ObjectTransform | undefined;
-
-  /**
-   * `transform` rewrites every object before it is stored and reported (e.g. `stripManagedFields`,
-   * or a parser that keeps only what its consumer reads).
-   */
-  constructor(transform?: ObjectTransform) {
-    this.#transform = transform;
-  }
 
   /** True once a first list completed. */
   get synced(): boolean {
@@ -50,15 +40,16 @@ export class ObjectStore {
     return { kind: 'replace', objects: [...this.#objects.values()], resourceVersion: this.#resourceVersion };
   }
 
-  /**
-   * Applies one batch; returns the net change it made visible, if any. Atomic: when the transform
-   * throws, the error propagates and the store is as it was before the batch.
-   */
+  /** The stored object with this key (see `objectKey`), if any. */
+  get(key: string): KubeObject | undefined {
+    return this.#objects.get(key);
+  }
+
+  /** Applies one batch; returns the net change it made visible, if any. */
   apply(events: readonly WatcherEvent[]): StoreChange | undefined {
-    const batch = this.#transform ? this.#transformed(events, this.#transform) : events;
     let replaced = false;
     const delta = new Map<string, { readonly object: KubeObject; readonly deleted: boolean }>();
-    for (const event of batch) {
+    for (const event of events) {
       switch (event.type) {
         case 'init':
           this.#buffer = new Map();
@@ -98,23 +89,9 @@ export class ObjectStore {
     for (const { object, deleted } of delta.values()) (deleted ? deletes : upserts).push(object);
     return { kind: 'delta', upserts, deletes, resourceVersion: this.#resourceVersion };
   }
-
-  /**
-   * The batch with every object transformed, before anything is stored. Each object's `previous` is
-   * the version it replaces: stored, or earlier in this batch (a relist's objects replace the stored ones).
-   */
-  #transformed(events: readonly WatcherEvent[], transform: ObjectTransform): WatcherEvent[] {
-    const seen = new Map<string, KubeObject>();
-    return events.map((event) => {
-      if (!('object' in event)) return event;
-      const key = objectKey(event.object);
-      const object = transform(event.object, seen.get(key) ?? this.#objects.get(key));
-      seen.set(key, object);
-      return { ...event, object };
-    });
-  }
 }
 
-function objectKey(object: KubeObject): string {
+/** The store's key of an object: `namespace/name`. */
+export function objectKey(object: KubeObject): string {
   return `${object.metadata?.namespace ?? ''}/${object.metadata?.name ?? ''}`;
 }

@@ -1,15 +1,17 @@
 import { concat, defer, filter, finalize, map, type Observable, of, Subject, share } from 'rxjs';
 import type { KubeClient } from '../transport/kube-client.js';
 import { type ListWatchOptions, listWatch } from './list-watch.js';
-import { ObjectStore, type StoreChange } from './object-store.js';
+import { ObjectStore, objectKey, type StoreChange } from './object-store.js';
 import type { ObjectTransform } from './transforms.js';
+import type { KubeObject } from './watch-event.js';
 import type { WatchHealth } from './watch-health.js';
 
-export interface SharedResourceWatchOptions extends Omit<ListWatchOptions, 'resync'> {
+export interface SharedResourceWatchOptions extends Omit<ListWatchOptions, 'resync' | 'transform'> {
   /**
-   * Rewrites each object before it is stored, e.g. `stripManagedFields` or a parser. When it throws,
-   * the batch is not taken, the error shows in `health$`, and the watch starts over with a fresh
-   * list after backoff (an object is never skipped).
+   * Rewrites each object as soon as it is decoded, before it is stored, e.g. `stripManagedFields`
+   * or a parser; it gets the transformed version the object replaces, if any, to share what did
+   * not change. When it throws, the error shows in `health$` and the watch starts over with a
+   * fresh list after backoff (an object is never skipped; see `ListWatchOptions.transform`).
    */
   readonly transform?: ObjectTransform;
 }
@@ -30,25 +32,34 @@ export class SharedResourceWatch {
   #health: WatchHealth | undefined;
 
   constructor(client: KubeClient, options: SharedResourceWatchOptions) {
+    const { transform, ...listWatchOptions } = options;
     this.#notifications = defer(() => {
-      const store = new ObjectStore(options.transform);
+      const store = new ObjectStore();
       this.#store = store;
       this.#health = undefined;
-      return listWatch(client, { ...options, resync: this.#resync }).pipe(
+      // Objects transformed since the store last applied a batch: the previous version of a later
+      // object in the same batch is there, not yet in the store.
+      const pending = new Map<string, KubeObject>();
+      const transformWithPrevious =
+        transform &&
+        ((object: KubeObject) => {
+          const key = objectKey(object);
+          const result = transform(object, pending.get(key) ?? store.get(key));
+          pending.set(key, result);
+          return result;
+        });
+      return listWatch(client, {
+        ...listWatchOptions,
+        resync: this.#resync,
+        ...(transformWithPrevious ? { transform: transformWithPrevious } : {}),
+      }).pipe(
         map((notification): SharedNotification | undefined => {
           if (notification.kind === 'health') {
             this.#health = notification.health;
             return notification;
           }
-          let change: StoreChange | undefined;
-          try {
-            change = store.apply(notification.events);
-          } catch (error) {
-            // The transform rejected an object: nothing of the batch was taken. Never skip an
-            // object: start over with a fresh list after backoff; health shows the error meanwhile.
-            this.resync(error);
-            return undefined;
-          }
+          pending.clear();
+          const change = store.apply(notification.events);
           return change && { kind: 'change', change };
         }),
         filter((notification) => notification !== undefined),

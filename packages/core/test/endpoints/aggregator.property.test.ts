@@ -8,7 +8,8 @@ import {
 } from '../../src/endpoints/model.js';
 import type { EndpointSet } from '../../src/endpoints/types.js';
 import type { WatcherEvent } from '../../src/watch/list-watch-machine.js';
-import { ObjectStore } from '../../src/watch/object-store.js';
+import { ObjectStore, objectKey } from '../../src/watch/object-store.js';
+import type { KubeObject } from '../../src/watch/watch-event.js';
 import { canonical, ep, NS, type RawPort, SVC, slice } from './fixtures.js';
 
 // A small universe so that slices overlap (same address in several slices), port names collide and
@@ -220,14 +221,16 @@ describe('EndpointSliceAggregator properties', () => {
   });
 
   it('aggregators fed by one store of parsed slices agree with aggregators fed raw slices, for every port', () => {
-    // watchEndpoints' arrangement: the store parses each slice once (sharing unchanged records with
-    // the previous version) and the aggregators of all ports read the parsed slices.
+    // watchEndpoints' arrangement: each slice is parsed once as it arrives (sharing unchanged records
+    // with the stored version), and the aggregators of all ports read the stored parsed slices.
     const ports = [undefined, 'http', 80] as const;
     fc.assert(
       fc.property(fc.array(opArb, { maxLength: 30 }), (history) => {
-        const store = new ObjectStore((object, previous) =>
-          parseEndpointSlice(object, previous instanceof ParsedEndpointSlice ? previous : undefined),
-        );
+        const store = new ObjectStore();
+        const parse = (object: KubeObject) => {
+          const previous = store.get(objectKey(object));
+          return parseEndpointSlice(object, previous instanceof ParsedEndpointSlice ? previous : undefined);
+        };
         const shared = ports.map((port) => new Observer(new EndpointSliceAggregator(options(port))));
         const direct = ports.map((port) => new Observer(new EndpointSliceAggregator(options(port))));
         let rv = 0;

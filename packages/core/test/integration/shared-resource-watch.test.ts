@@ -1,0 +1,95 @@
+import { endpointSlice } from '@endpoint-watch/testing';
+import { filter, firstValueFrom } from 'rxjs';
+import { afterEach, describe, expect, it } from 'vitest';
+import type { StoreChange } from '../../src/watch/object-store.js';
+import { SharedResourceWatch } from '../../src/watch/shared-resource-watch.js';
+import { stripManagedFields } from '../../src/watch/transforms.js';
+import type { KubeObject } from '../../src/watch/watch-event.js';
+import type { WatchHealth } from '../../src/watch/watch-health.js';
+import { Recorder, startCluster, type TestCluster } from '../support/cluster.js';
+
+const PATH = '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices';
+const FAST = { backoff: { initialMs: 20, maxMs: 200 }, initialList: 'list' } as const;
+const slice = (name: string, ip: string) =>
+  endpointSlice({ service: 'web', name, endpoints: [{ addresses: [ip] }] });
+const version = (object: KubeObject | undefined) => object?.metadata?.resourceVersion;
+const ipOf = (object: KubeObject) =>
+  (object as { endpoints: { addresses: string[] }[] }).endpoints[0]?.addresses[0];
+
+let cluster: TestCluster;
+const recorders: Recorder<unknown>[] = [];
+function record<T>(source: import('rxjs').Observable<T>): Recorder<T> {
+  const recorder = new Recorder(source);
+  recorders.push(recorder as Recorder<unknown>);
+  return recorder;
+}
+
+afterEach(async () => {
+  for (const recorder of recorders.splice(0)) recorder.unsubscribe();
+  await cluster?.close();
+});
+
+describe('SharedResourceWatch transform', () => {
+  it('stores transformed objects, each given the version it replaces', async () => {
+    cluster = await startCluster({ initialObjects: [slice('a', '10.0.0.1'), slice('b', '10.0.0.2')] });
+    const calls: { name: string; ip: string; previousIp: string | undefined }[] = [];
+    const shared = new SharedResourceWatch(cluster.client, {
+      ...FAST,
+      path: PATH,
+      transform: (object, previous) => {
+        calls.push({
+          name: String(object.metadata?.name),
+          ip: String(ipOf(object)),
+          previousIp: previous && ipOf(previous),
+        });
+        return stripManagedFields(object);
+      },
+    });
+    const changes = record(shared.changes$);
+    const listed = await changes.waitFor((c) => c.kind === 'replace');
+    expect(
+      listed.kind === 'replace' && listed.objects.every((o) => !('managedFields' in (o.metadata ?? {}))),
+    ).toBe(true);
+    // Two updates of one object in one socket write: the second sees the first as its previous.
+    cluster.server.batch(() => {
+      cluster.server.upsert(slice('a', '10.0.0.3'));
+      cluster.server.upsert(slice('a', '10.0.0.4'));
+    });
+    await changes.waitFor((c) => c.kind === 'delta' && c.upserts.some((o) => ipOf(o) === '10.0.0.4'));
+    expect(calls).toEqual([
+      { name: 'a', ip: '10.0.0.1', previousIp: undefined },
+      { name: 'b', ip: '10.0.0.2', previousIp: undefined },
+      { name: 'a', ip: '10.0.0.3', previousIp: '10.0.0.1' },
+      { name: 'a', ip: '10.0.0.4', previousIp: '10.0.0.3' },
+    ]);
+  });
+
+  it('on a rejected object, keeps the state, reports the error and relists; the fixed object then comes through', async () => {
+    cluster = await startCluster({ initialObjects: [slice('a', '10.0.0.1')] });
+    const shared = new SharedResourceWatch(cluster.client, {
+      ...FAST,
+      path: PATH,
+      transform: (object) => {
+        if (ipOf(object) === '10.0.0.66') throw new Error('rejected 10.0.0.66');
+        return object;
+      },
+    });
+    const changes = record(shared.changes$);
+    const health = record(shared.health$);
+    await changes.waitFor((c) => c.kind === 'replace');
+    cluster.server.upsert(slice('b', '10.0.0.66'));
+    const retrying = await health.waitFor((h: WatchHealth) => h.state === 'retrying');
+    expect(retrying.state === 'retrying' && String(retrying.error)).toContain('rejected 10.0.0.66');
+    // Nothing of the rejected object was taken.
+    expect(changes.values.some((c: StoreChange) => c.kind === 'delta')).toBe(false);
+    cluster.server.upsert(slice('b', '10.0.0.7'));
+    const relisted = await changes.waitFor(
+      (c) => c.kind === 'replace' && c.objects.some((o) => ipOf(o) === '10.0.0.7'),
+    );
+    expect(relisted.kind === 'replace' && relisted.objects.map(ipOf).sort()).toEqual([
+      '10.0.0.1',
+      '10.0.0.7',
+    ]);
+    await firstValueFrom(shared.health$.pipe(filter((h) => h.state === 'synced')));
+  });
+});
