@@ -237,6 +237,8 @@ describe('EndpointSliceAggregator properties', () => {
         const feed = (events: WatcherEvent[]) => {
           const change = store.apply(events);
           if (change === undefined) return;
+          const objects = change.kind === 'replace' ? change.objects : change.upserts;
+          expect(objects.every((o) => o instanceof ParsedEndpointSlice)).toBe(true);
           for (const o of shared) {
             if (change.kind === 'replace') o.agg.reset(change.objects);
             else {
@@ -248,13 +250,13 @@ describe('EndpointSliceAggregator properties', () => {
         feed([{ type: 'init' }, { type: 'initDone', resourceVersion: '0' }]);
         for (const op of history) {
           const resourceVersion = String(++rv);
-          if (op.op === 'upsert') feed([{ type: 'apply', object: raw(op.slice), resourceVersion }]);
-          else if (op.op === 'remove')
-            feed([{ type: 'delete', object: slice(op.name, []), resourceVersion }]);
-          else if (op.op === 'reset') {
+          if (op.op === 'upsert') feed([{ type: 'apply', object: parse(raw(op.slice)), resourceVersion }]);
+          else if (op.op === 'remove') {
+            feed([{ type: 'delete', object: parse(slice(op.name, [])), resourceVersion }]);
+          } else if (op.op === 'reset') {
             feed([
               { type: 'init' },
-              ...op.slices.map((s) => ({ type: 'initApply' as const, object: raw(s) })),
+              ...op.slices.map((s) => ({ type: 'initApply' as const, object: parse(raw(s)) })),
               { type: 'initDone', resourceVersion },
             ]);
           }

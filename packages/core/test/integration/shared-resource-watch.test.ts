@@ -12,7 +12,6 @@ const PATH = '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices';
 const FAST = { backoff: { initialMs: 20, maxMs: 200 }, initialList: 'list' } as const;
 const slice = (name: string, ip: string) =>
   endpointSlice({ service: 'web', name, endpoints: [{ addresses: [ip] }] });
-const version = (object: KubeObject | undefined) => object?.metadata?.resourceVersion;
 const ipOf = (object: KubeObject) =>
   (object as { endpoints: { addresses: string[] }[] }).endpoints[0]?.addresses[0];
 
