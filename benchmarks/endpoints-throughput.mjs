@@ -10,6 +10,7 @@
 // pre-serialized bytes, so only the client is measured.
 import { once } from 'node:events';
 import { createServer } from 'node:http';
+import { PerformanceObserver } from 'node:perf_hooks';
 import {
   createKubeClient,
   listWatch,
@@ -24,7 +25,7 @@ import { request } from 'undici';
 
 const ENDPOINTS = Number(process.env.BENCH_ENDPOINTS ?? 10_000);
 const MODIFICATIONS = Number(process.env.BENCH_MODIFICATIONS ?? 2_000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 7);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 11);
 const TARGET_RATIO = 1.25;
 
 const slices = realisticEndpointSlices({ service: 'web', endpoints: ENDPOINTS, perSlice: 100, seed: 42 });
@@ -151,31 +152,57 @@ async function storeOnly() {
 
 const emissions = [];
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
+const list = (values) => values.map((v) => v.toFixed(0)).join(', ');
+
+// Main-thread garbage-collection time, charged to the run it happens in.
+let gcMs = 0;
+new PerformanceObserver((entries) => {
+  for (const entry of entries.getEntries()) gcMs += entry.duration;
+}).observe({ entryTypes: ['gc'] });
+async function measured(run, times, gcTimes) {
+  gcMs = 0;
+  times.push(await run());
+  // Collections that ran after the last event but belong to this run are reported in the next tick.
+  await new Promise((resolve) => setImmediate(resolve));
+  gcTimes.push(gcMs);
+}
+
 console.log(
   `${ENDPOINTS} endpoints in ${slices.length} slices (list ${(listBody.length / 1e6).toFixed(1)} MB), ` +
     `${MODIFICATIONS} MODIFIED events (${(watchBody.length / 1e6).toFixed(1)} MB watch body), ${ROUNDS} rounds`,
 );
-await baseline();
-await endpointWatch(); // warm-up: JIT both paths
+// Warm-up: JIT both paths and let the heap grow to its working size.
+for (let i = 0; i < 2; i++) {
+  await baseline();
+  await endpointWatch();
+}
+emissions.length = 0;
 const base = [];
 const ours = [];
+const baseGc = [];
+const oursGc = [];
 const engine = [];
 const storeTimes = [];
 for (let round = 0; round < ROUNDS; round++) {
-  base.push(await baseline());
-  ours.push(await endpointWatch());
+  // ABBA order: whatever one run leaves behind (garbage, a grown heap) weighs on both sides alike.
+  if (round % 2 === 0) {
+    await measured(baseline, base, baseGc);
+    await measured(endpointWatch, ours, oursGc);
+  } else {
+    await measured(endpointWatch, ours, oursGc);
+    await measured(baseline, base, baseGc);
+  }
   if (process.env.BENCH_ENGINE) engine.push(await engineOnly());
   if (process.env.BENCH_ENGINE) storeTimes.push(await storeOnly());
 }
 server.close();
-// Rounds alternate, so each pair ran under the same machine conditions: the verdict is the median
-// of the per-round ratios (each side's median is printed too).
+// Each round ran both sides under the same machine conditions: the verdict is the median of the
+// per-round ratios (each side's median is printed too).
 const ratio = median(ours.map((value, i) => value / base[i]));
+console.log(`undici + JSON.parse (floor): median ${median(base).toFixed(1)} ms  [${list(base)}]`);
+console.log(`watchEndpoints → final set:  median ${median(ours).toFixed(1)} ms  [${list(ours)}]`);
 console.log(
-  `undici + JSON.parse (floor): median ${median(base).toFixed(1)} ms  [${base.map((v) => v.toFixed(0)).join(', ')}]`,
-);
-console.log(
-  `watchEndpoints → final set:  median ${median(ours).toFixed(1)} ms  [${ours.map((v) => v.toFixed(0)).join(', ')}]`,
+  `main-thread GC per run (median): floor ${median(baseGc).toFixed(0)} ms, watchEndpoints ${median(oursGc).toFixed(0)} ms`,
 );
 if (engine.length) console.log(`engine only (diagnosis):     median ${median(engine).toFixed(1)} ms`);
 if (storeTimes.length) console.log(`engine + store (diagnosis):  median ${median(storeTimes).toFixed(1)} ms`);

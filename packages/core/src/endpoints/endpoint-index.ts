@@ -12,7 +12,7 @@
  */
 import { makeEndpoint } from './endpoint-fields.js';
 import type { EndpointRecord, RecordGroup } from './endpoint-record.js';
-import { type GroupChunk, makeEndpointSet, sameMembers } from './endpoint-set.js';
+import { makeEndpointSet, sameMembers } from './endpoint-set.js';
 import { PortSelectionError } from './errors.js';
 import {
   countPortNames,
@@ -38,9 +38,8 @@ let epochCounter = 0;
 class Entry {
   readonly record: EndpointRecord;
   readonly group: Group;
-  /** Copied from the record: chunk building reads only entries. */
+  /** Copied from the record, which the ready count then need not read. */
   readonly ready: boolean;
-  readonly fallback: boolean;
   /** Commit generation that last carried this entry over (one entry is never used twice). */
   epoch = 0;
   /** Frozen Endpoint for the port of `endpoint.port`; rebuilt only when the group's port number changes. */
@@ -55,12 +54,10 @@ class Entry {
     this.record = record;
     this.group = group;
     this.ready = record.ready;
-    this.fallback = record.serving && record.terminating;
   }
 }
 
 const NO_ENDPOINTS: Endpoint[] = [];
-const EMPTY_CHUNK: GroupChunk = { all: NO_ENDPOINTS, ready: NO_ENDPOINTS, fallback: NO_ENDPOINTS };
 
 /** What a new version of a group changed: entries it no longer has, entries it did not have. */
 interface GroupDiff {
@@ -82,7 +79,8 @@ class Group {
   pos = -1;
   /** The chunk is out of date (and the group is queued in the engine's `touched` list). */
   stale = true;
-  chunk: GroupChunk = EMPTY_CHUNK;
+  /** This group's winners in entry order; a new array at each change, as sets keep the old one. */
+  chunk: Endpoint[] = NO_ENDPOINTS;
 
   constructor(name: string) {
     this.name = name;
@@ -147,29 +145,12 @@ class Group {
     return { removed: oldEntries.filter((e) => e.epoch !== epoch), added };
   }
 
-  /** Rebuilds the chunk as new arrays: chunks handed out to a set are never mutated. */
+  /** Rebuilds the chunk as a new array: chunks handed out to a set are never mutated. */
   rebuildChunk(): void {
-    const all: Endpoint[] = [];
-    let notReady = 0;
-    let fallback = 0;
-    for (const e of this.entries) {
-      if (!e.winner) continue;
-      all.push(e.endpoint!);
-      if (!e.ready) notReady++;
-      if (e.fallback) fallback++;
-    }
-    this.chunk = {
-      all,
-      ready: notReady === 0 ? all : this.winners((e) => e.ready),
-      fallback: fallback === 0 ? NO_ENDPOINTS : this.winners((e) => e.fallback),
-    };
+    const chunk: Endpoint[] = [];
+    for (const e of this.entries) if (e.winner) chunk.push(e.endpoint!);
+    this.chunk = chunk;
     this.stale = false;
-  }
-
-  private winners(accept: (e: Entry) => boolean): Endpoint[] {
-    const out: Endpoint[] = [];
-    for (const e of this.entries) if (e.winner && accept(e)) out.push(e.endpoint!);
-    return out;
   }
 }
 
@@ -218,7 +199,7 @@ export class EndpointIndex {
   private touched: Group[] = [];
   /** Per sorted group, its current chunk; copied on write because sets keep it. */
   private partsFor: readonly Group[] | undefined = undefined;
-  private parts: GroupChunk[] = [];
+  private parts: Endpoint[][] = [];
 
   constructor(opts: EndpointIndexOptions, source: EndpointSet['source']) {
     this.opts = opts;
@@ -428,7 +409,7 @@ export class EndpointIndex {
   /** Brings the per-group chunk list up to date: O(changed groups), or O(groups) after a regrouping. */
   private updateParts(sorted: Group[]): void {
     if (this.partsFor !== sorted) {
-      const parts: GroupChunk[] = [];
+      const parts: Endpoint[][] = [];
       for (const g of sorted) {
         if (g.stale) g.rebuildChunk();
         parts.push(g.chunk);

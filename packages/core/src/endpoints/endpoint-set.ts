@@ -8,23 +8,23 @@ import type { Endpoint, EndpointSet, ServicePortRef } from './types.js';
 const EMPTY: readonly Endpoint[] = Object.freeze([]);
 
 /**
- * One group's winners, in entry order: every one, the ready ones, the serving-and-terminating ones.
- * The arrays are never mutated once a set holds them, and never frozen: V8 copies frozen arrays
- * element by element (about 100x slower than the memcpy it uses for ordinary ones).
+ * Which endpoints make `EndpointSet.endpoints`: all of them (every one is ready), the ready ones, or
+ * the serving-and-terminating ones (none is ready).
  */
-export interface GroupChunk {
-  readonly all: Endpoint[];
-  readonly ready: Endpoint[];
-  readonly fallback: Endpoint[];
-}
-
-/** Which list of each chunk makes `EndpointSet.endpoints`. */
 export type EndpointsList = 'all' | 'ready' | 'fallback';
 
-function join(chunks: readonly GroupChunk[], list: EndpointsList): readonly Endpoint[] {
+const isReady = (e: Endpoint) => e.ready;
+const isFallback = (e: Endpoint) => e.serving && e.terminating;
+
+/**
+ * One frozen array from the groups' chunks (each group's winners, in entry order). The chunks are
+ * never mutated once a set holds them, and never frozen: V8 copies frozen arrays element by element
+ * (about 100x slower than the memcpy it uses for ordinary ones).
+ */
+function join(chunks: readonly Endpoint[][]): readonly Endpoint[] {
   if (chunks.length === 0) return EMPTY;
-  const parts = chunks.map((chunk) => chunk[list]);
-  const out: Endpoint[] = parts.length === 1 ? parts[0]!.slice() : Array.prototype.concat.apply([], parts);
+  const out: Endpoint[] =
+    chunks.length === 1 ? chunks[0]!.slice() : Array.prototype.concat.apply([], chunks as Endpoint[][]);
   return Object.freeze(out);
 }
 
@@ -48,18 +48,19 @@ const SET_PROTOTYPE = Object.freeze({
 /**
  * A frozen EndpointSet. `all` and `endpoints` are own, enumerable, read-only accessors that build
  * their frozen array on the first read and return that same array afterwards (equality helpers,
- * spreading and JSON see plain values). When `endpoints` is `all` (every endpoint is ready), both
- * return one array. `chunks` must not be mutated afterwards.
+ * spreading and JSON see plain values): a set nobody reads costs O(groups), not O(endpoints).
+ * When `endpoints` is `all` (every endpoint is ready), both return one array. `chunks` must not be
+ * mutated afterwards.
  */
 export function makeEndpointSet(
   header: SetHeader,
-  chunks: readonly GroupChunk[],
+  chunks: readonly Endpoint[][],
   endpointsList: EndpointsList,
 ): EndpointSet {
   let all: readonly Endpoint[] | undefined;
   let endpoints: readonly Endpoint[] | undefined;
-  // Dropped once both lists are built: they hold everything the chunks did.
-  let parts: readonly GroupChunk[] | undefined = chunks;
+  // Dropped once `all` is built: it holds everything the chunks did.
+  let parts: readonly Endpoint[][] | undefined = chunks;
   const set: EndpointSet = {
     __proto__: SET_PROTOTYPE,
     namespace: header.namespace,
@@ -67,15 +68,18 @@ export function makeEndpointSet(
     port: header.port,
     get endpoints(): readonly Endpoint[] {
       if (endpoints === undefined) {
-        endpoints = endpointsList === 'all' ? this.all : join(parts ?? [], endpointsList);
-        if (all !== undefined) parts = undefined;
+        const every = this.all;
+        endpoints =
+          endpointsList === 'all'
+            ? every
+            : Object.freeze(every.filter(endpointsList === 'ready' ? isReady : isFallback));
       }
       return endpoints;
     },
     get all(): readonly Endpoint[] {
       if (all === undefined) {
-        all = join(parts ?? [], 'all');
-        if (endpoints !== undefined || endpointsList === 'all') parts = undefined;
+        all = join(parts ?? []);
+        parts = undefined;
       }
       return all;
     },
