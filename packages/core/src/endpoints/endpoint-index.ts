@@ -58,6 +58,8 @@ class Entry {
 }
 
 const NO_ENDPOINTS: Endpoint[] = [];
+const isWinner = (e: Entry) => e.winner;
+const endpointOf = (e: Entry) => e.endpoint!;
 
 /** What a new version of a group changed: entries it no longer has, entries it did not have. */
 interface GroupDiff {
@@ -147,9 +149,16 @@ class Group {
 
   /** Rebuilds the chunk as a new array: chunks handed out to a set are never mutated. */
   rebuildChunk(): void {
-    const chunk: Endpoint[] = [];
-    for (const e of this.entries) if (e.winner) chunk.push(e.endpoint!);
-    this.chunk = chunk;
+    const entries = this.entries;
+    let everyOneWins = true;
+    for (const e of entries) {
+      if (!e.winner) {
+        everyOneWins = false;
+        break;
+      }
+    }
+    // `map` sizes the array exactly (the usual case: no copy of an address in another group).
+    this.chunk = (everyOneWins ? entries : entries.filter(isWinner)).map(endpointOf);
     this.stale = false;
   }
 }

@@ -55,42 +55,47 @@ export interface RecordGroup {
 export type SameRaw = (previous: EndpointRecord, raw: RawObject, flag: boolean) => boolean;
 
 /**
- * Collects the records of one group of a new object version, reusing the previous version's record
- * for each raw entry that is unchanged, so an update costs a cheap field comparison per entry and
- * allocates only for what changed. A previous record is reused at most once per version.
+ * Hands out the records of one group of a new object version, in order, reusing the previous
+ * version's record for each raw entry that is unchanged, so an update costs a cheap field
+ * comparison per entry and allocates only for what changed. A previous record is reused at most
+ * once per version.
  */
 export class RecordCollector {
-  readonly records: EndpointRecord[] = [];
   readonly #previous: readonly EndpointRecord[];
+  /** Records handed out so far: the position of the next one. */
+  #taken = 0;
   #byLookup: Map<string, number> | undefined;
   /** Previous positions already reused; tracked from the first lookup off the positional path. */
   #claimed: Uint8Array | undefined;
+  /** Until then: the positions that got a new record (every other position reused its previous one). */
+  #fresh: number[] | undefined;
 
   constructor(previous: readonly EndpointRecord[] | undefined) {
     this.#previous = previous ?? [];
   }
 
-  /** Fast path: reuses the previous record when `same` says the relevant raw fields are unchanged. */
-  reuse(lookup: string, raw: RawObject, same: SameRaw, flag: boolean): boolean {
+  /** Fast path: the previous record, when `same` says the relevant raw fields are unchanged. */
+  reuse(lookup: string, raw: RawObject, same: SameRaw, flag: boolean): EndpointRecord | undefined {
     const at = this.#find(lookup);
-    if (at === -1 || !same(this.#previous[at]!, raw, flag)) return false;
-    this.#claim(at);
-    return true;
+    if (at === -1 || !same(this.#previous[at]!, raw, flag)) return undefined;
+    return this.#claim(at);
   }
 
-  /** Slow path, after validation: still reuses the previous record when the parsed content is the same. */
-  add(lookup: string, base: EndpointBase): void {
+  /** Slow path, after validation: still the previous record when the parsed content is the same. */
+  add(lookup: string, base: EndpointBase): EndpointRecord {
     const at = this.#find(lookup);
-    if (at !== -1 && sameBase(this.#previous[at]!, base)) this.#claim(at);
-    else this.records.push(new EndpointRecord(lookup, base));
+    if (at !== -1 && sameBase(this.#previous[at]!, base)) return this.#claim(at);
+    if (this.#claimed === undefined) (this.#fresh ??= []).push(this.#taken);
+    this.#taken++;
+    return new EndpointRecord(lookup, base);
   }
 
   /** Position of an unclaimed previous record with this lookup, or -1. */
   #find(lookup: string): number {
     const previous = this.#previous;
-    // Controllers keep entry order stable, so the same position is the first guess.
-    // Until the first lookup by map, every reuse was positional, at a position below this one.
-    let at = this.records.length;
+    // Controllers keep entry order stable, so the same position is the first guess. Until the
+    // first lookup by map, every reuse was positional, at a position below this one.
+    let at = this.#taken;
     if (previous[at]?.lookup !== lookup) {
       if (this.#byLookup === undefined) this.#startLookups();
       at = this.#byLookup!.get(lookup) ?? -1;
@@ -100,16 +105,17 @@ export class RecordCollector {
 
   #startLookups(): void {
     const previous = this.#previous;
-    const records = this.records;
     this.#byLookup = new Map();
     for (let i = previous.length - 1; i >= 0; i--) this.#byLookup.set(previous[i]!.lookup, i);
-    // A positional reuse put previous[i] at records[i].
-    this.#claimed = new Uint8Array(previous.length);
-    for (let i = 0; i < records.length; i++) if (records[i] === previous[i]) this.#claimed[i] = 1;
+    const claimed = new Uint8Array(previous.length);
+    claimed.fill(1, 0, Math.min(this.#taken, previous.length));
+    for (const position of this.#fresh ?? []) if (position < previous.length) claimed[position] = 0;
+    this.#claimed = claimed;
   }
 
-  #claim(at: number): void {
+  #claim(at: number): EndpointRecord {
     if (this.#claimed !== undefined) this.#claimed[at] = 1;
-    this.records.push(this.#previous[at]!);
+    this.#taken++;
+    return this.#previous[at]!;
   }
 }

@@ -158,23 +158,24 @@ export function parseEndpointSlice(
   // Addresses are canonicalized per type: records of another type cannot be carried over.
   const collector = new RecordCollector(previous?.addressType === addressType ? previous.records : undefined);
   const raws = shell.endpoints ?? [];
-  for (let i = 0; i < raws.length; i++) {
-    const entry = raws[i];
+  // `map` sizes the array exactly: it is kept, in the store, until the next version.
+  const records = raws.map((entry: unknown, i: number) => {
     if (isObject(entry)) {
       const first = firstAddress(entry.addresses);
-      if (first !== undefined && collector.reuse(first, entry, sameSliceEntry, false)) continue;
+      const kept = first === undefined ? undefined : collector.reuse(first, entry, sameSliceEntry, false);
+      if (kept !== undefined) return kept;
     }
     const e = isValidSliceEndpoint(entry)
       ? (entry as SliceEndpoint)
       : parseOrThrow(SliceEndpointSchema, entry, what, `endpoints[${i}]`);
-    collector.add(e.addresses[0]!, sliceBase(e, addressType));
-  }
+    return collector.add(e.addresses[0]!, sliceBase(e, addressType));
+  });
   const ports = toParsedPorts(shell.ports);
   return new ParsedEndpointSlice(
     shell,
     (object.metadata as RawObject).resourceVersion,
     // The same list as before keeps its identity: consumers compare ports by reference first.
     previous !== undefined && samePorts(previous.ports, ports) ? previous.ports : ports,
-    collector.records,
+    records,
   );
 }

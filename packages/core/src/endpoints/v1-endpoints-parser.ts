@@ -116,17 +116,18 @@ function collect(
   ready: boolean,
   what: ObjectRef,
   path: string,
-): void {
-  if (raws == null) return;
-  for (let i = 0; i < raws.length; i++) {
-    const raw = raws[i];
+): EndpointRecord[] {
+  if (raws == null) return [];
+  return raws.map((raw, i) => {
     if (isObject(raw)) {
       const ip = raw.ip;
-      if (typeof ip === 'string' && ip !== '' && collector.reuse(ip, raw, sameV1Address, ready)) continue;
+      const kept =
+        typeof ip === 'string' && ip !== '' ? collector.reuse(ip, raw, sameV1Address, ready) : undefined;
+      if (kept !== undefined) return kept;
     }
     const a = parseOrThrow(V1AddressSchema, raw, what, `${path}[${i}]`);
-    collector.add(a.ip, v1Base(a, ready));
-  }
+    return collector.add(a.ip, v1Base(a, ready));
+  });
 }
 
 /**
@@ -150,9 +151,15 @@ export function parseV1Endpoints(raw: unknown, previous: ParsedV1Endpoints | und
     const ports = toParsedPorts(subset.ports);
     const name = subsetName(ports, seen);
     const collector = new RecordCollector(before.get(name));
-    collect(collector, subset.addresses, true, what, `subsets[${s}].addresses`);
-    collect(collector, subset.notReadyAddresses, false, what, `subsets[${s}].notReadyAddresses`);
-    subsets.push({ name, ports, records: collector.records });
+    const ready = collect(collector, subset.addresses, true, what, `subsets[${s}].addresses`);
+    const notReady = collect(
+      collector,
+      subset.notReadyAddresses,
+      false,
+      what,
+      `subsets[${s}].notReadyAddresses`,
+    );
+    subsets.push({ name, ports, records: ready.concat(notReady) });
   }
   return new ParsedV1Endpoints(shell, (object.metadata as RawObject).resourceVersion, subsets);
 }

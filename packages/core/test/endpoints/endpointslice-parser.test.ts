@@ -39,6 +39,24 @@ describe('parseEndpointSlice', () => {
     expect(v3.records[2]).toBe(v2.records[0]);
   });
 
+  it('still finds the unchanged records after a changed one when the rest moved', () => {
+    const v1 = parseEndpointSlice(slice('s1', three()), undefined);
+    const entries = [
+      ep('10.0.0.1', { zone: 'b' }),
+      ep('10.0.0.3', { zone: 'a' }),
+      ep('10.0.0.2', { ready: false }),
+    ];
+    const v2 = parseEndpointSlice(slice('s1', entries), v1);
+    expect(v2.records[0]).not.toBe(v1.records[0]);
+    expect(v2.records[0]).toMatchObject({ address: '10.0.0.1', zone: 'b' });
+    expect(v2.records[1]).toBe(v1.records[2]);
+    expect(v2.records[2]).toBe(v1.records[1]);
+    // A changed entry followed by an unchanged copy of the original: the copy gets the original record.
+    const v3 = parseEndpointSlice(slice('s1', [ep('10.0.0.1', { zone: 'c' }), ep('10.0.0.1')]), v1);
+    expect(v3.records[0]).toMatchObject({ zone: 'c' });
+    expect(v3.records[1]).toBe(v1.records[0]);
+  });
+
   it('reuses a previous record at most once, and never across address types', () => {
     const v1 = parseEndpointSlice(slice('s1', [ep('10.0.0.1')]), undefined);
     const v2 = parseEndpointSlice(slice('s1', [ep('10.0.0.1'), ep('10.0.0.1')]), v1);
