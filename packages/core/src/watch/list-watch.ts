@@ -138,7 +138,8 @@ export function listWatch(client: KubeClient, options: ListWatchOptions): Observ
         deliver(machine.handle({ kind: 'watchOpened' }));
         for await (const chunks of readAvailable(stream.body, WATCH_HIGH_WATER_MARK)) {
           for (const chunk of chunks) {
-            for (const line of decoder.push(chunk)) {
+            decoder.feed(chunk);
+            for (let line = decoder.nextLine(); line !== undefined; line = decoder.nextLine()) {
               let event = parseWatchEvent(line);
               if (transform && OBJECT_EVENTS.has(event.type)) {
                 try {

@@ -133,3 +133,26 @@ describe('parseWatchEvent', () => {
     }
   });
 });
+
+describe('LineDecoder pulled line by line', () => {
+  it('hands out the lines of a chunk one at a time and keeps the incomplete rest', () => {
+    const decoder = new LineDecoder();
+    decoder.feed(encoder.encode('one\ntwo\nthr'));
+    expect(decoder.nextLine()).toBe('one');
+    expect(decoder.pendingBytes).toBe(7);
+    expect(decoder.nextLine()).toBe('two');
+    expect(decoder.nextLine()).toBeUndefined();
+    expect(decoder.pendingBytes).toBe(3);
+    decoder.feed(encoder.encode('ee\n\n'));
+    expect(decoder.nextLine()).toBe('three');
+    expect(decoder.nextLine()).toBeUndefined();
+    expect(decoder.pendingBytes).toBe(0);
+  });
+
+  it('refuses a new chunk before the previous one was read to the end', () => {
+    const decoder = new LineDecoder();
+    decoder.feed(encoder.encode('a\nb\n'));
+    expect(decoder.nextLine()).toBe('a');
+    expect(() => decoder.feed(encoder.encode('c\n'))).toThrow(/previous chunk/);
+  });
+});
