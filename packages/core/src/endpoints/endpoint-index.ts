@@ -67,6 +67,8 @@ interface GroupDiff {
   readonly added: readonly Entry[];
 }
 
+const UNCHANGED: GroupDiff = Object.freeze({ removed: [], added: [] });
+
 /** Persistent per-name record of a group. */
 class Group {
   readonly name: string;
@@ -94,33 +96,40 @@ class Group {
     const oldRecords = this.records;
     this.ports = group.ports;
     this.records = records;
-    if (records.length === oldRecords.length && this.samePositions(oldRecords, records)) {
-      // The usual update: some entries changed in place, nothing moved. Only those are touched.
-      const removed: Entry[] = [];
-      const added: Entry[] = [];
-      const entries = this.entries;
+    if (records.length === oldRecords.length) {
+      // The usual update: some entries changed in place, nothing moved. A differing record newer
+      // than every old one is a changed entry; an older one moved here from elsewhere.
+      const newest = this.newestSerial;
+      let changed: number[] | undefined;
+      let moved = false;
       for (let i = 0; i < records.length; i++) {
         const r = records[i]!;
         if (r === oldRecords[i]) continue;
-        removed.push(entries[i]!);
-        const e = new Entry(r, this);
-        entries[i] = e;
-        added.push(e);
-        if (r.serial > this.newestSerial) this.newestSerial = r.serial;
+        if (r.serial <= newest) {
+          moved = true;
+          break;
+        }
+        (changed ??= []).push(i);
       }
-      return { removed, added };
+      if (!moved) return changed === undefined ? UNCHANGED : this.replaceAt(changed);
     }
     return this.regroup(oldRecords, records);
   }
 
-  /** Every record at a position where the old one differs is newer than all old ones (not moved). */
-  private samePositions(oldRecords: readonly EndpointRecord[], records: readonly EndpointRecord[]): boolean {
-    const newest = this.newestSerial;
-    for (let i = 0; i < records.length; i++) {
-      const r = records[i]!;
-      if (r !== oldRecords[i] && r.serial <= newest) return false;
+  /** New entries at these positions (their records changed in place). */
+  private replaceAt(positions: readonly number[]): GroupDiff {
+    const entries = this.entries;
+    const removed: Entry[] = [];
+    const added: Entry[] = [];
+    for (const i of positions) {
+      const r = this.records[i]!;
+      removed.push(entries[i]!);
+      const e = new Entry(r, this);
+      entries[i] = e;
+      added.push(e);
+      if (r.serial > this.newestSerial) this.newestSerial = r.serial;
     }
-    return true;
+    return { removed, added };
   }
 
   /** General case (entries added, removed or moved): entries are found by record. */
@@ -228,7 +237,6 @@ export class EndpointIndex {
       if (!this.reselect()) for (const e of g.entries) this.unindex(e);
       return;
     }
-    if (g !== undefined && samePorts(g.ports, group.ports) && sameRecords(g.records, group.records)) return;
     let grp = g;
     if (grp === undefined) {
       grp = new Group(name);
@@ -241,7 +249,9 @@ export class EndpointIndex {
       countPortNames(this.declared, group.ports, 1);
     }
     const oldPort = grp.matched?.port;
-    const { removed, added } = grp.replace(group);
+    const diff = grp.replace(group);
+    if (diff === UNCHANGED && !portsChanged) return;
+    const { removed, added } = diff;
     this.touch(grp);
     if (portsChanged) {
       if (this.reselect()) return;
@@ -503,10 +513,4 @@ export class EndpointIndex {
     this.last = set;
     return set;
   }
-}
-
-function sameRecords(a: readonly EndpointRecord[], b: readonly EndpointRecord[]): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
 }
