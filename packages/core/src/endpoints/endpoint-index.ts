@@ -100,7 +100,7 @@ class Group {
       // The usual update: some entries changed in place, nothing moved. A differing record newer
       // than every old one is a changed entry; an older one moved here from elsewhere.
       const newest = this.newestSerial;
-      let changed: number[] | undefined;
+      const changed: number[] = [];
       let moved = false;
       for (let i = 0; i < records.length; i++) {
         const r = records[i]!;
@@ -109,9 +109,9 @@ class Group {
           moved = true;
           break;
         }
-        (changed ??= []).push(i);
+        changed.push(i);
       }
-      if (!moved) return changed === undefined ? UNCHANGED : this.replaceAt(changed);
+      if (!moved) return changed.length === 0 ? UNCHANGED : this.replaceAt(changed);
     }
     return this.regroup(oldRecords, records);
   }

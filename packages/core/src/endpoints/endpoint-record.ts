@@ -68,7 +68,7 @@ export class RecordCollector {
   /** Previous positions already reused; tracked from the first lookup off the positional path. */
   #claimed: Uint8Array | undefined;
   /** Until then: the positions that got a new record (every other position reused its previous one). */
-  #fresh: number[] | undefined;
+  readonly #fresh: number[] = [];
 
   constructor(previous: readonly EndpointRecord[] | undefined) {
     this.#previous = previous ?? [];
@@ -85,7 +85,7 @@ export class RecordCollector {
   add(lookup: string, base: EndpointBase): EndpointRecord {
     const at = this.#find(lookup);
     if (at !== -1 && sameBase(this.#previous[at]!, base)) return this.#claim(at);
-    if (this.#claimed === undefined) (this.#fresh ??= []).push(this.#taken);
+    if (this.#claimed === undefined) this.#fresh.push(this.#taken);
     this.#taken++;
     return new EndpointRecord(lookup, base);
   }
@@ -109,7 +109,7 @@ export class RecordCollector {
     for (let i = previous.length - 1; i >= 0; i--) this.#byLookup.set(previous[i]!.lookup, i);
     const claimed = new Uint8Array(previous.length);
     claimed.fill(1, 0, Math.min(this.#taken, previous.length));
-    for (const position of this.#fresh ?? []) if (position < previous.length) claimed[position] = 0;
+    for (const position of this.#fresh) if (position < previous.length) claimed[position] = 0;
     this.#claimed = claimed;
   }
 
