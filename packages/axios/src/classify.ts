@@ -1,4 +1,9 @@
-import type { FailureKind } from '@endpoint-watch/balancer';
+import {
+  CONNECTION_RESET_CODES,
+  type FailureKind,
+  isIdempotentMethod,
+  NEVER_CONNECTED_CODES,
+} from '@endpoint-watch/balancer';
 import { isCancel } from 'axios';
 
 /**
@@ -19,17 +24,6 @@ export interface Classification {
 
 /** Node's syscalls of a connection attempt (the error carries `syscall`). */
 const CONNECT_SYSCALLS = new Set(['connect', 'getaddrinfo', 'queryA', 'queryAaaa']);
-const CONNECT_CODES = new Set([
-  'ECONNREFUSED',
-  'EHOSTUNREACH',
-  'ENETUNREACH',
-  'EHOSTDOWN',
-  'ENETDOWN',
-  'EADDRNOTAVAIL',
-  'ENOTFOUND',
-  'EAI_AGAIN',
-]);
-const RESET_CODES = new Set(['ECONNRESET', 'EPIPE']);
 /** axios' own errors about the request or its options, the caller's abort, redirect limits. */
 const CALLER_CODES = new Set([
   'ERR_CANCELED',
@@ -45,10 +39,7 @@ const CALLER_CODES = new Set([
   'ERR_BAD_RESPONSE',
 ]);
 
-const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
-
-export const isIdempotent = (method: string | undefined): boolean =>
-  IDEMPOTENT_METHODS.has((method ?? 'get').toUpperCase());
+export const isIdempotent = (method: string | undefined): boolean => isIdempotentMethod(method ?? 'get');
 
 interface ErrorLike {
   readonly code?: unknown;
@@ -79,12 +70,12 @@ export function classify(error: unknown): Classification {
   }
   if (
     (typeof syscall === 'string' && CONNECT_SYSCALLS.has(syscall)) ||
-    (code !== undefined && CONNECT_CODES.has(code))
+    (code !== undefined && NEVER_CONNECTED_CODES.has(code))
   ) {
     return { failure: code === 'ETIMEDOUT' ? 'timeout' : 'connect', retry: 'any', code, sent: false };
   }
   if (code !== undefined && isTls(code)) return { failure: 'connect', retry: 'never', code, sent: false };
-  if (code !== undefined && RESET_CODES.has(code)) {
+  if (code !== undefined && CONNECTION_RESET_CODES.has(code)) {
     return { failure: 'reset', retry: 'idempotent', code, sent: true };
   }
   return { failure: 'other', retry: 'never', code, sent: true };

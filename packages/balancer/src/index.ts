@@ -2,6 +2,7 @@ export { createBalancer } from './balancer.js';
 export { endpointKey } from './endpoint-state.js';
 export { BalancerClosedError, BalancerOptionsError, NoEndpointsError } from './errors.js';
 export { PeakEwma } from './ewma.js';
+export { CONNECTION_RESET_CODES, isIdempotentMethod, NEVER_CONNECTED_CODES } from './failure-codes.js';
 export { hash32 } from './hash.js';
 export { DEFAULTS } from './options.js';
 export {

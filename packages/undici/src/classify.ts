@@ -1,4 +1,9 @@
-import type { FailureKind } from '@endpoint-watch/balancer';
+import {
+  CONNECTION_RESET_CODES,
+  type FailureKind,
+  isIdempotentMethod,
+  NEVER_CONNECTED_CODES,
+} from '@endpoint-watch/balancer';
 
 /**
  * Codes of errors raised while connecting (before undici wrote anything): the endpoint never saw the
@@ -6,24 +11,17 @@ import type { FailureKind } from '@endpoint-watch/balancer';
  * are reported as `connect` failures but not retried (a wrong CA or name is a setup error to surface).
  */
 const CONNECT_CODES = new Set([
-  'ECONNREFUSED',
-  'ECONNRESET',
+  ...NEVER_CONNECTED_CODES,
+  // While connecting, a reset or a timeout also means that nothing was written.
+  ...CONNECTION_RESET_CODES,
   'ECONNABORTED',
-  'EHOSTUNREACH',
-  'EHOSTDOWN',
-  'ENETUNREACH',
-  'ENETDOWN',
   'ETIMEDOUT',
-  'EADDRNOTAVAIL',
-  'EPIPE',
-  'ENOTFOUND',
-  'EAI_AGAIN',
   'UND_ERR_CONNECT_TIMEOUT',
   'UND_ERR_SOCKET',
 ]);
 
 /** The connection broke after the request was (partly) written and before a response arrived. */
-const RESET_CODES = new Set(['UND_ERR_SOCKET', 'ECONNRESET', 'EPIPE', 'ECONNABORTED']);
+const RESET_CODES = new Set([...CONNECTION_RESET_CODES, 'UND_ERR_SOCKET', 'ECONNABORTED']);
 
 const TIMEOUT_CODES = new Set([
   'UND_ERR_CONNECT_TIMEOUT',
@@ -51,11 +49,9 @@ const CALLER_CODES = new Set([
   'ERR_INVALID_ARG_TYPE',
 ]);
 
-/** Methods that RFC 9110 §9.2.2 defines as idempotent. */
-const IDEMPOTENT_METHODS = new Set(['GET', 'HEAD', 'OPTIONS', 'PUT', 'DELETE', 'TRACE']);
-
+/** The request's own `idempotent` option, else what its method says. */
 export function isIdempotent(method: string, explicit: boolean | undefined): boolean {
-  return explicit ?? IDEMPOTENT_METHODS.has(method.toUpperCase());
+  return explicit ?? isIdempotentMethod(method);
 }
 
 /** `err.code`, looking through an `AggregateError` (happy eyeballs) and one level of `cause`. */
