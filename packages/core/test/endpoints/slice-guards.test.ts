@@ -2,17 +2,8 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SliceEndpointSchema, SliceShellSchema } from '../../src/endpoints/endpointslice-parser.js';
 import { isValidSliceEndpoint, isValidSliceShell } from '../../src/endpoints/slice-guards.js';
+import { looseValue as loose, mostly } from '../support/json-arbitraries.js';
 
-// Values that are sometimes right and sometimes wrong for each field.
-const loose = fc.oneof(
-  fc.constant(undefined),
-  fc.constant(null),
-  fc.boolean(),
-  fc.string({ maxLength: 4 }),
-  fc.integer(),
-  fc.constant([]),
-  fc.constant({}),
-);
 const nameList = fc.oneof(
   loose,
   fc.array(fc.oneof(fc.record({ name: fc.oneof(fc.string({ maxLength: 3 }), loose) }), loose), {
@@ -63,9 +54,6 @@ describe('isValidSliceEndpoint', () => {
   });
 });
 
-// Each field is usually valid, so that a single wrong field is what decides (the interesting case).
-const mostly = <T>(valid: fc.Arbitrary<T>) =>
-  fc.oneof({ weight: 4, arbitrary: valid }, { weight: 1, arbitrary: loose });
 const portLike = mostly(
   fc.record(
     {

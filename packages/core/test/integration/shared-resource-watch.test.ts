@@ -6,7 +6,7 @@ import { SharedResourceWatch } from '../../src/watch/shared-resource-watch.js';
 import { stripManagedFields } from '../../src/watch/transforms.js';
 import type { KubeObject } from '../../src/watch/watch-event.js';
 import type { WatchHealth } from '../../src/watch/watch-health.js';
-import { Recorder, startCluster, type TestCluster } from '../support/cluster.js';
+import { recorderPool, startCluster, type TestCluster } from '../support/cluster.js';
 
 const PATH = '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices';
 const FAST = { backoff: { initialMs: 20, maxMs: 200 }, initialList: 'list' } as const;
@@ -16,15 +16,10 @@ const ipOf = (object: KubeObject) =>
   (object as { endpoints: { addresses: string[] }[] }).endpoints[0]?.addresses[0];
 
 let cluster: TestCluster;
-const recorders: Recorder<unknown>[] = [];
-function record<T>(source: import('rxjs').Observable<T>): Recorder<T> {
-  const recorder = new Recorder(source);
-  recorders.push(recorder as Recorder<unknown>);
-  return recorder;
-}
+const { record, unsubscribeAll } = recorderPool();
 
 afterEach(async () => {
-  for (const recorder of recorders.splice(0)) recorder.unsubscribe();
+  unsubscribeAll();
   await cluster?.close();
 });
 

@@ -9,7 +9,7 @@ import {
 import { KubeApiError } from '../../src/transport/kube-api-error.js';
 import { WatchDecodeError, WatchIdleError } from '../../src/watch/errors.js';
 import type { WatchHealth } from '../../src/watch/watch-health.js';
-import { eventually, Recorder, startCluster, type TestCluster } from '../support/cluster.js';
+import { eventually, recorderPool, startCluster, type TestCluster } from '../support/cluster.js';
 
 const FAST = { backoff: { initialMs: 20, maxMs: 200 } } as const;
 const addresses = (set: EndpointSet | undefined) =>
@@ -20,12 +20,7 @@ const hasAddresses =
     JSON.stringify(addresses(set)) === JSON.stringify([...expected].sort());
 
 let cluster: TestCluster;
-const recorders: Recorder<unknown>[] = [];
-function record<T>(source: import('rxjs').Observable<T>): Recorder<T> {
-  const recorder = new Recorder(source);
-  recorders.push(recorder as Recorder<unknown>);
-  return recorder;
-}
+const { record, unsubscribeAll } = recorderPool();
 function watch(options: Partial<WatchEndpointsOptions> = {}) {
   return watchEndpoints(cluster.client, {
     service: 'web',
@@ -46,7 +41,7 @@ const webSlice = (name: string, ips: string[], extra: Partial<Parameters<typeof 
   endpointSlice({ service: 'web', name, endpoints: ips.map((ip) => ({ addresses: [ip] })), ...extra });
 
 afterEach(async () => {
-  for (const recorder of recorders.splice(0)) recorder.unsubscribe();
+  unsubscribeAll();
   await cluster?.close();
 });
 

@@ -46,6 +46,27 @@ export async function startCluster(
   };
 }
 
+/**
+ * Records observables for one test file and unsubscribes them all at once (in `afterEach`), so a
+ * failed test leaves no watch open for the next one.
+ */
+export function recorderPool(): {
+  record<T>(source: Observable<T>): Recorder<T>;
+  unsubscribeAll(): void;
+} {
+  const recorders: Recorder<unknown>[] = [];
+  return {
+    record<T>(source: Observable<T>): Recorder<T> {
+      const recorder = new Recorder(source);
+      recorders.push(recorder as Recorder<unknown>);
+      return recorder;
+    },
+    unsubscribeAll(): void {
+      for (const recorder of recorders.splice(0)) recorder.unsubscribe();
+    },
+  };
+}
+
 /** Subscribes once and keeps every value, so a test can wait for one that matches. */
 export class Recorder<T> {
   readonly values: T[] = [];

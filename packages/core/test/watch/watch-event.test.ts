@@ -1,17 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isWatchEventEnvelope, parseWatchEvent, watchEventSchema } from '../../src/watch/watch-event.js';
+import { looseValue as loose } from '../support/json-arbitraries.js';
 
-// Values that are sometimes right and sometimes wrong for each field.
-const loose = fc.oneof(
-  fc.constant(undefined),
-  fc.constant(null),
-  fc.boolean(),
-  fc.string({ maxLength: 4 }),
-  fc.integer(),
-  fc.constant([]),
-  fc.constant({}),
-);
 const annotations = fc.oneof(
   loose,
   fc.dictionary(fc.string({ maxLength: 3 }), fc.oneof(fc.string({ maxLength: 3 }), loose), { maxKeys: 3 }),
