@@ -1,4 +1,5 @@
 import type { EndpointSet } from '@endpoint-watch/core';
+import { seededRandom } from '@endpoint-watch/testing';
 import axios, { type AxiosInstance } from 'axios';
 import { BehaviorSubject } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -29,18 +30,6 @@ afterEach(async () => {
   pods = undefined;
 });
 
-/** mulberry32: a small seeded PRNG, so a failing churn sequence can be replayed. */
-function prng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4_294_967_296;
-  };
-}
-
 describe.each(ADAPTERS)('membership, %s adapter', (adapter) => {
   async function setup(count: number) {
     pods = await startPods(count);
@@ -59,7 +48,7 @@ describe.each(ADAPTERS)('membership, %s adapter', (adapter) => {
 
   it('leaves no socket or agent behind as pods churn under load', async () => {
     const { pods, api, use, open } = await setup(4);
-    const random = prng(0x5eed);
+    const random = seededRandom(0x5eed); // seeded: a failing churn sequence can be replayed
     for (let round = 0; round < 50; round++) {
       const members = pods.addresses.filter(() => random() < 0.5);
       use(members.length > 0 ? members : [pods.addresses[round % 4] as string]);

@@ -1,16 +1,7 @@
 import type { Endpoint, EndpointSet } from '@endpoint-watch/core';
 
 /** Deterministic PRNG (mulberry32), uniform in [0, 1). */
-export function seeded(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export { seededRandom as seeded } from '@endpoint-watch/testing';
 
 /** A clock the test moves by hand. */
 export class ManualClock {

@@ -30,6 +30,7 @@ export {
   startLoopbackPods,
   within,
 } from './loopback-pods.js';
+export { seededRandom } from './random.js';
 export { parseFieldSelector, parseLabelSelector, type Selector, SelectorError } from './selectors.js';
 export {
   type FakeApiServer,
