@@ -211,7 +211,10 @@ export function listObjects(
     if (start !== '' && objectKey(obj.metadata.namespace ?? '', obj.metadata.name ?? '') < start) continue;
     if (filterMatches(filter, obj)) matching.push(obj);
   }
-  const page = limit > 0 ? matching.slice(0, limit) : matching;
+  // resourceVersion=0 is served from the watch cache, which ignores `limit` (kubernetes#70735):
+  // the whole list comes back in one page.
+  const servedFromCache = !query.continue && query.resourceVersion === '0';
+  const page = limit > 0 && !servedFromCache ? matching.slice(0, limit) : matching;
   const metadata: { resourceVersion: string; continue?: string; remainingItemCount?: number } = {
     resourceVersion: String(snapshotRv),
   };

@@ -4,6 +4,7 @@
  * change notification with batching.
  */
 import { randomUUID } from 'node:crypto';
+import { isDeepStrictEqual } from 'node:util';
 import { nameSuffix } from './random.js';
 import { type ResourceInfo, resourceForKind, resourceForObject } from './resources.js';
 import type { KubeObject, ResourceKind } from './types.js';
@@ -124,6 +125,9 @@ export class Store {
     const table = this.table(resource);
     const key = keyOf(copy);
     const prev = table.get(key);
+    // Like the apiserver, an update that changes nothing is not written: no new resourceVersion,
+    // no event.
+    if (prev !== undefined && sameContent(copy, prev)) return prev;
     const rv = ++this.rv;
     meta.resourceVersion = String(rv);
     meta.uid = prev?.metadata.uid ?? meta.uid ?? randomUUID();
@@ -237,4 +241,24 @@ function sortByKey(objects: KubeObject[]): KubeObject[] {
     const kb = keyOf(b);
     return ka < kb ? -1 : ka > kb ? 1 : 0;
   });
+}
+
+/** Equal apart from the fields the server sets itself (resourceVersion, uid, creationTimestamp, generation). */
+function sameContent(next: KubeObject, stored: KubeObject): boolean {
+  const {
+    resourceVersion: _rv,
+    uid: _uid,
+    creationTimestamp: _created,
+    generation: _generation,
+    ...meta
+  } = next.metadata;
+  const {
+    resourceVersion: _storedRv,
+    uid: storedUid,
+    creationTimestamp: _storedCreated,
+    generation: _storedGeneration,
+    ...storedMeta
+  } = stored.metadata;
+  if (next.metadata.uid !== undefined && next.metadata.uid !== storedUid) return false;
+  return isDeepStrictEqual({ ...next, metadata: meta }, { ...stored, metadata: storedMeta });
 }

@@ -176,6 +176,27 @@ describe('selectors', () => {
 });
 
 describe('store semantics through the server API', () => {
+  it('does not write an update that changes nothing: same resourceVersion, no event', async () => {
+    const server = await startFakeApiServer();
+    try {
+      const object = endpointSlice({ service: 'web', name: 'a', endpoints: [{ addresses: ['10.0.0.9'] }] });
+      const first = server.upsert(object);
+      const rv = server.resourceVersion;
+      // The same object again, even carrying server-set fields of another version, is a no-op.
+      expect(server.upsert(object).metadata.resourceVersion).toBe(rv);
+      const again = server.upsert({
+        ...first,
+        metadata: { ...first.metadata, resourceVersion: '1', generation: 7 },
+      });
+      expect(again.metadata.resourceVersion).toBe(rv);
+      expect(server.resourceVersion).toBe(rv);
+      const changed = server.upsert({ ...object, metadata: { ...object.metadata, labels: { tier: 'web' } } });
+      expect(Number(changed.metadata.resourceVersion)).toBeGreaterThan(Number(rv));
+    } finally {
+      await server.close();
+    }
+  });
+
   it('upsert keeps uid and creationTimestamp, bumps resourceVersion and generation; delete reports absence', async () => {
     const server = await startFakeApiServer();
     try {

@@ -60,6 +60,16 @@ describe('LIST', () => {
     expect(names((await get(server, SLICES)).json)).toEqual(['a', 'b', 'bb', 'd', 'e']);
   });
 
+  it('ignores limit with resourceVersion=0, served whole as from the watch cache', async () => {
+    for (const n of ['a', 'b', 'c']) server.upsert(slice(n));
+    const cached = await get(server, SLICES, { limit: '1', resourceVersion: '0' });
+    expect(names(cached.json)).toEqual(['a', 'b', 'c']);
+    expect(cached.json.metadata.continue).toBeUndefined();
+    const consistent = await get(server, SLICES, { limit: '1' });
+    expect(names(consistent.json)).toEqual(['a']);
+    expect(consistent.json.metadata.continue).toBeDefined();
+  });
+
   it('a continue token issued before compact() answers 410 Expired with an inconsistent continuation', async () => {
     for (const n of ['a', 'b', 'c']) server.upsert(slice(n));
     const first = await get(server, SLICES, { limit: '1' });
