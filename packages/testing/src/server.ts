@@ -101,7 +101,8 @@ export interface FakeApiServer {
   /**
    * Creates or replaces an object by (kind, namespace, name), assigning resourceVersion, uid (stable
    * across updates), creationTimestamp (and generation for EndpointSlices); notifies watches with
-   * ADDED or MODIFIED. Returns a copy of the stored object.
+   * ADDED or MODIFIED. Returns a copy of the stored object. An update that changes nothing is not
+   * written (no new resourceVersion, no event), as on a real apiserver.
    */
   upsert<T extends object>(obj: T): T;
   /** Deletes an object (watches get DELETED with its last state and a new resourceVersion); false if absent. */
