@@ -3,12 +3,12 @@
  * the address+port dedupe index with kube-proxy's preference rule, ready counts, per-group output
  * chunks; it uses ports.ts to select the port and endpoint-set.ts to build the set.
  *
- * Cost model: replacing one group costs O(size of that group) — unchanged records (recognized by
- * identity: the parsers share them between versions) keep their entry, and so their frozen Endpoint,
- * and are not touched in the index. `snapshot()` rebuilds only the
- * chunks of groups that changed and hands the list of chunks to the set, which concatenates it on
- * first read (O(n) pointer copies, once per set that is read). Only a change of the automatically
- * selected port name (or a bulk reset that changes it) re-indexes everything.
+ * Cost model: replacing one group costs O(size of that group): unchanged records (recognized by
+ * identity, as the parsers share them between versions) keep their entry, and so their frozen
+ * Endpoint, and are not touched in the index. `snapshot()` rebuilds only the chunks of groups that
+ * changed and hands the list of chunks to the set, which concatenates it on first read (O(n)
+ * pointer copies, once per set that is read). Only a change of the automatically selected port
+ * name (or a bulk reset that changes it) re-indexes everything.
  */
 import { makeEndpoint } from './endpoint-fields.js';
 import type { EndpointRecord, RecordGroup } from './endpoint-record.js';
