@@ -136,14 +136,14 @@ class Group {
   private regroup(oldRecords: readonly EndpointRecord[], records: readonly EndpointRecord[]): GroupDiff {
     const epoch = ++epochCounter;
     const oldEntries = this.entries;
-    const byRecord = new Map<EndpointRecord, Entry>();
-    for (let j = 0; j < oldRecords.length; j++) byRecord.set(oldRecords[j]!, oldEntries[j]!);
+    const byRecord = oldRecords.length === 0 ? undefined : new Map<EndpointRecord, Entry>();
+    for (let j = 0; j < oldRecords.length; j++) byRecord!.set(oldRecords[j]!, oldEntries[j]!);
     const added: Entry[] = [];
     const entries: Entry[] = [];
     let newest = 0;
     for (const r of records) {
       if (r.serial > newest) newest = r.serial;
-      let e = byRecord.get(r);
+      let e = byRecord?.get(r);
       if (e === undefined || e.epoch === epoch) {
         e = new Entry(r, this);
         added.push(e);

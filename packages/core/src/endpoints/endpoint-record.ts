@@ -93,6 +93,7 @@ export class RecordCollector {
   /** Position of an unclaimed previous record with this lookup, or -1. */
   #find(lookup: string): number {
     const previous = this.#previous;
+    if (previous.length === 0) return -1;
     // Controllers keep entry order stable, so the same position is the first guess. Until the
     // first lookup by map, every reuse was positional, at a position below this one.
     let at = this.#taken;
