@@ -77,6 +77,16 @@ export function listWatch(client: KubeClient, options: ListWatchOptions): Observ
     });
     const now = options.now ?? Date.now;
     const transform = options.transform;
+    /** One watch line as an event, its object transformed; `rejected` when the transform threw. */
+    const decodeEvent = (line: string): WatchEvent | { readonly rejected: unknown } => {
+      const event = parseWatchEvent(line);
+      if (!transform || !OBJECT_EVENTS.has(event.type)) return event;
+      try {
+        return { type: event.type, object: transform(event.object) };
+      } catch (rejected) {
+        return { rejected };
+      }
+    };
     const machine = new ListWatchMachine(options, now, options.random);
     const deliver = (step: Step) => {
       if (step.events.length > 0) subscriber.next({ kind: 'events', events: step.events });
@@ -102,7 +112,7 @@ export function listWatch(client: KubeClient, options: ListWatchOptions): Observ
           let items = (list.data.items ?? []) as KubeObject[];
           if (transform) {
             try {
-              items = items.map(transform);
+              items = items.map((item) => transform(item));
             } catch (error) {
               return machine.handle({ kind: 'resync', error });
             }
@@ -140,14 +150,10 @@ export function listWatch(client: KubeClient, options: ListWatchOptions): Observ
           for (const chunk of chunks) {
             decoder.feed(chunk);
             for (let line = decoder.nextLine(); line !== undefined; line = decoder.nextLine()) {
-              let event = parseWatchEvent(line);
-              if (transform && OBJECT_EVENTS.has(event.type)) {
-                try {
-                  event = { type: event.type, object: transform(event.object) };
-                } catch (error) {
-                  flush();
-                  return machine.handle({ kind: 'resync', error });
-                }
+              const event = decodeEvent(line);
+              if ('rejected' in event) {
+                flush();
+                return machine.handle({ kind: 'resync', error: event.rejected });
               }
               const step = machine.handle({ kind: 'watchEvent', event });
               if (step.command) {
