@@ -65,6 +65,8 @@ class EndpointBalancer implements Balancer {
   #candidates: readonly EndpointRecord[] = [];
   #ejected = 0;
   #nextReturnAt = Number.POSITIVE_INFINITY;
+  /** When the success rates are next compared (no timer: the first pick or outcome after it does). */
+  #nextSweepAt = Number.POSITIVE_INFINITY;
   #panic = false;
   #zoneRouting: ZoneRouting = 'off';
   #set: EndpointSet | undefined;
@@ -77,6 +79,7 @@ class EndpointBalancer implements Balancer {
     this.#options = options;
     this.#clock = options.now;
     this.#outlier = options.outlier ? new OutlierDetector(options.outlier) : undefined;
+    if (options.outlier?.successRate) this.#nextSweepAt = this.#clock() + options.outlier.intervalMs;
     const context: StrategyContext = {
       random: options.random,
       now: options.now,
@@ -111,7 +114,7 @@ class EndpointBalancer implements Balancer {
   pick(key?: string, options?: PickOptions): Lease | undefined {
     if (this.#closed) return undefined;
     const now = this.#clock();
-    if (now >= this.#nextReturnAt) this.#rebuild(now);
+    this.#catchUp(now);
     if (this.#candidates.length === 0) return undefined;
     const exclude = options?.exclude;
     const record =
@@ -303,15 +306,23 @@ class EndpointBalancer implements Balancer {
     // A failure is never evidence that the endpoint got faster (fast connection refusals).
     record.ewma.observe(Math.max(latency, record.ewma.peek(now)), now);
     if (!this.#outlier || this.#closed) return;
-    if (now >= this.#nextReturnAt) this.#rebuild(now);
+    this.#catchUp(now);
     if (this.#outlier.onFailure(record, now, this.#ejected, this.#members.length)) this.#rebuild(now);
   }
 
   /** Applies ended ejections; returns the clock reading used. */
   #refresh(): number {
     const now = this.#clock();
-    if (!this.#closed && now >= this.#nextReturnAt) this.#rebuild(now);
+    if (!this.#closed) this.#catchUp(now);
     return now;
+  }
+
+  /** Applies what the clock passed: ended ejections, then a due success-rate sweep. */
+  #catchUp(now: number): void {
+    if (now >= this.#nextReturnAt) this.#rebuild(now);
+    if (now < this.#nextSweepAt || this.#outlier === undefined) return;
+    this.#nextSweepAt = now + this.#outlier.options.intervalMs;
+    if (this.#outlier.sweep(this.#members, now, this.#ejected)) this.#rebuild(now);
   }
 
   /** Recomputes health, panic, zone and the candidates; O(n) plus the strategy's rebuild. */

@@ -23,6 +23,9 @@ export class EndpointRecord implements EndpointState {
   ejectionCount = 0;
   /** When the last ejection ended; the multiplier decays from there. */
   returnedAt: number | undefined = undefined;
+  /** Outcomes since the last success-rate sweep. */
+  intervalOutcomes = 0;
+  intervalSuccesses = 0;
   /** Eligible for picks at the last rebuild. */
   candidate = false;
   /** Left the set: outcomes of its leases no longer count. */

@@ -33,6 +33,7 @@ export type {
   StrategyContext,
   StrategyFactory,
   StrategyName,
+  SuccessRateOptions,
   WaitForPickOptions,
   ZoneOptions,
   ZoneRouting,

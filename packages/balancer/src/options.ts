@@ -1,5 +1,11 @@
 import { BalancerOptionsError } from './errors.js';
-import type { BalancerOptions, HashOptions, StrategyFactory, StrategyName } from './types.js';
+import type {
+  BalancerOptions,
+  HashOptions,
+  StrategyFactory,
+  StrategyName,
+  SuccessRateOptions,
+} from './types.js';
 
 export const DEFAULTS = {
   strategy: 'least-request',
@@ -14,6 +20,9 @@ export const DEFAULTS = {
   maxEjectionMs: 300_000,
   maxEjectionPercent: 10,
   ejectionIntervalMs: 10_000,
+  successRateMinimumHosts: 5,
+  successRateRequestVolume: 100,
+  successRateStdevFactor: 1.9,
   panicThresholdPercent: 50,
   slowStartAggression: 1,
   slowStartMinWeightPercent: 10,
@@ -28,6 +37,13 @@ export interface ResolvedOutlierOptions {
   readonly maxEjectionPercent: number;
   readonly alwaysEjectOneHost: boolean;
   readonly intervalMs: number;
+  readonly successRate: ResolvedSuccessRateOptions | undefined;
+}
+
+export interface ResolvedSuccessRateOptions {
+  readonly minimumHosts: number;
+  readonly requestVolume: number;
+  readonly stdevFactor: number;
 }
 
 export interface ResolvedSlowStartOptions {
@@ -107,6 +123,7 @@ export function resolveOptions(options: BalancerOptions = {}): ResolvedOptions {
           ),
           alwaysEjectOneHost: od?.alwaysEjectOneHost ?? true,
           intervalMs: num('outlierDetection.intervalMs', od?.intervalMs ?? DEFAULTS.ejectionIntervalMs, 1),
+          successRate: od?.successRate === false ? undefined : resolveSuccessRate(od?.successRate ?? {}),
         };
   if (outlier && outlier.maxEjectionMs < outlier.baseEjectionMs) {
     throw new BalancerOptionsError('outlierDetection.maxEjectionMs must be at least baseEjectionMs');
@@ -195,4 +212,24 @@ export function isPrime(n: number): boolean {
   if (n % 2 === 0) return n === 2;
   for (let d = 3; d * d <= n; d += 2) if (n % d === 0) return false;
   return true;
+}
+
+function resolveSuccessRate(sr: SuccessRateOptions): ResolvedSuccessRateOptions {
+  return {
+    minimumHosts: int(
+      'outlierDetection.successRate.minimumHosts',
+      sr.minimumHosts ?? DEFAULTS.successRateMinimumHosts,
+      1,
+    ),
+    requestVolume: int(
+      'outlierDetection.successRate.requestVolume',
+      sr.requestVolume ?? DEFAULTS.successRateRequestVolume,
+      1,
+    ),
+    stdevFactor: num(
+      'outlierDetection.successRate.stdevFactor',
+      sr.stdevFactor ?? DEFAULTS.successRateStdevFactor,
+      0,
+    ),
+  };
 }

@@ -2,11 +2,14 @@ import type { EndpointRecord } from './endpoint-state.js';
 import type { ResolvedOutlierOptions } from './options.js';
 
 /**
- * Passive outlier detection, Envoy's consecutive-5xx detector in its default (non-split) mode: every
- * failed outcome, local (connect, reset, timeout) or from the server (5xx), counts; a success resets
- * the count. At `consecutiveFailures` the endpoint is ejected, if the cap allows, for
- * base × multiplier (capped at `maxEjectionMs`), the multiplier growing by one per ejection and
- * shrinking by one per full `intervalMs` the endpoint then stays in service.
+ * Passive outlier detection, Envoy's two default detectors in their default (non-split) mode, where
+ * every failed outcome, local (connect, reset, timeout) or from the server (5xx), counts:
+ * - consecutive failures: a success resets the count; at `consecutiveFailures` the endpoint is ejected;
+ * - success rate: each `intervalMs` sweep compares the success rates of the endpoints with enough
+ *   outcomes in the interval, and ejects those below mean − stdevFactor × stdev.
+ *
+ * An ejection lasts base × multiplier (capped at `maxEjectionMs`), the multiplier growing by one per
+ * ejection and shrinking by one per full `intervalMs` the endpoint then stays in service.
  *
  * Cap: at most floor(members × maxEjectionPercent / 100) endpoints ejected at once, and at least one
  * when `alwaysEjectOneHost` (default here). A failing endpoint over the cap stays counted and is
@@ -27,6 +30,9 @@ export class OutlierDetector {
 
   onSuccess(record: EndpointRecord): void {
     record.consecutiveFailures = 0;
+    if (this.options.successRate === undefined) return;
+    record.intervalOutcomes += 1;
+    record.intervalSuccesses += 1;
   }
 
   /**
@@ -35,8 +41,49 @@ export class OutlierDetector {
    */
   onFailure(record: EndpointRecord, now: number, ejectedNow: number, members: number): boolean {
     record.consecutiveFailures += 1;
+    if (this.options.successRate !== undefined) record.intervalOutcomes += 1;
     if (record.ejected || record.consecutiveFailures < this.options.consecutiveFailures) return false;
     if (ejectedNow >= this.maxEjected(members)) return false;
+    this.#eject(record, now);
+    return true;
+  }
+
+  /**
+   * The success-rate sweep over `members` (ejections already ended must have been applied); starts
+   * the next interval. Returns true when it ejected any endpoint.
+   */
+  sweep(members: readonly EndpointRecord[], now: number, ejectedNow: number): boolean {
+    const options = this.options.successRate;
+    if (options === undefined) return false;
+    const rated: { readonly record: EndpointRecord; readonly rate: number }[] = [];
+    for (const record of members) {
+      if (record.intervalOutcomes >= options.requestVolume) {
+        rated.push({ record, rate: record.intervalSuccesses / record.intervalOutcomes });
+      }
+      record.intervalOutcomes = 0;
+      record.intervalSuccesses = 0;
+    }
+    if (rated.length < options.minimumHosts) return false;
+    let sum = 0;
+    for (const { rate } of rated) sum += rate;
+    const mean = sum / rated.length;
+    let squares = 0;
+    for (const { rate } of rated) squares += (rate - mean) ** 2;
+    const threshold = mean - options.stdevFactor * Math.sqrt(squares / rated.length);
+    let ejected = ejectedNow;
+    let any = false;
+    const allowed = this.maxEjected(members.length);
+    for (const { record } of rated.filter((r) => r.rate < threshold).sort((a, b) => a.rate - b.rate)) {
+      if (ejected >= allowed) break;
+      if (record.ejected) continue;
+      this.#eject(record, now);
+      ejected += 1;
+      any = true;
+    }
+    return any;
+  }
+
+  #eject(record: EndpointRecord, now: number): void {
     const { baseEjectionMs, maxEjectionMs, intervalMs } = this.options;
     let multiplier = record.ejectionCount;
     if (record.returnedAt !== undefined) {
@@ -48,7 +95,6 @@ export class OutlierDetector {
     record.ejectionCount = multiplier;
     record.ejectedUntil = now + Math.min(baseEjectionMs * multiplier, maxEjectionMs);
     record.consecutiveFailures = 0;
-    return true;
   }
 
   /** Ends the ejection if its time is over; returns true when it did. */

@@ -91,10 +91,27 @@ export interface OutlierDetectionOptions {
    */
   readonly alwaysEjectOneHost?: boolean;
   /**
-   * Each full interval an endpoint stays un-ejected lowers its ejection multiplier by one
-   * (Envoy `interval`, used here only for that decay). Default 10 000.
+   * Envoy `interval`: how often the success rates are compared, and each full interval an endpoint
+   * stays un-ejected lowers its ejection multiplier by one. Default 10 000.
    */
   readonly intervalMs?: number;
+  /** Envoy's success-rate detector; on by default (Envoy `enforcing_success_rate` 100); `false` turns it off. */
+  readonly successRate?: SuccessRateOptions | false;
+}
+
+/**
+ * Every `intervalMs`, among the endpoints that got at least `requestVolume` outcomes in the interval
+ * (when there are at least `minimumHosts` of them), an endpoint whose success rate is below
+ * mean − `stdevFactor` × standard deviation is ejected, lowest rate first, within the same cap and
+ * for the same time as a consecutive-failure ejection.
+ */
+export interface SuccessRateOptions {
+  /** Default 5 (Envoy `success_rate_minimum_hosts`). */
+  readonly minimumHosts?: number;
+  /** Default 100 (Envoy `success_rate_request_volume`). */
+  readonly requestVolume?: number;
+  /** Default 1.9 (Envoy `success_rate_stdev_factor` 1900, in thousandths). */
+  readonly stdevFactor?: number;
 }
 
 export interface SlowStartOptions {

@@ -161,6 +161,93 @@ describe('outlier detection', () => {
   });
 });
 
+describe('success-rate outlier detection', () => {
+  /**
+   * One interval of traffic: round robin over the set; `failEvery[address]` = n makes every n-th
+   * outcome of that endpoint a failure (never two in a row, so the consecutive detector stays quiet).
+   */
+  function traffic(balancer: Balancer, rounds: number, failEvery: Record<string, number>) {
+    const seen = new Map<string, number>();
+    for (let i = 0; i < rounds; i++) {
+      const lease = balancer.pick();
+      if (!lease) throw new Error('nothing picked');
+      const address = lease.endpoint.address;
+      const n = (seen.get(address) ?? 0) + 1;
+      seen.set(address, n);
+      const every = failEvery[address];
+      lease.release(
+        every !== undefined && n % every === 0 ? { ok: false, failure: 'status5xx' } : { ok: true },
+      );
+    }
+  }
+
+  it('ejects an endpoint whose success rate is far below the others at the end of the interval', () => {
+    const { clock, balancer } = setup(10);
+    traffic(balancer, 2_000, { '10.0.0.4': 2 }); // 50 % against 100 %
+    expect(statsOf(balancer, '10.0.0.4')?.ejected).toBe(false);
+    clock.advance(10_000);
+    balancer.pick()?.release({ ok: true });
+    expect(statsOf(balancer, '10.0.0.4')?.ejected).toBe(true);
+    expect(statsOf(balancer, '10.0.0.4')?.ejectedUntil).toBe(clock.t + 30_000);
+    expect(balancer.stats().totals.ejected).toBe(1);
+  });
+
+  it('leaves alone a rate within stdevFactor deviations of the mean', () => {
+    const { clock, balancer } = setup(10);
+    // Every endpoint fails now and then: half of them at 10 %, half at 5 %. The worst are within
+    // 1.9 deviations of the mean.
+    const failEvery = Object.fromEntries(range(1, 10).map((i) => [`10.0.0.${i}`, i <= 5 ? 10 : 20]));
+    traffic(balancer, 2_000, failEvery);
+    clock.advance(10_000);
+    balancer.pick()?.release({ ok: true });
+    expect(balancer.stats().totals.ejected).toBe(0);
+  });
+
+  it('needs requestVolume outcomes per endpoint and minimumHosts such endpoints', () => {
+    const few = setup(10);
+    traffic(few.balancer, 500, { '10.0.0.4': 2 }); // 50 each: under the volume of 100
+    few.clock.advance(10_000);
+    few.balancer.pick()?.release({ ok: true });
+    expect(few.balancer.stats().totals.ejected).toBe(0);
+
+    const small = setup(4);
+    traffic(small.balancer, 1_000, { '10.0.0.4': 2 }); // 4 endpoints with volume: under 5 hosts
+    small.clock.advance(10_000);
+    small.balancer.pick()?.release({ ok: true });
+    expect(small.balancer.stats().totals.ejected).toBe(0);
+
+    // With 4 endpoints, one outlier is never more than 1.5 deviations from the mean (n − 1 over √n):
+    // the default factor of 1.9 needs 6 endpoints or more to ever eject one.
+    const tuned = setup(4, {
+      outlierDetection: { successRate: { minimumHosts: 3, requestVolume: 50, stdevFactor: 1 } },
+    });
+    traffic(tuned.balancer, 1_000, { '10.0.0.4': 2 });
+    tuned.clock.advance(10_000);
+    tuned.balancer.pick()?.release({ ok: true });
+    expect(statsOf(tuned.balancer, '10.0.0.4')?.ejected).toBe(true);
+  });
+
+  it('starts each interval afresh, respects the ejection cap, and can be turned off', () => {
+    const { clock, balancer } = setup(10);
+    traffic(balancer, 2_000, { '10.0.0.4': 2, '10.0.0.7': 3 });
+    clock.advance(10_000);
+    balancer.pick()?.release({ ok: true });
+    // Two outliers, room for one (10 % of 10): the lower rate goes first.
+    expect(statsOf(balancer, '10.0.0.4')?.ejected).toBe(true);
+    expect(statsOf(balancer, '10.0.0.7')?.ejected).toBe(false);
+    // The next interval has too little traffic to judge: nothing new, whatever came before.
+    clock.advance(10_000);
+    balancer.pick()?.release({ ok: true });
+    expect(statsOf(balancer, '10.0.0.7')?.ejected).toBe(false);
+
+    const off = setup(10, { outlierDetection: { successRate: false } });
+    traffic(off.balancer, 2_000, { '10.0.0.4': 2 });
+    off.clock.advance(10_000);
+    off.balancer.pick()?.release({ ok: true });
+    expect(off.balancer.stats().totals.ejected).toBe(0);
+  });
+});
+
 describe('panic threshold', () => {
   const all = { outlierDetection: { maxEjectionPercent: 100 } };
 
