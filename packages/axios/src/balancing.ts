@@ -14,6 +14,8 @@ import {
   BalancingOptionsError,
   createBalancedAgent,
   DEFAULT_MAX_ATTEMPTS,
+  resolveBalancingSource,
+  validateBalancingOptions,
 } from '@endpoint-watch/undici';
 import axios, {
   type AxiosAdapter,
@@ -109,45 +111,6 @@ function timeoutError(config: Config, timeoutMs: number): AxiosError {
   return new AxiosError(message, code, config);
 }
 
-function validate(options: AxiosBalancingOptions): void {
-  const { maxAttempts, noEndpointsTimeoutMs, match, hashKey } = options;
-  if (maxAttempts !== undefined && !(Number.isInteger(maxAttempts) && maxAttempts >= 1)) {
-    throw new BalancingOptionsError(`maxAttempts must be an integer >= 1, got ${maxAttempts}`);
-  }
-  if (noEndpointsTimeoutMs !== undefined && !(noEndpointsTimeoutMs >= 0)) {
-    throw new BalancingOptionsError(`noEndpointsTimeoutMs must be >= 0, got ${noEndpointsTimeoutMs}`);
-  }
-  if (match !== undefined && typeof match !== 'function')
-    throw new BalancingOptionsError('match must be a function');
-  if (hashKey !== undefined && typeof hashKey !== 'function') {
-    throw new BalancingOptionsError('hashKey must be a function');
-  }
-}
-
-function resolveSource(
-  source: BalancingSource,
-  options: AxiosBalancingOptions,
-): { balancer: Balancer; owned: boolean } {
-  if (typeof source !== 'object' || source === null) {
-    throw new BalancingOptionsError('the second argument must be { endpoints } or { balancer }');
-  }
-  if ((source.endpoints === undefined) === (source.balancer === undefined)) {
-    throw new BalancingOptionsError(
-      'give exactly one of { endpoints } (an Observable<EndpointSet>) or { balancer }',
-    );
-  }
-  if (source.balancer !== undefined) {
-    if (options.balancer !== undefined) {
-      throw new BalancingOptionsError('options.balancer applies to an { endpoints } source only');
-    }
-    return { balancer: source.balancer, owned: false };
-  }
-  if (typeof source.endpoints?.subscribe !== 'function') {
-    throw new BalancingOptionsError('endpoints must be an Observable<EndpointSet>');
-  }
-  return { balancer: createBalancer(source.endpoints, options.balancer), owned: true };
-}
-
 /**
  * The balancing of one instance: one request interceptor that swaps `config.adapter` for a wrapper,
  * and the attachments (one per Service) the wrapper routes matching requests to. The wrapper sees the
@@ -240,9 +203,9 @@ export class AxiosEndpointBalancing implements EndpointBalancing {
     source: BalancingSource,
     options: AxiosBalancingOptions,
   ) {
-    validate(options);
+    validateBalancingOptions(options);
     this.#match = options.match ?? defaultMatch(options.host, baseURL);
-    const { balancer, owned } = resolveSource(source, options);
+    const { balancer, owned } = resolveBalancingSource(source, options, 'the second argument');
     this.balancer = balancer;
     this.#owned = owned;
     this.#router = router;

@@ -1,8 +1,9 @@
 import type { Balancer } from '@endpoint-watch/balancer';
 import { Agent, Dispatcher, errors } from 'undici';
 import { type AttemptOptions, type BalancedRequest, kEndpoint } from './balanced-request.js';
+import { resolveBalancingSource, validateBalancingOptions } from './balancing-source.js';
 import { EndpointPools } from './endpoint-pools.js';
-import { BalancingEngine, resolveSource, validateOptions } from './engine.js';
+import { BalancingEngine } from './engine.js';
 import type {
   BalancedAgentOptions,
   BalancingSource,
@@ -64,10 +65,10 @@ export class BalancedAgent extends Dispatcher {
 
   constructor(source: BalancingSource, options: BalancedAgentOptions = {}) {
     super();
-    validateOptions(options);
+    validateBalancingOptions(options);
     const poolOptions: Record<string, unknown> = { ...options, allowH2: options.allowH2 ?? false };
     for (const key of [...BALANCING_KEYS, ...AGENT_ONLY_KEYS]) delete poolOptions[key];
-    const { balancer, owned } = resolveSource(source, options);
+    const { balancer, owned } = resolveBalancingSource(source, options);
     this.balancer = balancer;
     this.#ownsBalancer = owned;
     const forward = (event: DispatcherEvent, origin: URL, targets: readonly Dispatcher[], error?: Error) =>

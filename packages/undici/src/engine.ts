@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import { type Balancer, createBalancer } from '@endpoint-watch/balancer';
+import type { Balancer } from '@endpoint-watch/balancer';
 import type { Dispatcher } from 'undici';
 import { BalancedRequest, type RequestSettings } from './balanced-request.js';
 import { isIdempotent } from './classify.js';
@@ -21,47 +21,6 @@ interface Target {
   readonly host: string;
   /** TLS server name for https to a DNS name. */
   readonly servername: string | undefined;
-}
-
-export function resolveSource(
-  source: BalancingSource,
-  options: EndpointBalancingOptions,
-): { balancer: Balancer; owned: boolean } {
-  if (typeof source !== 'object' || source === null) {
-    throw new BalancingOptionsError('the first argument must be { endpoints } or { balancer }');
-  }
-  const hasEndpoints = source.endpoints !== undefined;
-  const hasBalancer = source.balancer !== undefined;
-  if (hasEndpoints === hasBalancer) {
-    throw new BalancingOptionsError(
-      'give exactly one of { endpoints } (an Observable<EndpointSet>) or { balancer }',
-    );
-  }
-  if (hasBalancer) {
-    if (options.balancer !== undefined) {
-      throw new BalancingOptionsError('options.balancer applies to an { endpoints } source only');
-    }
-    return { balancer: source.balancer as Balancer, owned: false };
-  }
-  if (typeof source.endpoints?.subscribe !== 'function') {
-    throw new BalancingOptionsError('endpoints must be an Observable<EndpointSet>');
-  }
-  return { balancer: createBalancer(source.endpoints, options.balancer), owned: true };
-}
-
-export function validateOptions(options: EndpointBalancingOptions): void {
-  const { maxAttempts, noEndpointsTimeoutMs, match, hashKey } = options;
-  if (maxAttempts !== undefined && !(Number.isInteger(maxAttempts) && maxAttempts >= 1)) {
-    throw new BalancingOptionsError(`maxAttempts must be an integer >= 1, got ${maxAttempts}`);
-  }
-  if (noEndpointsTimeoutMs !== undefined && !(noEndpointsTimeoutMs >= 0)) {
-    throw new BalancingOptionsError(`noEndpointsTimeoutMs must be >= 0, got ${noEndpointsTimeoutMs}`);
-  }
-  if (match !== undefined && typeof match !== 'function')
-    throw new BalancingOptionsError('match must be a function');
-  if (hashKey !== undefined && typeof hashKey !== 'function') {
-    throw new BalancingOptionsError('hashKey must be a function');
-  }
 }
 
 /**
@@ -86,7 +45,7 @@ export class BalancingEngine {
       onSettled?: (request: BalancedRequest) => void;
     } = {},
   ) {
-    validateOptions(options);
+    // The options were validated by the agent or interceptor, before the balancer was made.
     this.balancer = balancer;
     this.#match = options.match;
     this.#hashKey = options.hashKey;

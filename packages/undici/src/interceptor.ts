@@ -1,4 +1,5 @@
-import { BalancingEngine, resolveSource, validateOptions } from './engine.js';
+import { resolveBalancingSource, validateBalancingOptions } from './balancing-source.js';
+import { BalancingEngine } from './engine.js';
 import type { BalancingSource, EndpointBalancingInterceptor, EndpointBalancingOptions } from './types.js';
 
 /**
@@ -20,8 +21,8 @@ export function endpointBalancing(
   source: BalancingSource,
   options: EndpointBalancingOptions = {},
 ): EndpointBalancingInterceptor {
-  validateOptions(options);
-  const { balancer, owned } = resolveSource(source, options);
+  validateBalancingOptions(options);
+  const { balancer, owned } = resolveBalancingSource(source, options);
   const engine = new BalancingEngine(balancer, options);
   return Object.assign(engine.interceptor(), {
     balancer,
