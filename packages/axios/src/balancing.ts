@@ -1,17 +1,10 @@
 import { finished, type Readable } from 'node:stream';
-import {
-  type Balancer,
-  createBalancer,
-  endpointKey,
-  type Lease,
-  type Outcome,
-} from '@endpoint-watch/balancer';
+import { type Balancer, endpointKey, type Lease, type Outcome } from '@endpoint-watch/balancer';
 import type { Endpoint } from '@endpoint-watch/core';
 import {
   AllAttemptsFailedError,
   type AttemptFailure,
   type BalancedAgent,
-  BalancingOptionsError,
   createBalancedAgent,
   DEFAULT_MAX_ATTEMPTS,
   resolveBalancingSource,

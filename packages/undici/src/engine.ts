@@ -3,9 +3,8 @@ import type { Balancer } from '@endpoint-watch/balancer';
 import type { Dispatcher } from 'undici';
 import { BalancedRequest, type RequestSettings } from './balanced-request.js';
 import { isIdempotent } from './classify.js';
-import { BalancingOptionsError } from './errors.js';
 import { withHostHeader } from './headers.js';
-import type { BalancingSource, EndpointBalancingOptions } from './types.js';
+import type { EndpointBalancingOptions } from './types.js';
 
 export const DEFAULT_MAX_ATTEMPTS = 3;
 /** Distinct origins whose `match` answer is cached; the cache starts over beyond. */
