@@ -25,7 +25,7 @@ import { request } from 'undici';
 
 const ENDPOINTS = Number(process.env.BENCH_ENDPOINTS ?? 10_000);
 const MODIFICATIONS = Number(process.env.BENCH_MODIFICATIONS ?? 2_000);
-const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 15);
+const ROUNDS = Number(process.env.BENCH_ROUNDS ?? 21);
 const TARGET_RATIO = 1.25;
 
 const slices = realisticEndpointSlices({ service: 'web', endpoints: ENDPOINTS, perSlice: 100, seed: 42 });
