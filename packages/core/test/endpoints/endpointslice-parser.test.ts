@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { parseEndpointSlice } from '../../src/endpoints/endpointslice-parser.js';
 import { InvalidObjectError } from '../../src/endpoints/errors.js';
@@ -75,6 +76,46 @@ describe('parseEndpointSlice', () => {
     expect(() => parseEndpointSlice(bad, v1)).toThrow(InvalidObjectError);
     expect(() => parseEndpointSlice(bad, v1)).toThrow(
       /EndpointSlice "s1".*endpoints\[0\]\.conditions\.ready/,
+    );
+  });
+});
+
+describe('parseEndpointSlice with a previous version (property)', () => {
+  const entry = fc.record(
+    {
+      ip: fc.constantFrom('10.0.0.1', '10.0.0.2', '10.0.0.3', '010.0.0.1'),
+      ready: fc.constantFrom(true, false, null, undefined),
+      zone: fc.constantFrom('a', 'b', undefined),
+      pod: fc.constantFrom('p1', 'p2', undefined),
+    },
+    { requiredKeys: ['ip'] },
+  );
+  const toRaw = (e: { ip: string; ready?: boolean | null; zone?: string; pod?: string }) =>
+    ep(e.ip, {
+      ...(e.ready === undefined ? {} : { ready: e.ready }),
+      ...(e.zone === undefined ? {} : { zone: e.zone }),
+      ...(e.pod === undefined ? {} : { pod: e.pod }),
+    });
+  const fields = (r: object) => ({ ...r, serial: 0 });
+
+  it('gives the same records as a fresh parse, reusing each previous record at most once', () => {
+    fc.assert(
+      fc.property(
+        fc.array(entry, { maxLength: 6 }),
+        fc.array(entry, { maxLength: 6 }),
+        fc.constantFrom('IPv4', 'FQDN'),
+        (before, after, addressType) => {
+          const previous = parseEndpointSlice(slice('s1', before.map(toRaw)), undefined);
+          const raw = slice('s1', after.map(toRaw), { addressType });
+          const reused = parseEndpointSlice(raw, previous);
+          const fresh = parseEndpointSlice(raw, undefined);
+          expect(reused.records.map(fields)).toEqual(fresh.records.map(fields));
+          const kept = reused.records.filter((r) => previous.records.includes(r));
+          expect(new Set(kept).size).toBe(kept.length);
+          if (addressType !== 'IPv4') expect(kept).toEqual([]);
+        },
+      ),
+      { numRuns: 2000 },
     );
   });
 });
