@@ -150,6 +150,49 @@ async function storeOnly() {
   return elapsed;
 }
 
+/** Diagnosis of the initial list alone: a server whose watches stay silent after the headers. */
+async function listPhase() {
+  const quiet = createServer((req, res) => {
+    res.setHeader('content-type', 'application/json');
+    if (new URL(req.url, 'http://x').searchParams.get('watch') !== 'true') return res.end(listBody);
+    res.flushHeaders();
+    req.on('close', () => res.destroy());
+  });
+  quiet.listen(0, '127.0.0.1');
+  await once(quiet, 'listening');
+  const quietOrigin = `http://127.0.0.1:${quiet.address().port}`;
+  const floorList = async () => {
+    const started = performance.now();
+    const list = await request(`${quietOrigin}${path}?labelSelector=x`);
+    JSON.parse(await list.body.text());
+    return performance.now() - started;
+  };
+  const firstSet = async () => {
+    const client = createKubeClient(loadKubeConfig({ server: quietOrigin }));
+    const started = performance.now();
+    await firstValueFrom(
+      watchEndpoints(client, { namespace: 'default', service: 'web', watch: { initialList: 'list' } }),
+    );
+    const elapsed = performance.now() - started;
+    await client.close();
+    return elapsed;
+  };
+  const floorTimes = [];
+  const oursTimes = [];
+  for (let round = 0; round < 11; round++) {
+    // ABBA, as below.
+    if (round % 2 === 0) {
+      floorTimes.push(await floorList());
+      oursTimes.push(await firstSet());
+    } else {
+      oursTimes.push(await firstSet());
+      floorTimes.push(await floorList());
+    }
+  }
+  quiet.close();
+  return { floor: median(floorTimes), ours: median(oursTimes) };
+}
+
 const emissions = [];
 const median = (values) => [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)];
 const list = (values) => values.map((v) => v.toFixed(0)).join(', ');
@@ -195,6 +238,7 @@ for (let round = 0; round < ROUNDS; round++) {
   if (process.env.BENCH_ENGINE) engine.push(await engineOnly());
   if (process.env.BENCH_ENGINE) storeTimes.push(await storeOnly());
 }
+const initial = process.env.BENCH_ENGINE ? await listPhase() : undefined;
 server.close();
 // Each round ran both sides under the same machine conditions: the verdict is the median of the
 // per-round ratios (each side's median is printed too).
@@ -206,6 +250,11 @@ console.log(
 );
 if (engine.length) console.log(`engine only (diagnosis):     median ${median(engine).toFixed(1)} ms`);
 if (storeTimes.length) console.log(`engine + store (diagnosis):  median ${median(storeTimes).toFixed(1)} ms`);
+if (initial) {
+  console.log(
+    `initial list (diagnosis):    floor (fetch + JSON.parse) ${initial.floor.toFixed(1)} ms, watchEndpoints → first set ${initial.ours.toFixed(1)} ms`,
+  );
+}
 console.log(`sets emitted per run: ${emissions.join(', ')}`);
 console.log(
   `median per-round ratio ${ratio.toFixed(3)} (target ≤ ${TARGET_RATIO})  ${ratio <= TARGET_RATIO ? 'OK' : 'OVER TARGET'}`,
