@@ -29,12 +29,15 @@ describe('readAvailable', () => {
     const body = new PassThrough();
     const steps: string[][] = [];
     const consume = (async () => {
-      for await (const chunks of readAvailable(body, 1024)) steps.push(chunks.map(String));
+      for await (const chunks of readAvailable(body, 1024)) {
+        steps.push(chunks.map(String));
+        if (steps.flat().includes('b')) body.end();
+      }
     })();
-    // Two callbacks of one timers phase (microtasks run between them), as two socket reads would be.
-    setTimeout(() => body.write('a'), 0);
-    setTimeout(() => body.write('b'), 0);
-    setTimeout(() => body.end(), 5);
+    // Two callbacks of one event-loop phase (microtasks run between them), as two socket reads
+    // of one poll would be. Immediates queued together always run in the same check phase.
+    setImmediate(() => body.write('a'));
+    setImmediate(() => body.write('b'));
     await consume;
     expect(steps).toEqual([['a', 'b']]);
   });
