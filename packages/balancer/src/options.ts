@@ -54,6 +54,7 @@ export interface ResolvedSlowStartOptions {
 
 export interface ResolvedZoneOptions {
   readonly local: string;
+  readonly node: string | undefined;
   readonly minClusterSize: number;
 }
 
@@ -149,9 +150,13 @@ export function resolveOptions(options: BalancerOptions = {}): ResolvedOptions {
   if (z && (typeof z.local !== 'string' || z.local === '')) {
     throw new BalancerOptionsError('zone.local must be a non-empty zone name');
   }
+  if (z?.node !== undefined && (typeof z.node !== 'string' || z.node === '')) {
+    throw new BalancerOptionsError('zone.node must be a non-empty node name');
+  }
   const zone = z
     ? {
         local: z.local,
+        node: z.node,
         minClusterSize: int('zone.minClusterSize', z.minClusterSize ?? DEFAULTS.zoneMinClusterSize, 0),
       }
     : undefined;

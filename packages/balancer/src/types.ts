@@ -126,6 +126,12 @@ export interface SlowStartOptions {
 export interface ZoneOptions {
   /** The caller's zone (`topology.kubernetes.io/zone` of its node). */
   readonly local: string;
+  /**
+   * The caller's node name (the downward API's `spec.nodeName`). With it, `hints.forNodes`
+   * (`trafficDistribution: PreferSameNode`) keep traffic on the caller's node when every endpoint
+   * carries them and one is hinted for this node, before zones are considered (kube-proxy).
+   */
+  readonly node?: string;
   /** Below this many healthy endpoints zone preference by `zone` field is off. Default 6 (Envoy). */
   readonly minClusterSize?: number;
 }

@@ -12,6 +12,9 @@ export interface ZoneSelection<T> {
  * Zone preference, a simplification of Envoy's zone-aware routing combined with Kubernetes topology
  * hints (kube-proxy semantics):
  *
+ * 0. With the caller's node known: when every endpoint carries `hints.forNodes` and some are hinted
+ *    for this node, those, if healthy enough (else on to zones), as kube-proxy does for
+ *    `trafficDistribution: PreferSameNode`.
  * 1. Which endpoints are "local": when every endpoint of the set carries `hints.forZones` (hints are
  *    all-or-nothing, as in kube-proxy), those hinted for the caller's zone; otherwise those whose
  *    `zone` is the caller's. The `zone` field path is used only when at least `minClusterSize` endpoints
@@ -33,14 +36,32 @@ export function selectZone<T extends { readonly endpoint: Endpoint }>(
 ): ZoneSelection<T> {
   const spill: ZoneSelection<T> = { candidates: healthy, routing: 'spill' };
   if (members.length === 0) return spill;
+  const node = options.node;
+  if (node !== undefined && members.every((m) => (m.endpoint.hints?.forNodes?.length ?? 0) > 0)) {
+    const onNode = preferred(
+      members.filter((m) => m.endpoint.hints?.forNodes?.includes(node) === true),
+      isHealthy,
+      panicThresholdPercent,
+    );
+    if (onNode !== undefined) return { candidates: onNode, routing: 'local' };
+  }
   const byHints = members.every((m) => (m.endpoint.hints?.forZones?.length ?? 0) > 0);
   if (!byHints && healthy.length < options.minClusterSize) return spill;
   const local = byHints
     ? members.filter((m) => m.endpoint.hints?.forZones?.includes(options.local) === true)
     : members.filter((m) => m.endpoint.zone === options.local);
-  if (local.length === 0) return spill;
-  const localHealthy = local.filter(isHealthy);
-  if (localHealthy.length === 0 || isPanic(localHealthy.length, local.length, panicThresholdPercent))
-    return spill;
-  return { candidates: localHealthy, routing: 'local' };
+  const localHealthy = preferred(local, isHealthy, panicThresholdPercent);
+  return localHealthy === undefined ? spill : { candidates: localHealthy, routing: 'local' };
+}
+
+/** The healthy ones of a preferred group, unless the group is empty or short (under the panic threshold). */
+function preferred<T>(
+  group: readonly T[],
+  isHealthy: (member: T) => boolean,
+  panicThresholdPercent: number,
+): readonly T[] | undefined {
+  if (group.length === 0) return undefined;
+  const healthy = group.filter(isHealthy);
+  if (healthy.length === 0 || isPanic(healthy.length, group.length, panicThresholdPercent)) return undefined;
+  return healthy;
 }

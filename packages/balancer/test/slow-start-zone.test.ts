@@ -156,6 +156,43 @@ describe('zone preference', () => {
     expect(picked(fromB, 40)).toEqual(new Set(['10.0.0.3']));
   });
 
+  it('with the caller’s node, prefers endpoints hinted for it, then zone hints (PreferSameNode)', () => {
+    const hinted = [
+      zoned(1, 'a', { hints: { forZones: ['a'], forNodes: ['n1'] } }),
+      zoned(2, 'a', { hints: { forZones: ['a'], forNodes: ['n2'] } }),
+      zoned(3, 'b', { hints: { forZones: ['b'], forNodes: ['n3'] } }),
+    ];
+    const onN1 = createBalancer(of(set(hinted)), { ...base, zone: { local: 'a', node: 'n1' } });
+    expect(picked(onN1, 30)).toEqual(new Set(['10.0.0.1']));
+    expect(onN1.stats().zoneRouting).toBe('local');
+    // No endpoint on this node: zone hints decide.
+    const onN9 = createBalancer(of(set(hinted)), { ...base, zone: { local: 'a', node: 'n9' } });
+    expect(picked(onN9, 30)).toEqual(new Set(['10.0.0.1', '10.0.0.2']));
+    // Node hints count only when every endpoint has one (kube-proxy).
+    const partly = [...hinted.slice(0, 2), zoned(3, 'b', { hints: { forZones: ['b'] } })];
+    const mixed = createBalancer(of(set(partly)), { ...base, zone: { local: 'a', node: 'n1' } });
+    expect(picked(mixed, 30)).toEqual(new Set(['10.0.0.1', '10.0.0.2']));
+    // Without `node`, node hints are not read.
+    expect(picked(createBalancer(of(set(hinted)), base), 30)).toEqual(new Set(['10.0.0.1', '10.0.0.2']));
+    expect(() => createBalancer(of(set(hinted)), { zone: { local: 'a', node: '' } })).toThrow(/zone.node/);
+  });
+
+  it('leaves the node for the zone when the node’s endpoints are ejected', () => {
+    const hinted = [
+      zoned(1, 'a', { hints: { forZones: ['a'], forNodes: ['n1'] } }),
+      zoned(2, 'a', { hints: { forZones: ['a'], forNodes: ['n2'] } }),
+      zoned(3, 'a', { hints: { forZones: ['a'], forNodes: ['n2'] } }),
+      zoned(4, 'b', { hints: { forZones: ['b'], forNodes: ['n3'] } }),
+    ];
+    const balancer = createBalancer(of(set(hinted)), {
+      ...base,
+      zone: { local: 'a', node: 'n1' },
+      outlierDetection: { maxEjectionPercent: 50 },
+    });
+    hitUntilEjected(balancer, '10.0.0.1');
+    expect(picked(balancer, 30)).toEqual(new Set(['10.0.0.2', '10.0.0.3']));
+  });
+
   it('ignores hints unless every endpoint has them (kube-proxy), falling back to the zone field', () => {
     const partly = [
       ...sixEndpoints.slice(0, 5).map((e) => ({ ...e, hints: { forZones: ['b'] } })),
