@@ -51,9 +51,10 @@ export class EndpointSliceAggregator extends AggregatorBase {
     const parsed = slices.map((slice: unknown, i) => this.#parse(slice, i));
     const groups = new Map<string, RecordGroup>();
     this.#parsed.clear();
-    for (const slice of parsed) {
+    for (let i = 0; i < parsed.length; i++) {
+      const slice = parsed[i]!;
       if (!this.#inNamespace(slice)) continue;
-      this.#parsed.set(slice.metadata.name, slice);
+      if (slice !== slices[i]) this.#parsed.set(slice.metadata.name, slice);
       if (this.#selects(slice)) groups.set(slice.metadata.name, slice);
       else groups.delete(slice.metadata.name);
     }
@@ -65,7 +66,8 @@ export class EndpointSliceAggregator extends AggregatorBase {
     const parsed = this.#parse(slice, undefined);
     if (!this.#inNamespace(parsed)) return;
     const name = parsed.metadata.name;
-    this.#parsed.set(name, parsed);
+    // Already-parsed input (watchEndpoints' store) needs no memory here: the store keeps it.
+    if (parsed !== slice) this.#parsed.set(name, parsed);
     this.index.apply(name, this.#selects(parsed) ? parsed : undefined);
   }
 
