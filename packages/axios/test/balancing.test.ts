@@ -1,7 +1,7 @@
 import type { EndpointSet } from '@endpoint-watch/core';
-import axios, { type AxiosInstance, isAxiosError } from 'axios';
+import { isAxiosError } from 'axios';
 import { BehaviorSubject } from 'rxjs';
-import { afterEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import {
   type AxiosBalancingOptions,
   detachEndpointBalancing,
@@ -16,38 +16,20 @@ import {
   eventually,
   type Pod,
   type PodRequest,
-  type Pods,
   rejection,
-  startPods,
+  useBalancedAxios,
   within,
 } from './support.js';
 
-let pods: Pods | undefined;
-let instance: AxiosInstance | undefined;
-afterEach(async () => {
-  if (instance) await within(detachEndpointBalancing(instance), 5_000, 'detach');
-  await pods?.close();
-  instance = undefined;
-  pods = undefined;
-});
+const balancedAxios = useBalancedAxios();
 
 describe.each(ADAPTERS)('%s adapter', (adapter) => {
   /** `initial`: the first set's addresses (default: every pod). */
-  async function setup(
+  const setup = (
     count: number,
     options: AxiosBalancingOptions = {},
-    initial: (addresses: string[]) => readonly string[] = (addresses) => addresses,
-  ) {
-    pods = await startPods(count);
-    const port = pods.port;
-    const sets = new BehaviorSubject<EndpointSet>(endpointSet(initial(pods.addresses), port));
-    const baseURL = `http://web.shop.svc:${port}`;
-    instance = withEndpointBalancing(axios.create({ baseURL, adapter }), { endpoints: sets }, options);
-    const handle = getEndpointBalancing(instance)[0] as EndpointBalancing;
-    const use = (addresses: readonly string[]) => sets.next(endpointSet(addresses, port));
-    const get = async (path = '/') => (await (instance as AxiosInstance).get<PodRequest>(path)).data;
-    return { pods, instance, handle, sets, use, get, port, baseURL };
-  }
+    initial?: (addresses: string[]) => readonly string[],
+  ) => balancedAxios(adapter, count, options, initial ? { initial } : {});
 
   it('spreads requests over the pods, keeping path, query, params and the logical Host', async () => {
     const { pods, instance, get, port } = await setup(3);
@@ -338,11 +320,7 @@ describe.each(ADAPTERS)('%s adapter', (adapter) => {
 
 describe('http adapter only', () => {
   it('follows a relative redirect on the same pod with the logical Host', async () => {
-    pods = await startPods(2);
-    const sets = new BehaviorSubject<EndpointSet>(endpointSet(pods.addresses, pods.port));
-    instance = withEndpointBalancing(axios.create({ baseURL: `http://web.shop.svc:${pods.port}` }), {
-      endpoints: sets,
-    });
+    const { pods, instance } = await balancedAxios('http', 2);
     const { data } = await instance.get<PodRequest>('/old');
     expect(data).toMatchObject({ url: '/new', host: `web.shop.svc:${pods.port}` });
     const pod = pods.byAddress(data.pod);
@@ -350,11 +328,7 @@ describe('http adapter only', () => {
   });
 
   it('does not send a POST again when its redirect fails after a pod answered it', async () => {
-    pods = await startPods(2);
-    const sets = new BehaviorSubject<EndpointSet>(endpointSet(pods.addresses, pods.port));
-    instance = withEndpointBalancing(axios.create({ baseURL: `http://web.shop.svc:${pods.port}` }), {
-      endpoints: sets,
-    });
+    const { pods, instance } = await balancedAxios('http', 2);
     const error = await rejection(instance.post('/away', { once: true }));
     expect(error.code).toBe('ECONNREFUSED');
     expect(pods.pods.reduce((n, pod) => n + pod.count(), 0)).toBe(1);
@@ -365,12 +339,7 @@ describe('http adapter only', () => {
   });
 
   it('releases a streamed response’s lease when the stream is consumed', async () => {
-    pods = await startPods(1);
-    const sets = new BehaviorSubject<EndpointSet>(endpointSet(pods.addresses, pods.port));
-    instance = withEndpointBalancing(axios.create({ baseURL: `http://web.shop.svc:${pods.port}` }), {
-      endpoints: sets,
-    });
-    const handle = getEndpointBalancing(instance)[0] as EndpointBalancing;
+    const { instance, handle } = await balancedAxios('http', 1);
     const response = await instance.get('/stream', { responseType: 'stream' });
     expect(handle.balancer.stats().totals.inFlight).toBe(1);
     let text = '';

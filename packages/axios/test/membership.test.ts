@@ -1,43 +1,28 @@
-import type { EndpointSet } from '@endpoint-watch/core';
 import { seededRandom } from '@endpoint-watch/testing';
-import axios, { type AxiosInstance } from 'axios';
-import { BehaviorSubject } from 'rxjs';
-import { afterEach, describe, expect, it } from 'vitest';
-import {
-  detachEndpointBalancing,
-  type EndpointBalancing,
-  getEndpointBalancing,
-  withEndpointBalancing,
-} from '../src/index.js';
+import { describe, expect, it } from 'vitest';
+import { detachEndpointBalancing } from '../src/index.js';
 import {
   ADAPTERS,
-  endpointSet,
   eventually,
   type Pod,
   type PodRequest,
-  type Pods,
   rejection,
-  startPods,
+  useBalancedAxios,
   within,
 } from './support.js';
 
-let pods: Pods | undefined;
-let instance: AxiosInstance | undefined;
-afterEach(async () => {
-  if (instance) await within(detachEndpointBalancing(instance), 5_000, 'detach');
-  await pods?.close();
-  instance = undefined;
-  pods = undefined;
-});
+const balancedAxios = useBalancedAxios();
 
 describe.each(ADAPTERS)('membership, %s adapter', (adapter) => {
   async function setup(count: number) {
-    pods = await startPods(count);
-    const sets = new BehaviorSubject<EndpointSet>(endpointSet(pods.addresses, pods.port));
-    const api = axios.create({ baseURL: `http://web.shop.svc:${pods.port}`, adapter });
-    instance = withEndpointBalancing(api, { endpoints: sets }, { noEndpointsTimeoutMs: 5_000 });
-    const handle = getEndpointBalancing(instance)[0] as EndpointBalancing;
-    const use = (addresses: readonly string[]) => sets.next(endpointSet(addresses, (pods as Pods).port));
+    const {
+      pods,
+      instance: api,
+      handle,
+      use,
+    } = await balancedAxios(adapter, count, {
+      noEndpointsTimeoutMs: 5_000,
+    });
     /** Endpoints (`address:port`) this instance holds connections or agents for. */
     const open = (): string[] =>
       adapter === 'http'

@@ -1,20 +1,11 @@
-import type { EndpointSet } from '@endpoint-watch/core';
 import {
   type CertificateAndKey,
   createCertificateAuthority,
   createServerCertificate,
 } from '@endpoint-watch/testing';
-import axios, { type AxiosInstance } from 'axios';
-import { BehaviorSubject } from 'rxjs';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import {
-  type AxiosBalancingOptions,
-  detachEndpointBalancing,
-  type EndpointBalancing,
-  getEndpointBalancing,
-  withEndpointBalancing,
-} from '../src/index.js';
-import { ADAPTERS, endpointSet, type PodRequest, type Pods, rejection, startPods } from './support.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { AxiosBalancingOptions } from '../src/index.js';
+import { ADAPTERS, type PodRequest, rejection, useBalancedAxios } from './support.js';
 
 let ca: CertificateAndKey;
 let cert: CertificateAndKey;
@@ -24,14 +15,7 @@ beforeAll(async () => {
   cert = await createServerCertificate(ca, { names: ['web.shop.svc'] });
 });
 
-let pods: Pods | undefined;
-let instance: AxiosInstance | undefined;
-afterEach(async () => {
-  if (instance) await detachEndpointBalancing(instance);
-  await pods?.close();
-  instance = undefined;
-  pods = undefined;
-});
+const balancedAxios = useBalancedAxios();
 
 /** The `code` of the error or of the first error in its `cause` chain that has one set by Node. */
 function tlsCode(error: unknown): string | undefined {
@@ -44,13 +28,8 @@ function tlsCode(error: unknown): string | undefined {
 }
 
 describe.each(ADAPTERS)('https to pods, %s adapter', (adapter) => {
-  async function setup(options: AxiosBalancingOptions, host = 'web.shop.svc') {
-    pods = await startPods(3, { tls: cert });
-    const sets = new BehaviorSubject<EndpointSet>(endpointSet(pods.addresses, pods.port));
-    const baseURL = `https://${host}:${pods.port}`;
-    instance = withEndpointBalancing(axios.create({ baseURL, adapter }), { endpoints: sets }, options);
-    return { pods, instance, handle: getEndpointBalancing(instance)[0] as EndpointBalancing };
-  }
+  const setup = (options: AxiosBalancingOptions, host?: string) =>
+    balancedAxios(adapter, 3, options, { tls: cert, ...(host ? { host } : {}) });
 
   it('dials the pod IPs but sends SNI and verifies the certificate for the logical host name', async () => {
     const { pods, instance } = await setup({ tls: { ca: ca.cert } });

@@ -2,28 +2,13 @@ import { once } from 'node:events';
 import { Readable, Writable } from 'node:stream';
 import { pipeline as pipelineCallback } from 'node:stream/promises';
 import { createBalancer } from '@endpoint-watch/balancer';
-import type { EndpointSet } from '@endpoint-watch/core';
 import { BehaviorSubject } from 'rxjs';
 import { type Dispatcher, fetch, pipeline, request, stream } from 'undici';
-import { afterEach, describe, expect, it } from 'vitest';
-import { type BalancedAgent, BalancingOptionsError, createBalancedAgent } from '../src/index.js';
-import { counts, endpointSet, type Pod, type PodRequest, type Pods, startPods } from './support.js';
+import { describe, expect, it } from 'vitest';
+import { BalancingOptionsError, createBalancedAgent } from '../src/index.js';
+import { counts, endpointSet, type Pod, type PodRequest, startPods, useBalancedAgent } from './support.js';
 
-let pods: Pods | undefined;
-let agent: BalancedAgent | undefined;
-afterEach(async () => {
-  await agent?.destroy().catch(() => undefined);
-  await pods?.close();
-  agent = undefined;
-  pods = undefined;
-});
-
-async function setup(count = 3, options: Parameters<typeof createBalancedAgent>[1] = {}) {
-  pods = await startPods(count);
-  const sets = new BehaviorSubject<EndpointSet>(endpointSet(pods.addresses, pods.port));
-  agent = createBalancedAgent({ endpoints: sets }, options);
-  return { pods, sets, agent, url: `http://web.shop.svc:${pods.port}` };
-}
+const setup = useBalancedAgent();
 
 async function json(dispatcher: Dispatcher, url: string, options: Partial<Dispatcher.RequestOptions> = {}) {
   const response = await request(url, { dispatcher, ...options });
@@ -126,18 +111,17 @@ describe('createBalancedAgent', () => {
   });
 
   it('drives a controller-API (onRequestStart/onResponse*) handler, hiding retries from it', async () => {
-    pods = await startPods(1);
     // a dead endpoint first (round-robin from index 0): the handler must see one clean exchange
-    const sets = new BehaviorSubject(endpointSet(['127.0.0.5', pods.addresses[0] as string], pods.port));
-    agent = createBalancedAgent(
-      { endpoints: sets },
+    const { agent, url } = await setup(
+      1,
       { balancer: { strategy: 'round-robin', random: () => 0, outlierDetection: false } },
+      { initial: ([live]) => ['127.0.0.5', live as string] },
     );
     const events: string[] = [];
     const chunks: Buffer[] = [];
     const done = new Promise<void>((resolve, reject) => {
-      agent?.dispatch(
-        { origin: `http://web.shop.svc:${pods?.port}`, path: '/raw', method: 'GET' },
+      agent.dispatch(
+        { origin: url, path: '/raw', method: 'GET' },
         {
           onRequestStart: () => events.push('start'),
           onResponseStart: (_controller, statusCode) => events.push(`headers ${statusCode}`),
@@ -203,9 +187,7 @@ describe('createBalancedAgent', () => {
   });
 
   it('dials IPv6 endpoints in brackets ([::1])', async () => {
-    pods = await startPods(1, { addresses: ['::1'] });
-    const sets = new BehaviorSubject(endpointSet(['::1'], pods.port));
-    agent = createBalancedAgent({ endpoints: sets });
+    const { pods, agent } = await setup(1, {}, { addresses: ['::1'] });
     const { body } = await json(agent, `http://web.shop.svc:${pods.port}/v6`);
     expect(body).toMatchObject({ pod: '::1', host: `web.shop.svc:${pods.port}` });
     expect(agent.pools()[0]).toMatchObject({
@@ -292,11 +274,11 @@ describe('createBalancedAgent', () => {
   });
 
   it('shares a balancer it does not own, and leaves it open on close', async () => {
-    pods = await startPods(2);
+    const { pods, url } = await setup(2);
     const balancer = createBalancer(new BehaviorSubject(endpointSet(pods.addresses, pods.port)));
-    agent = createBalancedAgent({ balancer });
-    await json(agent, `http://web.shop.svc:${pods.port}/`);
-    await agent.close();
+    const shared = createBalancedAgent({ balancer });
+    await json(shared, `${url}/`);
+    await shared.close();
     expect(balancer.stats().closed).toBe(false);
     expect(balancer.pick()).toBeDefined();
     balancer.close();

@@ -1,49 +1,17 @@
 import { NoEndpointsError } from '@endpoint-watch/balancer';
-import type { EndpointSet } from '@endpoint-watch/core';
-import { BehaviorSubject } from 'rxjs';
 import { request } from 'undici';
-import { afterEach, describe, expect, it } from 'vitest';
-import { type BalancedAgent, type BalancedAgentOptions, createBalancedAgent } from '../src/index.js';
-import {
-  endpointSet,
-  eventually,
-  type Pod,
-  type PodRequest,
-  type Pods,
-  rejection,
-  startPods,
-  within,
-} from './support.js';
+import { describe, expect, it } from 'vitest';
+import type { BalancedAgent } from '../src/index.js';
+import { eventually, type Pod, type PodRequest, rejection, useBalancedAgent, within } from './support.js';
 
-let pods: Pods | undefined;
-let agent: BalancedAgent | undefined;
-afterEach(async () => {
-  await agent?.destroy().catch(() => undefined);
-  await pods?.close();
-  agent = undefined;
-  pods = undefined;
-});
-
-async function setup(count: number, initial: number, options: BalancedAgentOptions = {}) {
-  pods = await startPods(count);
-  const port = pods.port;
-  const sets = new BehaviorSubject<EndpointSet>(endpointSet(pods.addresses.slice(0, initial), port));
-  agent = createBalancedAgent({ endpoints: sets }, options);
-  const url = `http://web.shop.svc:${port}`;
-  const use = (addresses: readonly string[]) => sets.next(endpointSet(addresses, port));
-  const get = async (path = '/') => {
-    const response = await request(`${url}${path}`, { dispatcher: agent });
-    return (await response.body.json()) as PodRequest;
-  };
-  return { pods, agent, sets, url, use, get, port };
-}
+const setup = useBalancedAgent();
 
 const openPoolsOf = (agent: BalancedAgent, pod: Pod) =>
   agent.pools().filter((pool) => pool.endpoint.startsWith(`${pod.address}:`));
 
 describe('scaling', () => {
   it('sends traffic to a new pod, none to a removed one, and closes the removed pod’s pool', async () => {
-    const { pods, agent, use, get } = await setup(3, 2);
+    const { pods, agent, use, get } = await setup(3, {}, { initial: 2 });
     const [a, b, c] = pods.pods as [Pod, Pod, Pod];
     for (let i = 0; i < 30; i++) await get();
     expect(c.count()).toBe(0);
@@ -67,7 +35,7 @@ describe('scaling', () => {
   });
 
   it('lets a request in flight on a removed pod finish before closing its pool', async () => {
-    const { pods, agent, use, url } = await setup(1, 1);
+    const { pods, agent, use, url } = await setup(1);
     const [a] = pods.pods as [Pod];
     a.delayMs = 150;
     const pending = request(`${url}/slow`, { dispatcher: agent });
@@ -80,7 +48,7 @@ describe('scaling', () => {
   });
 
   it('fails with ERR_NO_ENDPOINTS quickly when the Service is scaled to zero', async () => {
-    const { agent, use, url } = await setup(2, 2, { noEndpointsTimeoutMs: 50 });
+    const { agent, use, url } = await setup(2, { noEndpointsTimeoutMs: 50 });
     use([]);
     const error = await within(rejection(request(`${url}/`, { dispatcher: agent })), 2_000, 'the request');
     expect(error).toBeInstanceOf(NoEndpointsError);
@@ -90,7 +58,7 @@ describe('scaling', () => {
   });
 
   it('waits for endpoints (within the bound) and goes on when a pod appears', async () => {
-    const { pods, agent, use, url } = await setup(1, 0, { noEndpointsTimeoutMs: 5_000 });
+    const { pods, agent, use, url } = await setup(1, { noEndpointsTimeoutMs: 5_000 }, { initial: 0 });
     const pending = request(`${url}/waiting`, { dispatcher: agent });
     await new Promise((resolve) => setImmediate(resolve));
     use(pods.addresses);
@@ -99,7 +67,7 @@ describe('scaling', () => {
   });
 
   it('does not leak pools or sockets as pods churn', async () => {
-    const { pods, agent, use, get } = await setup(6, 3);
+    const { pods, agent, use, get } = await setup(6, {}, { initial: 3 });
     let seed = 7;
     const random = () => {
       seed = (seed * 1103515245 + 12345) % 2 ** 31;
@@ -130,7 +98,7 @@ describe('scaling', () => {
 
 describe('least-request under concurrency', () => {
   it('sends far fewer requests to a pod that answers 40 ms slower', async () => {
-    const { pods, get } = await setup(3, 3);
+    const { pods, get } = await setup(3);
     const [fast1, fast2, slow] = pods.pods as [Pod, Pod, Pod];
     slow.delayMs = 40;
     // 16 concurrent loops, 480 requests in all
@@ -148,7 +116,7 @@ describe('least-request under concurrency', () => {
 
 describe('cancellation', () => {
   it('aborts the attempt on `signal` and does not retry it', async () => {
-    const { pods, agent, url } = await setup(2, 2);
+    const { pods, agent, url } = await setup(2);
     for (const pod of pods.pods) pod.mode = 'hang';
     const controller = new AbortController();
     const pending = rejection(request(`${url}/hang`, { dispatcher: agent, signal: controller.signal }));
@@ -169,7 +137,7 @@ describe('cancellation', () => {
   });
 
   it('counts a timeout signal against the pod', async () => {
-    const { pods, agent, url } = await setup(1, 1, { balancer: { outlierDetection: false } });
+    const { pods, agent, url } = await setup(1, { balancer: { outlierDetection: false } });
     const pod = pods.pods[0] as Pod;
     pod.mode = 'hang';
     const controller = new AbortController();
@@ -182,7 +150,7 @@ describe('cancellation', () => {
   });
 
   it('aborts a request that is waiting for an endpoint', async () => {
-    const { agent, url } = await setup(1, 0, { noEndpointsTimeoutMs: 10_000 });
+    const { agent, url } = await setup(1, { noEndpointsTimeoutMs: 10_000 }, { initial: 0 });
     const controller = new AbortController();
     const pending = rejection(request(`${url}/`, { dispatcher: agent, signal: controller.signal }));
     await new Promise((resolve) => setImmediate(resolve));
@@ -195,7 +163,7 @@ describe('cancellation', () => {
 
 describe('close and destroy', () => {
   it('close() waits for requests in progress, then closes every pool, socket and its balancer', async () => {
-    const { pods, agent, get, url } = await setup(3, 3);
+    const { pods, agent, get, url } = await setup(3);
     for (let i = 0; i < 30; i++) await get();
     expect(agent.pools()).toHaveLength(3);
     (pods.pods[0] as Pod).delayMs = 100;
@@ -215,7 +183,7 @@ describe('close and destroy', () => {
   });
 
   it('destroy() fails requests in progress and closes every socket', async () => {
-    const { pods, agent, url } = await setup(2, 2);
+    const { pods, agent, url } = await setup(2);
     for (const pod of pods.pods) pod.mode = 'hang';
     const pending = rejection(request(`${url}/hang`, { dispatcher: agent }));
     await eventually(() => pods.pods.some((pod) => pod.count() === 1), 'the request to reach a pod');

@@ -2,6 +2,10 @@ import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
 import type { Endpoint, EndpointSet } from '@endpoint-watch/core';
 import * as loopback from '@endpoint-watch/testing';
+import { BehaviorSubject } from 'rxjs';
+import { request } from 'undici';
+import { afterEach } from 'vitest';
+import { type BalancedAgent, type BalancedAgentOptions, createBalancedAgent } from '../src/index.js';
 
 export { eventually, within } from '@endpoint-watch/testing';
 
@@ -72,4 +76,43 @@ export async function rejection(promise: Promise<unknown>): Promise<Error & { co
 
 export function counts(pods: Pods): Record<string, number> {
   return pods.counts();
+}
+
+/**
+ * The usual test bench: `count` pods and a `BalancedAgent` over an endpoint set the test controls
+ * (`use`), all torn down after each test. Call once at the top of a test file; the returned
+ * function sets up one test. `initial`: the first set, as a count of pods (default: all) or a
+ * function of their addresses; the other options go to `startPods`.
+ */
+export function useBalancedAgent() {
+  let pods: Pods | undefined;
+  let agent: BalancedAgent | undefined;
+  afterEach(async () => {
+    await agent?.destroy().catch(() => undefined);
+    await pods?.close();
+    agent = undefined;
+    pods = undefined;
+  });
+  return async (
+    count: number,
+    options: BalancedAgentOptions = {},
+    {
+      initial = count,
+      ...podOptions
+    }: PodOptions & { readonly initial?: number | ((addresses: string[]) => readonly string[]) } = {},
+  ) => {
+    pods = await startPods(count, podOptions);
+    const port = pods.port;
+    const first = typeof initial === 'number' ? pods.addresses.slice(0, initial) : initial(pods.addresses);
+    const sets = new BehaviorSubject<EndpointSet>(endpointSet(first, port));
+    const balanced = createBalancedAgent({ endpoints: sets }, options);
+    agent = balanced;
+    const url = `${podOptions.tls ? 'https' : 'http'}://web.shop.svc:${port}`;
+    const use = (addresses: readonly string[]) => sets.next(endpointSet(addresses, port));
+    const get = async (path = '/') => {
+      const response = await request(`${url}${path}`, { dispatcher: balanced });
+      return (await response.body.json()) as PodRequest;
+    };
+    return { pods, agent: balanced, sets, url, use, get, port };
+  };
 }

@@ -1,14 +1,12 @@
-import type { EndpointSet } from '@endpoint-watch/core';
 import {
   type CertificateAndKey,
   createCertificateAuthority,
   createServerCertificate,
 } from '@endpoint-watch/testing';
-import { BehaviorSubject } from 'rxjs';
 import { fetch, request } from 'undici';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { type BalancedAgent, type BalancedAgentOptions, createBalancedAgent } from '../src/index.js';
-import { endpointSet, type PodOptions, type PodRequest, type Pods, rejection, startPods } from './support.js';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { BalancedAgentOptions } from '../src/index.js';
+import { type PodOptions, type PodRequest, rejection, useBalancedAgent } from './support.js';
 
 let ca: CertificateAndKey;
 let cert: CertificateAndKey;
@@ -18,21 +16,9 @@ beforeAll(async () => {
   cert = await createServerCertificate(ca, { names: ['web.shop.svc'] });
 });
 
-let pods: Pods | undefined;
-let agent: BalancedAgent | undefined;
-afterEach(async () => {
-  await agent?.destroy().catch(() => undefined);
-  await pods?.close();
-  agent = undefined;
-  pods = undefined;
-});
-
-async function setup(count: number, options: BalancedAgentOptions, tls: PodOptions['tls'] = cert) {
-  pods = await startPods(count, { tls });
-  const sets = new BehaviorSubject<EndpointSet>(endpointSet(pods.addresses, pods.port));
-  agent = createBalancedAgent({ endpoints: sets }, options);
-  return { pods, agent };
-}
+const balanced = useBalancedAgent();
+const setup = (count: number, options: BalancedAgentOptions, tls: PodOptions['tls'] = cert) =>
+  balanced(count, options, { tls });
 
 describe('https to pods', () => {
   it('dials the pod IPs but verifies the certificate and sends SNI for the URL’s host name', async () => {
