@@ -31,13 +31,9 @@ const apiError = (
     inStream: options.inStream,
   });
 
-function machine(options: ListWatchMachineOptions = {}) {
+function machine(options: ListWatchMachineOptions = {}, random = () => 0.5) {
   let clock = 1_000_000;
-  const m = new ListWatchMachine(
-    { backoff: { jitter: 0 }, ...options },
-    () => clock,
-    () => 0.5,
-  );
+  const m = new ListWatchMachine({ backoff: { jitter: 0 }, ...options }, () => clock, random);
   return {
     m,
     advance: (ms: number) => {
@@ -82,6 +78,18 @@ describe('ListWatchMachine — LIST then WATCH', () => {
     expect(query?.timeoutSeconds).toBeGreaterThanOrEqual(300);
     expect(query?.timeoutSeconds).toBeLessThan(600);
     expect(page2.health).toMatchObject({ state: 'synced', resourceVersion: '10' });
+  });
+
+  it('draws each watch its own timeoutSeconds in [5, 10) min, so many clients do not expire together', () => {
+    const draws = [0, 0.999, 0.5];
+    const { m } = machine({ initialList: 'list' }, () => draws.shift() ?? 0.5);
+    const timeouts: unknown[] = [];
+    let step = listThenWatch(m);
+    for (let i = 0; i < 3; i++) {
+      timeouts.push(step.command?.kind === 'watch' ? step.command.query.timeoutSeconds : undefined);
+      step = m.handle({ kind: 'watchEnded', durationMs: 300_000 }); // a clean end: the next watch
+    }
+    expect(timeouts).toEqual([300, 599, 450]);
   });
 
   it('turns ADDED/MODIFIED into apply and DELETED into delete, tracking the resourceVersion', () => {
