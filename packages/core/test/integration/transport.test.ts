@@ -1,4 +1,6 @@
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { inspect } from 'node:util';
@@ -8,6 +10,7 @@ import {
   type FakeApiServer,
   startFakeApiServer,
   v1Endpoints,
+  within,
 } from '@endpoint-watch/testing';
 import { firstValueFrom, timeout } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -95,6 +98,37 @@ describe('errors', () => {
     expect((error as unknown as KubeApiError).status.reason).toBe('NotFound');
   });
 
+  it('carries the Status message, in the error and in its text', async () => {
+    const s = await server({ tls: true });
+    s.faults.failNext(1, 403, { reason: 'Forbidden', message: 'cannot list endpointslices in shop' });
+    const c = client(loadKubeConfig({ kubeconfig: kubeconfigFile(s), env: {} }));
+    const error = (await rejection(
+      c.getJson('/apis/discovery.k8s.io/v1/endpointslices'),
+    )) as unknown as KubeApiError;
+    expect(error.status).toMatchObject({
+      code: 403,
+      reason: 'Forbidden',
+      message: 'cannot list endpointslices in shop',
+    });
+    expect(error.message).toContain('cannot list endpointslices in shop');
+  });
+
+  it('turns a body that is not a Status (a proxy’s HTML page) into a KubeApiError keeping its text', async () => {
+    const proxy = createServer((_request, response) => {
+      response.writeHead(502, { 'content-type': 'text/html' });
+      response.end('<html><body>502 Bad Gateway</body></html>');
+    });
+    await new Promise<void>((resolve) => proxy.listen(0, '127.0.0.1', resolve));
+    cleanups.push(() => new Promise<void>((resolve) => proxy.close(() => resolve())));
+    const { port } = proxy.address() as AddressInfo;
+    const error = await rejection(
+      client(loadKubeConfig({ server: `http://127.0.0.1:${port}` })).getJson('/version'),
+    );
+    expect(error).toBeInstanceOf(KubeApiError);
+    expect((error as unknown as KubeApiError).statusCode).toBe(502);
+    expect((error as unknown as KubeApiError).status.message).toContain('502 Bad Gateway');
+  });
+
   it('reports an unreachable apiserver', async () => {
     const s = await server({ tls: true });
     const url = s.url;
@@ -121,6 +155,17 @@ describe('errors', () => {
     }
   });
 
+  it('never shows the token in transport errors either (here: an untrusted certificate)', async () => {
+    const s = await server({ tls: true, token: 'super-secret-token-value' });
+    const other = await server({ tls: true });
+    const config = loadKubeConfig({ server: s.url, token: 'super-secret-token-value', ca: other.tls?.ca });
+    const error = await rejection(client(config).getJson('/version'));
+    expect(error).toBeInstanceOf(KubeTransportError);
+    for (const text of [error.message, inspect(error, { depth: 10 }), JSON.stringify(error)]) {
+      expect(text).not.toContain('super-secret-token-value');
+    }
+  });
+
   it('aborts a request with its signal', async () => {
     const s = await server({ tls: true });
     const c = client(loadKubeConfig({ kubeconfig: kubeconfigFile(s), env: {} }));
@@ -138,6 +183,23 @@ describe('errors', () => {
     })();
     await expect(reading).rejects.toThrow();
     await eventually(() => s.openWatches === 0, 'the watch to close');
+  });
+
+  it('aborts a request still waiting for its credentials (a slow exec plugin, say)', async () => {
+    const s = await server({ tls: true });
+    const config = loadKubeConfig({ kubeconfig: kubeconfigFile(s), env: {} });
+    // credentials that arrive only when the caller gives up
+    const credentials = (options?: { signal?: AbortSignal }) =>
+      new Promise<never>((_resolve, reject) => {
+        options?.signal?.addEventListener('abort', () => reject(options.signal?.reason));
+      });
+    const c = client({ ...config, auth: { ...config.auth, credentials } });
+    const controller = new AbortController();
+    const pending = rejection(c.getJson('/version', { signal: controller.signal }));
+    controller.abort();
+    const error = await within(pending, 5_000, 'the aborted request to end');
+    expect(error.name).toBe('AbortError');
+    expect(s.requests).toHaveLength(0);
   });
 });
 
