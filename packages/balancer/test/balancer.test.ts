@@ -8,6 +8,7 @@ import {
   endpointKey,
   type Lease,
 } from '../src/index.js';
+import { resolveOptions } from '../src/options.js';
 import { ep, ManualClock, range, seeded, set } from './support.js';
 
 const byAddress = (stats: BalancerStats, address: string) =>
@@ -189,6 +190,30 @@ describe('close', () => {
 });
 
 describe('options', () => {
+  it('defaults to the constants of Envoy, Finagle and Linkerd that the README names', () => {
+    const resolved = resolveOptions({ slowStart: { windowMs: 30_000 }, zone: { local: 'zone-a' } });
+    expect(resolved).toMatchObject({
+      strategy: 'least-request',
+      choiceCount: 2, // Envoy least_request choice_count
+      activeRequestBias: 1,
+      ewmaDecayMs: 10_000, // Finagle / Linkerd peak EWMA decay
+      ewmaDefaultLatencyMs: 30, // Linkerd's default RTT
+      hash: { algorithm: 'maglev', tableSize: 65_537, ringMinSize: 1_024 }, // Envoy maglev / ring_hash
+      outlier: {
+        consecutiveFailures: 5, // Envoy outlier detection
+        baseEjectionMs: 30_000,
+        maxEjectionMs: 300_000,
+        maxEjectionPercent: 10,
+        intervalMs: 10_000,
+        successRate: { minimumHosts: 5, requestVolume: 100, stdevFactor: 1.9 },
+      },
+      panicThresholdPercent: 50,
+      slowStart: { windowMs: 30_000, aggression: 1, minWeightPercent: 10 },
+      zone: { local: 'zone-a', minClusterSize: 6 },
+      noEndpointsTimeoutMs: 3_000,
+    });
+  });
+
   it('rejects out-of-range options with ERR_BALANCER_OPTIONS', () => {
     const bad = [
       { strategy: 'fastest' as never },

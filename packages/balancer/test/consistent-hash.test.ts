@@ -83,6 +83,14 @@ describe('Maglev table', () => {
     );
   });
 
+  it('refuses a size that is not a prime (its permutations would never fill the table)', () => {
+    for (const size of [65_536, 1, 0, 9.5]) {
+      expect(() => buildMaglevTable(names(3), size)).toThrow(
+        expect.objectContaining({ code: 'ERR_BALANCER_OPTIONS' }),
+      );
+    }
+  });
+
   it('does not depend on the order of the endpoints in the set', () => {
     const a = createBalancer(of(set(range(1, 6).map((n) => ep(n)))), { strategy: 'consistent-hash' });
     const b = createBalancer(of(set(range(1, 6).map((n) => ep(7 - n)))), { strategy: 'consistent-hash' });

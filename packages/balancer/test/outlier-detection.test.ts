@@ -228,7 +228,20 @@ describe('success-rate outlier detection', () => {
   });
 
   it('starts each interval afresh, respects the ejection cap, and can be turned off', () => {
-    const { clock, balancer } = setup(10);
+    // Rates 0.5 and 0.67 against 1: with a factor of 1 (threshold ≈ 0.75) both are outliers.
+    const successRate = { stdevFactor: 1 };
+    const uncapped = setup(10, { outlierDetection: { successRate, maxEjectionPercent: 20 } });
+    traffic(uncapped.balancer, 2_000, { '10.0.0.4': 2, '10.0.0.7': 3 });
+    uncapped.clock.advance(10_000);
+    uncapped.balancer.pick()?.release({ ok: true });
+    expect(
+      uncapped.balancer
+        .stats()
+        .endpoints.filter((e) => e.ejected)
+        .map((e) => e.address),
+    ).toEqual(['10.0.0.4', '10.0.0.7']);
+
+    const { clock, balancer } = setup(10, { outlierDetection: { successRate } });
     traffic(balancer, 2_000, { '10.0.0.4': 2, '10.0.0.7': 3 });
     clock.advance(10_000);
     balancer.pick()?.release({ ok: true });

@@ -1,4 +1,6 @@
+import { BalancerOptionsError } from '../errors.js';
 import { hash32 } from '../hash.js';
+import { isPrime } from '../options.js';
 import type { EndpointState, Strategy, StrategyContext } from '../types.js';
 import { randomIndex } from './sampling.js';
 
@@ -22,6 +24,10 @@ export function keyHash(key: string): number {
  * Returns, per slot, the index in `names` of its backend. Build cost O(M log M) on average.
  */
 export function buildMaglevTable(names: readonly string[], tableSize: number): Int32Array {
+  // A composite size leaves some permutations incomplete: the fill below would never end.
+  if (!Number.isSafeInteger(tableSize) || !isPrime(tableSize)) {
+    throw new BalancerOptionsError(`a Maglev table size must be a prime, got ${String(tableSize)}`);
+  }
   const table = new Int32Array(tableSize).fill(-1);
   const n = names.length;
   if (n === 0) return table;
