@@ -225,8 +225,9 @@ describe('EndpointSliceAggregator: union and dedupe across slices', () => {
   ]) {
     it(`prefers the non-terminating copy whatever the slice names and arrival order (${order.join(', ')})`, () => {
       const copies: Record<string, Record<string, unknown>> = {
+        // the terminating copy even claims to be ready: not terminating still comes first
         'web-a': slice('web-a', [
-          ep('10.0.0.1', { ready: false, serving: true, terminating: true, pod: 'old' }),
+          ep('10.0.0.1', { ready: true, serving: true, terminating: true, pod: 'old' }),
         ]),
         'web-b': slice('web-b', [
           ep('10.0.0.1', { ready: false, serving: false, terminating: false, pod: 'new' }),
