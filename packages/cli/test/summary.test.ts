@@ -89,6 +89,14 @@ describe('demo summary', () => {
       renderSummary(summary, { color: false }).some((line) => line.startsWith('  ✗ each succeeded request')),
     ).toBe(true);
 
+    const rows = scenario();
+    // Totals that the per-endpoint rows do not sum to (an attempt counted in one place only).
+    const totals = rows.ledger.totals();
+    const miscounted = input(rows.ledger, rows.requests, {
+      attempts: { ...totals, attempts: totals.attempts + 1, failed: totals.failed + 1 },
+    });
+    expect(buildSummary(miscounted).checks.map((c) => c.ok)).toEqual([true, false, true, true]);
+
     const fourth = scenario();
     const disagreeing = input(fourth.ledger, fourth.requests, {
       balancer: { picks: 5, successes: 3, failures: 1 },

@@ -17,6 +17,8 @@ const TLS_NAME = 'cluster.condi.me';
 let server: FakeApiServer;
 let dir: string;
 let kubeconfig: string;
+/** The same cluster, but the context's namespace is `default`: only `-n shop` finds the Service. */
+let kubeconfigInDefault: string;
 
 const slice = (
   endpoints: Parameters<typeof endpointSlice>[0]['endpoints'],
@@ -42,6 +44,8 @@ beforeAll(async () => {
   dir = mkdtempSync(join(tmpdir(), 'endpoint-watch-cli-'));
   kubeconfig = join(dir, 'kubeconfig');
   writeFileSync(kubeconfig, server.kubeconfig({ namespace: 'shop' })); // no tls-server-name in it
+  kubeconfigInDefault = join(dir, 'kubeconfig-default');
+  writeFileSync(kubeconfigInDefault, server.kubeconfig({ namespace: 'default' }));
 });
 afterAll(async () => {
   await server.close();
@@ -107,6 +111,33 @@ describe('watch --json', () => {
       terminating: true,
     });
     expect(Number(sets[2].resourceVersion)).toBeGreaterThan(Number(sets[0].resourceVersion));
+  });
+
+  it('-n overrides the namespace of the kubeconfig context', async () => {
+    server.upsert(slice([pod(2)]));
+    const io = captureIo();
+    const args = ['watch', 'web', '--kubeconfig', kubeconfigInDefault, '--tls-server-name', TLS_NAME];
+    const run = main([...args, '-n', 'shop', '--json'], io);
+    await waitFor(() => io.stdout.lines().length >= 1, 'the first set');
+    io.interrupt();
+    expect(await run).toBe(0);
+    const [set] = io.stdout.lines().map((line) => JSON.parse(line));
+    expect(set).toMatchObject({ namespace: 'shop', service: 'web' });
+    expect(set.endpoints.map((e: { address: string }) => e.address)).toEqual(['127.0.0.2']);
+  });
+
+  it('after the first sync, errors go to stderr and stdout keeps only sets', async () => {
+    server.upsert(slice([pod(2)]));
+    const io = captureIo();
+    const run = main(watchArgs('--json'), io);
+    await waitFor(() => io.stdout.lines().length >= 1, 'the first set');
+    server.faults.failNext(Number.POSITIVE_INFINITY, 403, { reason: 'Forbidden', message: 'no' });
+    server.faults.cutWatches();
+    await waitFor(() => io.stderr.text.includes('403'), 'the 403 on stderr');
+    io.interrupt();
+    expect(await run).toBe(0);
+    expect(io.stderr.text).toMatch(/^endpoint-watch: watch retrying .*grant list, watch on endpointslices/m);
+    for (const line of io.stdout.lines()) expect(() => JSON.parse(line)).not.toThrow();
   });
 
   it('--port selects the Service port', async () => {
