@@ -140,6 +140,22 @@ describe('watch --json', () => {
     for (const line of io.stdout.lines()) expect(() => JSON.parse(line)).not.toThrow();
   });
 
+  it('--context picks another context of the kubeconfig (the current one is unreachable here)', async () => {
+    server.upsert(slice([pod(2)]));
+    const unreachable = join(dir, 'kubeconfig-unreachable');
+    writeFileSync(unreachable, server.kubeconfig({ context: 'old', server: 'https://127.0.0.1:1' }));
+    const reachable = join(dir, 'kubeconfig-reachable');
+    writeFileSync(reachable, server.kubeconfig({ context: 'real', namespace: 'shop' }));
+    // merged first-wins: the current context is `old`, from the first file
+    const io = captureIo({ env: { KUBECONFIG: `${unreachable}:${reachable}` } });
+    const run = main(['watch', 'web', '--tls-server-name', TLS_NAME, '--context', 'real', '--json'], io);
+    await waitFor(() => io.stdout.lines().length >= 1, 'the first set');
+    io.interrupt();
+    expect(await run).toBe(0);
+    const [set] = io.stdout.lines().map((line) => JSON.parse(line));
+    expect(set).toMatchObject({ namespace: 'shop', service: 'web' });
+  });
+
   it('--port selects the Service port', async () => {
     server.upsert(
       slice(
