@@ -5,17 +5,9 @@
  * exits at once.
  */
 import { main } from './main.js';
+import { stopOnSignals } from './stop-signals.js';
 
-const stop = new AbortController();
-const onSignal = (signal: NodeJS.Signals) => {
-  if (stop.signal.aborted) {
-    process.stderr.write(`\nendpoint-watch: ${signal} again, exiting without cleanup\n`);
-    process.exit(130);
-  }
-  stop.abort(new Error(`received ${signal}`));
-};
-process.on('SIGINT', onSignal);
-process.on('SIGTERM', onSignal);
+const stop = stopOnSignals(process);
 // Never leave a terminal without its cursor, whatever happens.
 process.on('exit', () => {
   if (process.stdout.isTTY) process.stdout.write('\u001b[?25h');
@@ -27,8 +19,7 @@ const code = await main(process.argv.slice(2), {
   env: process.env,
   signal: stop.signal,
 });
-process.off('SIGINT', onSignal);
-process.off('SIGTERM', onSignal);
+stop.remove();
 process.exitCode = code;
 // Everything is closed by now and the process ends by itself; should a handle linger, do not hang.
 setTimeout(() => {
