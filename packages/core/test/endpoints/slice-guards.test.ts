@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SliceEndpointSchema, SliceShellSchema } from '../../src/endpoints/endpointslice-parser.js';
 import { isValidSliceEndpoint, isValidSliceShell } from '../../src/endpoints/slice-guards.js';
-import { looseValue as loose, mostly } from '../support/json-arbitraries.js';
+import { expectSchemaTwin, looseValue as loose, mostly } from '../support/json-arbitraries.js';
 
 const nameList = fc.oneof(
   loose,
@@ -31,12 +31,7 @@ const endpointLike = fc.record(
 
 describe('isValidSliceEndpoint', () => {
   it('agrees with the zod schema on any endpoint-like value', () => {
-    fc.assert(
-      fc.property(fc.oneof(endpointLike, loose), (value) => {
-        expect(isValidSliceEndpoint(value)).toBe(SliceEndpointSchema.safeParse(value).success);
-      }),
-      { numRuns: 5000 },
-    );
+    expectSchemaTwin(isValidSliceEndpoint, SliceEndpointSchema, endpointLike);
   });
 
   it('accepts a realistic entry and rejects one without addresses', () => {
@@ -90,11 +85,6 @@ const shellLike = fc.record(
 
 describe('isValidSliceShell', () => {
   it('agrees with the zod schema on any slice-like value', () => {
-    fc.assert(
-      fc.property(fc.oneof(shellLike, loose), (value) => {
-        expect(isValidSliceShell(value)).toBe(SliceShellSchema.safeParse(value).success);
-      }),
-      { numRuns: 5000 },
-    );
+    expectSchemaTwin(isValidSliceShell, SliceShellSchema, shellLike);
   });
 });

@@ -1,4 +1,5 @@
 import fc from 'fast-check';
+import { expect } from 'vitest';
 
 /** JSON-ish values that are sometimes right and sometimes wrong for any field (schema twins' tests). */
 export const looseValue = fc.oneof(
@@ -14,3 +15,17 @@ export const looseValue = fc.oneof(
 /** Usually `valid`, sometimes a loose value: so that a single wrong field is what decides. */
 export const mostly = <T>(valid: fc.Arbitrary<T>) =>
   fc.oneof({ weight: 4, arbitrary: valid }, { weight: 1, arbitrary: looseValue });
+
+/** A hand-written guard accepts exactly what its zod schema accepts, for shaped and loose values. */
+export function expectSchemaTwin(
+  guard: (value: unknown) => boolean,
+  schema: { safeParse(value: unknown): { success: boolean } },
+  shaped: fc.Arbitrary<unknown>,
+): void {
+  fc.assert(
+    fc.property(fc.oneof(shaped, looseValue), (value) => {
+      expect(guard(value)).toBe(schema.safeParse(value).success);
+    }),
+    { numRuns: 5000 },
+  );
+}

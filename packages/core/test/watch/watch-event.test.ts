@@ -1,7 +1,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isWatchEventEnvelope, parseWatchEvent, watchEventSchema } from '../../src/watch/watch-event.js';
-import { looseValue as loose } from '../support/json-arbitraries.js';
+import { expectSchemaTwin, looseValue as loose } from '../support/json-arbitraries.js';
 
 const annotations = fc.oneof(
   loose,
@@ -25,12 +25,7 @@ const envelope = fc.record(
 
 describe('isWatchEventEnvelope', () => {
   it('agrees with the zod schema on any envelope-like value', () => {
-    fc.assert(
-      fc.property(fc.oneof(envelope, loose), (value) => {
-        expect(isWatchEventEnvelope(value)).toBe(watchEventSchema.safeParse(value).success);
-      }),
-      { numRuns: 5000 },
-    );
+    expectSchemaTwin(isWatchEventEnvelope, watchEventSchema, envelope);
   });
 
   it('gives the same event as the schema for every accepted line', () => {
