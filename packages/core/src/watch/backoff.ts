@@ -2,7 +2,7 @@
 export interface BackoffOptions {
   /** First delay. Default 800 ms. */
   readonly initialMs?: number;
-  /** Largest delay. Default 30 s. */
+  /** Largest delay, jitter included. Default 30 s. */
   readonly maxMs?: number;
   /** Growth per failure. Default 2. */
   readonly factor?: number;
@@ -37,11 +37,15 @@ export class Backoff {
     return this.#attempt;
   }
 
-  /** Records a failure at `now` and returns how long to wait before the next try. */
+  /**
+   * Records a failure at `now` and returns how long to wait before the next try. The jitter is
+   * applied before the cap, so `maxMs` is the largest delay there is (at the cap, delays spread
+   * below it only).
+   */
   next(now: number): number {
     const { initialMs, maxMs, factor, jitter } = this.#options;
     const base = Math.min(maxMs, initialMs * factor ** this.#count(now));
-    return Math.round(base * (1 + jitter * (this.#random() - 0.5)));
+    return Math.min(maxMs, Math.round(base * (1 + jitter * (this.#random() - 0.5))));
   }
 
   /** Records a failure whose delay the server chose (Retry-After); attempts still count. */

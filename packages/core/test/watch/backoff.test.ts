@@ -13,6 +13,15 @@ describe('Backoff', () => {
     expect(new Backoff({}, () => 1).next(0)).toBe(1000);
   });
 
+  it('never exceeds maxMs, jitter included (the jitter spreads delays below the cap)', () => {
+    const highest = new Backoff({}, () => 1); // the largest jitter draw: +25 %
+    const delays = Array.from({ length: 10 }, (_, i) => highest.next(i));
+    expect(Math.max(...delays)).toBe(30_000);
+    expect(delays.slice(0, 3)).toEqual([1000, 2000, 4000]);
+    const lowest = new Backoff({}, () => 0); // −25 %
+    expect(Array.from({ length: 10 }, (_, i) => lowest.next(i)).at(-1)).toBe(22_500);
+  });
+
   it('starts over after a quiet period of resetAfterMs', () => {
     const backoff = new Backoff({ jitter: 0, resetAfterMs: 120_000 });
     backoff.next(0);
