@@ -131,6 +131,21 @@ export const arrayOrNil = z
   .custom<readonly unknown[]>((v) => Array.isArray(v), { message: 'Invalid input: expected array' })
   .nullish();
 
+/**
+ * The API's own bounds on an EndpointSlice (discovery/v1 validation): at most 1000 endpoints, 100
+ * ports, 100 addresses per endpoint. A larger slice is no slice the apiserver could have stored,
+ * and is rejected before its entries are looked at (10^6 of them would block the event loop).
+ */
+export const SLICE_LIMITS = { endpoints: 1000, ports: 100, addresses: 100 } as const;
+
+/** `arrayOrNil` of at most `max` items (the entries are not looked into). */
+export function boundedArrayOrNil(max: number) {
+  return z
+    .custom<readonly unknown[]>((v) => Array.isArray(v), { message: 'Invalid input: expected array' })
+    .refine((v) => v.length <= max, { message: `Too big: expected at most ${max} items` })
+    .nullish();
+}
+
 export const TargetRefSchema = z.object({
   kind: z.string().nullish(),
   namespace: z.string().nullish(),

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import {
   type AddressType,
-  arrayOrNil,
+  boundedArrayOrNil,
   canonicalAddress,
   conditionsMatch,
   type EndpointBase,
@@ -13,6 +13,7 @@ import {
   parseOrThrow,
   type RawObject,
   requireObject,
+  SLICE_LIMITS,
   TargetRefSchema,
   targetRefMatches,
 } from './endpoint-fields.js';
@@ -29,14 +30,14 @@ export const SliceShellSchema = z.object({
     labels: z.record(z.string(), z.string()).nullish(),
   }),
   addressType: z.enum(['IPv4', 'IPv6', 'FQDN']),
-  endpoints: arrayOrNil,
-  ports: z.array(SlicePortSchema).nullish(),
+  endpoints: boundedArrayOrNil(SLICE_LIMITS.endpoints),
+  ports: z.array(SlicePortSchema).max(SLICE_LIMITS.ports).nullish(),
 });
 
 const NameRefSchema = z.object({ name: z.string() });
 
 export const SliceEndpointSchema = z.object({
-  addresses: z.array(z.string()).min(1),
+  addresses: z.array(z.string()).min(1).max(SLICE_LIMITS.addresses),
   conditions: z
     .object({
       ready: z.boolean().nullish(),

@@ -3,7 +3,7 @@
  * decides, with exactly the acceptance rules of its schema (property tests keep them in agreement);
  * when it says no, the zod schema runs to produce the error message.
  */
-import { isObject } from './endpoint-fields.js';
+import { isObject, SLICE_LIMITS } from './endpoint-fields.js';
 
 /**
  * The twin of `SliceEndpointSchema`: a relist of a 10 000-endpoint Service validates every entry,
@@ -12,7 +12,8 @@ import { isObject } from './endpoint-fields.js';
 export function isValidSliceEndpoint(raw: unknown): boolean {
   if (!isObject(raw)) return false;
   const addresses = raw.addresses;
-  if (!Array.isArray(addresses) || addresses.length === 0) return false;
+  if (!Array.isArray(addresses) || addresses.length === 0 || addresses.length > SLICE_LIMITS.addresses)
+    return false;
   for (const address of addresses) if (typeof address !== 'string') return false;
   const conditions = raw.conditions;
   if (conditions != null) {
@@ -46,10 +47,12 @@ export function isValidSliceShell(raw: unknown): boolean {
   if (!optionalStringRecord(metadata.labels)) return false;
   const addressType = raw.addressType;
   if (addressType !== 'IPv4' && addressType !== 'IPv6' && addressType !== 'FQDN') return false;
-  if (raw.endpoints != null && !Array.isArray(raw.endpoints)) return false;
+  const endpoints = raw.endpoints;
+  if (endpoints != null && (!Array.isArray(endpoints) || endpoints.length > SLICE_LIMITS.endpoints))
+    return false;
   const ports = raw.ports;
   if (ports == null) return true;
-  if (!Array.isArray(ports)) return false;
+  if (!Array.isArray(ports) || ports.length > SLICE_LIMITS.ports) return false;
   for (const port of ports) {
     if (!isObject(port) || !optionalString(port.name) || !optionalString(port.protocol)) return false;
     if (!optionalString(port.appProtocol)) return false;

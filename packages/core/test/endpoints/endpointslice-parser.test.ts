@@ -80,6 +80,36 @@ describe('parseEndpointSlice', () => {
   });
 });
 
+describe('parseEndpointSlice — the API limits', () => {
+  const ips = (n: number) =>
+    Array.from({ length: n }, (_, i) => ep(`10.${i >> 16}.${(i >> 8) & 255}.${i & 255}`));
+
+  it('accepts 1000 endpoints and rejects 1001 before looking at any entry', () => {
+    expect(parseEndpointSlice(slice('s1', ips(1000)), undefined).records).toHaveLength(1000);
+    // The entries of the rejected slice are invalid: had they been parsed, the error would name one.
+    const tooMany = { ...slice('s1', []), endpoints: Array.from({ length: 1001 }, () => ({ nonsense: 1 })) };
+    const error = (() => {
+      try {
+        parseEndpointSlice(tooMany, undefined);
+      } catch (e) {
+        return e;
+      }
+    })();
+    expect(error).toBeInstanceOf(InvalidObjectError);
+    expect((error as InvalidObjectError).field).toBe('endpoints');
+    expect((error as Error).message).toMatch(/at most 1000/);
+  });
+
+  it('rejects more than 100 ports, and more than 100 addresses on one endpoint', () => {
+    const ports = Array.from({ length: 101 }, (_, i) => ({ name: `p${i}`, port: 1000 + i, protocol: 'TCP' }));
+    expect(() => parseEndpointSlice({ ...slice('s1', ips(1)), ports }, undefined)).toThrow(
+      InvalidObjectError,
+    );
+    const addresses = Array.from({ length: 101 }, (_, i) => `10.0.1.${i}`);
+    expect(() => parseEndpointSlice(slice('s1', [{ addresses }]), undefined)).toThrow(/endpoints\[0\]/);
+  });
+});
+
 describe('parseEndpointSlice with a previous version (property)', () => {
   const entry = fc.record(
     {

@@ -11,9 +11,16 @@ const nameList = fc.oneof(
   }),
 );
 const optionalRecord = <T>(arb: fc.Arbitrary<T>) => fc.oneof(loose, arb);
+/** Arrays of exactly the API's bound, and of one more: the twins must draw the line at the same place. */
+const atLimit = <T>(limit: number, item: T) =>
+  fc.constantFrom(limit, limit + 1).map((n) => Array.from({ length: n }, () => item));
 const endpointLike = fc.record(
   {
-    addresses: fc.oneof(loose, fc.array(fc.oneof(fc.string({ maxLength: 6 }), loose), { maxLength: 3 })),
+    addresses: fc.oneof(
+      loose,
+      fc.array(fc.oneof(fc.string({ maxLength: 6 }), loose), { maxLength: 3 }),
+      atLimit(100, '10.0.0.1'),
+    ),
     conditions: optionalRecord(
       fc.record({ ready: loose, serving: loose, terminating: loose }, { requiredKeys: [] }),
     ),
@@ -76,8 +83,8 @@ const shellLike = fc.record(
       ),
     ),
     addressType: fc.oneof(fc.constantFrom('IPv4', 'IPv6', 'FQDN', 'ipv4'), loose),
-    endpoints: mostly(fc.array(loose, { maxLength: 2 })),
-    ports: mostly(fc.array(portLike, { maxLength: 3 })),
+    endpoints: mostly(fc.oneof(fc.array(loose, { maxLength: 2 }), atLimit(1000, null))),
+    ports: mostly(fc.oneof(fc.array(portLike, { maxLength: 3 }), atLimit(100, { port: 80 }))),
     kind: loose,
   },
   { requiredKeys: ['metadata', 'addressType'] },
