@@ -333,6 +333,32 @@ describe('changes', () => {
     );
   });
 
+  it('tells a cut and a streaming-list fallback calmly, and leaves routine watch renewals out', () => {
+    const ended: WatchHealth = { state: 'resuming', resourceVersion: '7', staleSince: 0 };
+    const cut: WatchHealth = { ...ended, error: new Error('the watch stream broke: other side closed') };
+    // The server ends every watch after a few minutes: no line for that, nor for the synced after it.
+    expect(healthChange(synced, ended)).toBeUndefined();
+    expect(healthChange(ended, { ...synced, since: 9 })).toBeUndefined();
+    expect(healthChange(synced, cut)).toBe(
+      'watch resuming from rv 7: the watch stream broke: other side closed',
+    );
+    expect(healthChange(cut, { ...synced, since: 9 })).toBe('watch synced at rv 7');
+    const notice =
+      'the apiserver does not serve streaming lists (422 Invalid); reading the state with LIST instead';
+    expect(healthChange({ state: 'connecting', since: 0 }, { state: 'connecting', since: 1, notice })).toBe(
+      `watch connecting: ${notice}`,
+    );
+    expect(describeHealth(cut, 1500)).toEqual({
+      state: 'resuming',
+      text: 'resuming from rv 7 (stale for 1.5 s)',
+      error: 'the watch stream broke: other side closed',
+      problem: false,
+    });
+    expect(describeHealth({ state: 'connecting', since: 0, notice }, 2000).text).toBe(
+      `connecting (2.0 s) · ${notice}`,
+    );
+  });
+
   it('reports ejections and returns from the balancer stats', () => {
     const base: EndpointStats = {
       key: '127.0.0.3:8080',

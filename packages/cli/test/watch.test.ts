@@ -177,6 +177,38 @@ describe('watch --json', () => {
   });
 });
 
+describe('watch: a server without streaming lists (WatchList off)', () => {
+  it('says the LIST fallback once, calmly, and never as a retry', async () => {
+    const old = await startFakeApiServer({ tls: { names: [TLS_NAME] }, watchList: false });
+    try {
+      old.upsert(slice([pod(2)]));
+      const config = join(dir, 'kubeconfig-no-watchlist');
+      writeFileSync(config, old.kubeconfig({ namespace: 'shop' }));
+      const args = ['watch', 'web', '--kubeconfig', config, '--tls-server-name', TLS_NAME];
+      const plain = captureIo();
+      const plainRun = main(args, plain);
+      await waitFor(() => plain.stdout.text.includes('watch synced'), 'the sync');
+      plain.interrupt();
+      expect(await plainRun).toBe(0);
+      const json = captureIo();
+      const jsonRun = main([...args, '--json'], json);
+      await waitFor(() => json.stdout.lines().length >= 1, 'the first set');
+      json.interrupt();
+      expect(await jsonRun).toBe(0);
+      for (const output of [plain.stdout.text, json.stderr.text]) {
+        expect(
+          output.match(
+            /watch connecting: the apiserver does not serve streaming lists \(422 Invalid\); reading the state with LIST instead/g,
+          ),
+        ).toHaveLength(1);
+        expect(output).not.toMatch(/retrying|422.*error/i);
+      }
+    } finally {
+      await old.close();
+    }
+  });
+});
+
 describe('watch: plain lines without a terminal', () => {
   it('prints changes as they happen; after the first sync a 403 is reported with the grant and retried', async () => {
     server.upsert(slice([pod(2)]));

@@ -51,9 +51,17 @@ export function healthChange(
 ): string | undefined {
   switch (next.state) {
     case 'connecting':
+      if (next.notice) return `watch connecting: ${next.notice}`;
       return previous?.state === 'connecting' ? undefined : 'watch connecting';
+    case 'resuming':
+      // The server ends every watch after a few minutes: routine, not worth a line. A cut is.
+      return next.error === undefined
+        ? undefined
+        : `watch resuming from rv ${next.resourceVersion}: ${shortError(next.error, context)}`;
     case 'synced':
-      return previous?.state === 'synced' ? undefined : `watch synced at rv ${next.resourceVersion}`;
+      if (previous?.state === 'synced') return undefined;
+      if (previous?.state === 'resuming' && previous.error === undefined) return undefined;
+      return `watch synced at rv ${next.resourceVersion}`;
     case 'retrying': {
       const error = shortError(next.error, context);
       if (previous?.state === 'retrying' && shortError(previous.error, context) === error) return undefined;

@@ -129,9 +129,12 @@ export function describeCounts(counts: EndpointCounts): string {
 
 export interface HealthView {
   readonly state: WatchHealth['state'] | 'starting';
-  /** `synced · rv 42 · for 3.0 s`, `retrying (attempt 3, next in 1.6 s, stale for 4.0 s)`. */
+  /**
+   * `synced · rv 42 · for 3.0 s`, `resuming from rv 42 (stale for 0.1 s)`,
+   * `retrying (attempt 3, next in 1.6 s, stale for 4.0 s)`.
+   */
   readonly text: string;
-  /** Why it is retrying: `403 Forbidden: grant list, watch on …`. */
+  /** Why it is retrying (`403 Forbidden: grant list, watch on …`) or resuming (the cut). */
   readonly error: string | undefined;
   /** Something the user should look at. */
   readonly problem: boolean;
@@ -148,8 +151,15 @@ export function describeHealth(
     case 'connecting':
       return {
         state: 'connecting',
-        text: `connecting (${seconds(now - health.since)})`,
+        text: `connecting (${seconds(now - health.since)})${health.notice ? ` · ${health.notice}` : ''}`,
         error: undefined,
+        problem: false,
+      };
+    case 'resuming':
+      return {
+        state: 'resuming',
+        text: `resuming from rv ${health.resourceVersion} (stale for ${seconds(now - health.staleSince)})`,
+        error: health.error === undefined ? undefined : shortError(health.error, context),
         problem: false,
       };
     case 'synced':
