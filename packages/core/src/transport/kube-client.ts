@@ -14,12 +14,14 @@ export type QueryValue = string | number | boolean | undefined;
 export interface KubeRequestOptions {
   readonly query?: Readonly<Record<string, QueryValue>>;
   readonly signal?: AbortSignal;
-  /** Longest silence allowed between two body chunks; 0 disables. Watches use it as their liveness check. */
+  /** Longest silence allowed between two body chunks. Default 60 s; never unbounded. */
   readonly bodyTimeoutMs?: number;
   /** Longest wait for the response headers. Default 60 s. */
   readonly headersTimeoutMs?: number;
   /** Bytes the response body buffers before it pushes back on the socket. Default 64 KiB. */
   readonly highWaterMark?: number;
+  /** `getJson`: the largest body read; a longer one fails with `ERR_KUBE_RESPONSE_TOO_LARGE`. Default 256 MiB. */
+  readonly maxBodyBytes?: number;
 }
 
 /** An open response body whose status was 2xx. */
@@ -34,7 +36,11 @@ export interface KubeStream {
 export interface KubeClientOptions {
   /** Sent as User-Agent. */
   readonly userAgent?: string;
-  /** Upper bound of connections to the apiserver; every open watch holds one (HTTP/1.1). Default: no bound. */
+  /**
+   * Upper bound of the connections that one-shot requests (LIST, GET) use. Watches never queue
+   * behind it: each open watch holds a connection of its own (HTTP/1.1), outside this bound, so that
+   * a watch cannot wait forever for a connection another watch holds. Default: no bound.
+   */
   readonly connections?: number;
 }
 
@@ -51,6 +57,13 @@ export interface KubeClient {
 
 const DEFAULT_USER_AGENT = 'endpoint-watch/0.1 (node)';
 const DEFAULT_HEADERS_TIMEOUT_MS = 60_000;
+const DEFAULT_BODY_TIMEOUT_MS = 60_000;
+export const DEFAULT_MAX_BODY_BYTES = 256 * 1024 * 1024;
+/**
+ * An error body is read up to this much, for its Status; beyond it the connection is dropped
+ * rather than drained (a proxy's 1.5 GB error page must not be held in memory for 300 characters).
+ */
+export const MAX_ERROR_BODY_BYTES = 64 * 1024;
 
 /** Creates a client with one keep-alive pool to the apiserver of `config`. */
 export function createKubeClient(config: KubeConfig, options: KubeClientOptions = {}): KubeClient {
@@ -63,7 +76,7 @@ class UndiciKubeClient implements KubeClient {
   readonly #basePath: string;
   readonly #userAgent: string;
   readonly #connections: number | undefined;
-  #pool: Pool | undefined;
+  #pools: { readonly requests: Pool; readonly streams: Pool } | undefined;
   #poolCertificate: ClientCertificate | undefined;
   #closed = false;
 
@@ -77,9 +90,24 @@ class UndiciKubeClient implements KubeClient {
   }
 
   async getJson(path: string, options: KubeRequestOptions = {}): Promise<unknown> {
-    const response = await this.#send(path, options);
+    const response = await this.#send(path, options, 'requests');
+    const maxBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
+    let body: Buffer;
     try {
-      return await response.body.json();
+      body = await readAtMost(response.body, maxBytes);
+    } catch (cause) {
+      throw describeTransportFailure(cause, path, this.config);
+    }
+    if (body.length > maxBytes) {
+      throw new KubeTransportError(
+        'ERR_KUBE_RESPONSE_TOO_LARGE',
+        'GET',
+        path,
+        `the response body exceeded ${maxBytes} bytes; raise the limit (maxListBytes) or page smaller (pageSize)`,
+      );
+    }
+    try {
+      return JSON.parse(body.toString('utf8'));
     } catch (cause) {
       throw new KubeTransportError('ERR_KUBE_TRANSPORT', 'GET', path, 'response body is not valid JSON', {
         cause,
@@ -88,7 +116,7 @@ class UndiciKubeClient implements KubeClient {
   }
 
   async stream(path: string, options: KubeRequestOptions = {}): Promise<KubeStream> {
-    const response = await this.#send(path, options);
+    const response = await this.#send(path, options, 'streams');
     const body = response.body;
     return {
       statusCode: response.statusCode,
@@ -104,18 +132,18 @@ class UndiciKubeClient implements KubeClient {
 
   async close(): Promise<void> {
     this.#closed = true;
-    const pool = this.#pool;
-    this.#pool = undefined;
+    const pools = this.#pools;
+    this.#pools = undefined;
     // Watches never finish on their own: end them instead of waiting for them.
-    await pool?.destroy();
+    await Promise.all([pools?.requests.destroy(), pools?.streams.destroy()]);
   }
 
   /** Sends a GET; on 401 re-reads the credentials once and retries (rotated tokens). */
-  async #send(path: string, options: KubeRequestOptions): Promise<Dispatcher.ResponseData> {
-    let response = await this.#attempt(path, options, false);
+  async #send(path: string, options: KubeRequestOptions, use: PoolUse): Promise<Dispatcher.ResponseData> {
+    let response = await this.#attempt(path, options, false, use);
     if (response.statusCode === 401) {
-      await response.body.dump().catch(() => undefined);
-      response = await this.#attempt(path, options, true);
+      await response.body.dump({ limit: MAX_ERROR_BODY_BYTES }).catch(() => undefined);
+      response = await this.#attempt(path, options, true, use);
     }
     if (response.statusCode >= 200 && response.statusCode < 300) return response;
     throw await this.#apiError(path, response);
@@ -125,6 +153,7 @@ class UndiciKubeClient implements KubeClient {
     path: string,
     options: KubeRequestOptions,
     refresh: boolean,
+    use: PoolUse,
   ): Promise<Dispatcher.ResponseData> {
     if (this.#closed) {
       throw new KubeTransportError('ERR_KUBE_CLIENT_CLOSED', 'GET', path, 'the client is closed');
@@ -135,14 +164,14 @@ class UndiciKubeClient implements KubeClient {
     });
     const headers: Record<string, string> = { accept: 'application/json', 'user-agent': this.#userAgent };
     if (credentials.token) headers.authorization = `Bearer ${credentials.token.reveal()}`;
-    const pool = this.#poolFor(credentials.clientCertificate);
+    const pool = this.#poolsFor(credentials.clientCertificate)[use];
     try {
       return await pool.request({
         method: 'GET',
         path: this.#basePath + path + renderQuery(options.query),
         headers,
         signal: options.signal,
-        bodyTimeout: options.bodyTimeoutMs ?? 0,
+        bodyTimeout: options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS,
         headersTimeout: options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS,
         ...(options.highWaterMark === undefined ? {} : { highWaterMark: options.highWaterMark }),
       });
@@ -151,28 +180,39 @@ class UndiciKubeClient implements KubeClient {
     }
   }
 
-  /** The pool presenting the current client certificate; a rotated certificate gets a new pool. */
-  #poolFor(certificate: ClientCertificate | undefined): Pool {
-    if (this.#pool && this.#poolCertificate?.cert === certificate?.cert) return this.#pool;
-    const previous = this.#pool;
+  /**
+   * The pools presenting the current client certificate; a rotated certificate gets new ones.
+   * Watches have a pool of their own, outside the `connections` bound (see `KubeClientOptions`).
+   */
+  #poolsFor(certificate: ClientCertificate | undefined): { requests: Pool; streams: Pool } {
+    if (this.#pools && this.#poolCertificate?.cert === certificate?.cert) return this.#pools;
+    const previous = this.#pools;
     const { tls } = this.config;
-    this.#pool = new Pool(this.#origin, {
-      ...(this.#connections === undefined ? {} : { connections: this.#connections }),
-      connect: {
-        ...(tls.ca === undefined ? {} : { ca: tls.ca }),
-        ...(tls.serverName === undefined ? {} : { servername: tls.serverName }),
-        ...(certificate ? { cert: certificate.cert, key: certificate.key.reveal() } : {}),
-        rejectUnauthorized: !tls.insecureSkipTlsVerify,
-      },
-    });
+    const connect = {
+      ...(tls.ca === undefined ? {} : { ca: tls.ca }),
+      ...(tls.serverName === undefined ? {} : { servername: tls.serverName }),
+      ...(certificate ? { cert: certificate.cert, key: certificate.key.reveal() } : {}),
+      rejectUnauthorized: !tls.insecureSkipTlsVerify,
+    };
+    this.#pools = {
+      requests: new Pool(this.#origin, {
+        ...(this.#connections === undefined ? {} : { connections: this.#connections }),
+        connect,
+      }),
+      streams: new Pool(this.#origin, { connect }),
+    };
     this.#poolCertificate = certificate;
-    // In-flight watches on the old pool end on their own; new requests use the new identity.
-    previous?.close().catch(() => undefined);
-    return this.#pool;
+    // In-flight watches on the old pools end on their own; new requests use the new identity.
+    previous?.requests.close().catch(() => undefined);
+    previous?.streams.close().catch(() => undefined);
+    return this.#pools;
   }
 
   async #apiError(path: string, response: Dispatcher.ResponseData): Promise<KubeApiError> {
-    const text = await response.body.text().catch(() => '');
+    const text = await readAtMost(response.body, MAX_ERROR_BODY_BYTES).then(
+      (bytes) => bytes.subarray(0, MAX_ERROR_BODY_BYTES).toString('utf8'),
+      () => '',
+    );
     let status: KubeStatus | undefined;
     try {
       status = parseKubeStatus(JSON.parse(text), response.statusCode);
@@ -192,7 +232,29 @@ class UndiciKubeClient implements KubeClient {
   }
 }
 
+type PoolUse = 'requests' | 'streams';
+
 function ignoreError(): void {}
+
+/**
+ * Reads a body until its end or until it holds more than `maxBytes`; then the rest is not read:
+ * the body is destroyed, which drops its connection instead of draining it. The result is longer
+ * than `maxBytes` exactly when the body was.
+ */
+async function readAtMost(body: Readable, maxBytes: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  let length = 0;
+  for await (const chunk of body) {
+    chunks.push(chunk as Buffer);
+    length += (chunk as Buffer).length;
+    if (length > maxBytes) {
+      body.on('error', ignoreError);
+      body.destroy();
+      break;
+    }
+  }
+  return Buffer.concat(chunks, length);
+}
 
 function renderQuery(query: KubeRequestOptions['query']): string {
   if (!query) return '';
@@ -241,8 +303,9 @@ function describeTransportFailure(error: unknown, path: string, config: KubeConf
       { cause: error },
     );
   }
-  if (code === 'UND_ERR_BODY_TIMEOUT') {
-    return new KubeTransportError('ERR_KUBE_IDLE', 'GET', path, 'the response stayed silent too long', {
+  if (code === 'UND_ERR_BODY_TIMEOUT' || code === 'UND_ERR_HEADERS_TIMEOUT') {
+    const what = code === 'UND_ERR_BODY_TIMEOUT' ? 'the response body' : 'the response headers';
+    return new KubeTransportError('ERR_KUBE_IDLE', 'GET', path, `${what} stayed silent too long`, {
       cause: error,
     });
   }

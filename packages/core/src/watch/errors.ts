@@ -30,11 +30,26 @@ export class WatchTooShortError extends EndpointWatchError {
   }
 }
 
-/** A watch stayed silent (no event, no bookmark) longer than the idle timeout: presumed dead (half-open TCP). */
+/**
+ * A watch sent no complete event, not even a bookmark, for longer than the idle timeout: presumed
+ * dead (half-open TCP, or a peer dripping bytes of a line that never ends).
+ */
 export class WatchIdleError extends EndpointWatchError {
   readonly idleTimeoutMs: number;
   constructor(idleTimeoutMs: number, options?: ErrorOptions) {
-    super('ERR_WATCH_IDLE', `the watch sent nothing for ${idleTimeoutMs} ms; restarting it`, options);
+    super('ERR_WATCH_IDLE', `the watch sent no event for ${idleTimeoutMs} ms; restarting it`, options);
     this.idleTimeoutMs = idleTimeoutMs;
+  }
+}
+
+/** A watch outlived the `timeoutSeconds` it asked the server for, by a margin: the server did not end it. */
+export class WatchDeadlineError extends EndpointWatchError {
+  readonly deadlineMs: number;
+  constructor(timeoutSeconds: number, deadlineMs: number) {
+    super(
+      'ERR_WATCH_DEADLINE',
+      `the watch asked to end after ${timeoutSeconds} s was still open after ${deadlineMs} ms; restarting it`,
+    );
+    this.deadlineMs = deadlineMs;
   }
 }

@@ -53,8 +53,16 @@ export type Input =
       readonly continue?: string | undefined;
     }
   | { readonly kind: 'watchOpened' }
+  /** The open watch stayed `minWatchDurationMs` without an error: it is taken as current. */
+  | { readonly kind: 'watchSettled' }
   | { readonly kind: 'watchEvent'; readonly event: WatchEvent }
+  /** The server ended the watch (EOF at an event boundary). */
   | { readonly kind: 'watchEnded'; readonly durationMs: number }
+  /**
+   * The connection of an open watch broke (reset, EOF mid-event, silence past the idle timeout,
+   * the client-side deadline): the watch is over, though nothing is wrong with its state.
+   */
+  | { readonly kind: 'watchLost'; readonly error: unknown; readonly durationMs: number }
   | { readonly kind: 'failed'; readonly error: unknown }
   | { readonly kind: 'slept' }
   /** The consumer could not use what it got (an invalid object): start over with a fresh list. */
@@ -76,8 +84,18 @@ export interface ListWatchMachineOptions {
   readonly pageSize?: number;
   /** Each watch asks the server to end it after a random time in this range. Default 300–600 s (client-go). */
   readonly watchTimeoutSeconds?: readonly [min: number, max: number];
-  /** A watch that ends cleanly sooner than this without any event counts as a failure. Default 1 s. */
+  /**
+   * A watch that ends or breaks sooner than this without any event counts as a failure (backoff);
+   * one that lasted longer, or delivered events, is reopened at once. An open watch is also taken
+   * as current (`synced`) after this long without an error, if no event confirmed it before.
+   * Default 1 s (client-go).
+   */
   readonly minWatchDurationMs?: number;
+  /**
+   * A watch that ended or broke after a healthy life is reopened after a random delay in
+   * [0, this), so that a fleet cut off together does not reconnect in lockstep. Default 100 ms.
+   */
+  readonly rewatchJitterMs?: number;
   /** Longest wait honoured from a Retry-After header. Default 5 min. */
   readonly maxRetryAfterMs?: number;
   readonly backoff?: BackoffOptions;
@@ -89,11 +107,23 @@ type Phase =
   | { readonly name: 'idle' }
   | { readonly name: 'listing' }
   | { readonly name: 'streamingInit'; readonly eventsSeen: number }
-  | { readonly name: 'watching'; readonly eventsSeen: number }
+  | {
+      readonly name: 'watching';
+      readonly eventsSeen: number;
+      /** The response headers came: the watch is established. */
+      readonly opened: boolean;
+      /** Known current: an event or bookmark came, or it stayed open `minWatchDurationMs`. */
+      readonly confirmed: boolean;
+    }
   | { readonly name: 'sleeping'; readonly resume: Resume };
 
 const NO_EVENTS: readonly WatcherEvent[] = [];
 const STREAMING_REJECTED_CODES = new Set([400, 415, 422, 501]);
+
+function streamingRefused(error: KubeApiError): string {
+  const reason = error.status.reason ? ` ${error.status.reason}` : '';
+  return `the apiserver does not serve streaming lists (${error.statusCode}${reason}); reading the state with LIST instead`;
+}
 
 /**
  * The list+watch protocol as a pure state machine (client-go's Reflector, kube-rs' watcher):
@@ -107,14 +137,20 @@ export class ListWatchMachine {
   readonly #pageSize: number;
   readonly #timeoutRange: readonly [number, number];
   readonly #minWatchDurationMs: number;
+  readonly #rewatchJitterMs: number;
   readonly #maxRetryAfterMs: number;
   readonly #path: string;
   #strategy: InitialListStrategy;
   #phase: Phase = { name: 'idle' };
   /** resourceVersion the next watch resumes from; undefined until the first list completes. */
   #resourceVersion: string | undefined;
-  /** Progress since the last failure: an expired resourceVersion is then normal, relist at once. */
-  #progressed = false;
+  /**
+   * A watch was confirmed since the last relist (or none was made yet): an expired resourceVersion
+   * is then the normal aging of a good state (etcd compaction), relisted at once. Cleared by such a
+   * relist, so that 410s that keep coming without a good watch in between back off.
+   */
+  #quickRelist = true;
+  #health: WatchHealth['state'] = 'connecting';
   #staleSince: number | undefined;
 
   constructor(options: ListWatchMachineOptions = {}, now: () => number = Date.now, random = Math.random) {
@@ -125,6 +161,7 @@ export class ListWatchMachine {
     this.#pageSize = options.pageSize ?? 500;
     this.#timeoutRange = options.watchTimeoutSeconds ?? [300, 600];
     this.#minWatchDurationMs = options.minWatchDurationMs ?? 1000;
+    this.#rewatchJitterMs = options.rewatchJitterMs ?? 100;
     this.#maxRetryAfterMs = options.maxRetryAfterMs ?? 300_000;
     this.#path = options.path ?? 'watch';
   }
@@ -132,6 +169,11 @@ export class ListWatchMachine {
   /** The resourceVersion the state is known to be current at. */
   get resourceVersion(): string | undefined {
     return this.#resourceVersion;
+  }
+
+  /** How long an open watch must stay without error to be taken as current (`watchSettled`). */
+  get minWatchDurationMs(): number {
+    return this.#minWatchDurationMs;
   }
 
   /** The strategy in force: `auto` becomes `list` once the server rejected streaming. */
@@ -142,19 +184,22 @@ export class ListWatchMachine {
   handle(input: Input): Step {
     switch (input.kind) {
       case 'start':
-        return this.#relist({ state: 'connecting', since: this.#now() });
+        return this.#relist(this.#connecting());
       case 'listPage':
         return this.#onListPage(input);
       case 'watchOpened':
         return this.#onWatchOpened();
+      case 'watchSettled':
+        return this.#onWatchSettled();
       case 'watchEvent':
         return this.#onWatchEvent(input.event);
       case 'watchEnded':
-        return this.#onWatchEnded(input.durationMs);
+        return this.#onWatchOver(undefined, input.durationMs);
+      case 'watchLost':
+        return this.#onWatchOver(input.error, input.durationMs);
       case 'failed':
         return this.#onFailure(input.error);
       case 'resync':
-        this.#progressed = false;
         return this.#sleepAfter(input.error, 'relist');
       case 'slept':
         return this.#onSlept();
@@ -179,7 +224,7 @@ export class ListWatchMachine {
   }
 
   #watchFrom(resourceVersion: string): Command {
-    this.#phase = { name: 'watching', eventsSeen: 0 };
+    this.#phase = { name: 'watching', eventsSeen: 0, opened: false, confirmed: false };
     return {
       kind: 'watch',
       query: { resourceVersion, allowWatchBookmarks: true, timeoutSeconds: this.#watchTimeout() },
@@ -188,22 +233,39 @@ export class ListWatchMachine {
 
   #onListPage(input: Extract<Input, { kind: 'listPage' }>): Step {
     if (this.#phase.name !== 'listing') return this.#unexpected('a list page');
-    this.#progressed = true;
     const events: WatcherEvent[] = input.items.map((object) => ({ type: 'initApply', object }));
     if (input.continue) {
       return this.#step(events, { kind: 'list', query: { limit: this.#pageSize, continue: input.continue } });
     }
     events.push({ type: 'initDone', resourceVersion: input.resourceVersion });
     this.#resourceVersion = input.resourceVersion;
-    return this.#step(events, this.#watchFrom(input.resourceVersion), this.#synced());
+    // The state is complete, but not `synced` before the watch that keeps it current is confirmed.
+    return this.#step(events, this.#watchFrom(input.resourceVersion));
   }
 
   #onWatchOpened(): Step {
-    // A resumed watch is as good as synced: the server replays what happened since our resourceVersion.
-    if (this.#phase.name === 'watching' && this.#staleSince !== undefined) {
-      return this.#step(NO_EVENTS, undefined, this.#synced());
-    }
+    const phase = this.#phase;
+    if (phase.name === 'watching') this.#phase = { ...phase, opened: true };
+    else if (phase.name !== 'streamingInit') return this.#unexpected('the opening of a watch');
     return this.#step(NO_EVENTS);
+  }
+
+  /**
+   * An open watch that stayed quiet for `minWatchDurationMs`: an expired resourceVersion would
+   * have been answered at once (in-stream 410), so the server is serving changes from ours.
+   */
+  #onWatchSettled(): Step {
+    const phase = this.#phase;
+    if (phase.name !== 'watching' || !phase.opened || phase.confirmed) return this.#step(NO_EVENTS);
+    return this.#step(NO_EVENTS, undefined, this.#confirm(phase));
+  }
+
+  /** The watch is known current: `synced`, the backoff starts over, a later 410 relists at once. */
+  #confirm(phase: Extract<Phase, { name: 'watching' }>): WatchHealth | undefined {
+    this.#phase = { ...phase, confirmed: true };
+    this.#backoff.reset();
+    this.#quickRelist = true;
+    return this.#health === 'synced' ? undefined : this.#synced();
   }
 
   #onWatchEvent(event: WatchEvent): Step {
@@ -223,23 +285,27 @@ export class ListWatchMachine {
         }),
       );
     }
-    this.#phase = { ...phase, eventsSeen: phase.eventsSeen + 1 };
-    this.#progressed = true;
     const resourceVersion = event.object.metadata?.resourceVersion;
     if (resourceVersion === undefined || resourceVersion === '') {
       return this.#onFailure(new WatchDecodeError(`${event.type} event without metadata.resourceVersion`));
     }
-    if (phase.name === 'streamingInit') return this.#onInitialEvent(event, resourceVersion);
+    if (phase.name === 'streamingInit') {
+      this.#phase = { name: 'streamingInit', eventsSeen: phase.eventsSeen + 1 };
+      return this.#onInitialEvent(event, resourceVersion);
+    }
 
+    const next = { ...phase, eventsSeen: phase.eventsSeen + 1 };
+    this.#phase = next;
     this.#resourceVersion = resourceVersion;
+    const health = phase.confirmed ? undefined : this.#confirm(next);
     switch (event.type) {
       case 'ADDED':
       case 'MODIFIED':
-        return this.#step([{ type: 'apply', object: event.object, resourceVersion }]);
+        return this.#step([{ type: 'apply', object: event.object, resourceVersion }], undefined, health);
       case 'DELETED':
-        return this.#step([{ type: 'delete', object: event.object, resourceVersion }]);
+        return this.#step([{ type: 'delete', object: event.object, resourceVersion }], undefined, health);
       case 'BOOKMARK':
-        return this.#step(NO_EVENTS);
+        return this.#step(NO_EVENTS, undefined, health);
     }
   }
 
@@ -252,8 +318,9 @@ export class ListWatchMachine {
         if (event.object.metadata?.annotations?.[INITIAL_EVENTS_END_ANNOTATION] !== 'true')
           return this.#step(NO_EVENTS);
         this.#resourceVersion = resourceVersion;
-        this.#phase = { name: 'watching', eventsSeen: 1 };
-        return this.#step([{ type: 'initDone', resourceVersion }], undefined, this.#synced());
+        // The end bookmark proves the stream current: the watch goes on, confirmed.
+        const health = this.#confirm({ name: 'watching', eventsSeen: 1, opened: true, confirmed: true });
+        return this.#step([{ type: 'initDone', resourceVersion }], undefined, health);
       }
       default:
         return this.#onFailure(
@@ -262,19 +329,35 @@ export class ListWatchMachine {
     }
   }
 
-  #onWatchEnded(durationMs: number): Step {
+  /**
+   * The watch is over: ended by the server (`error` undefined) or its connection lost. As client-go
+   * does, a watch that lasted or delivered events is reopened at once from where it was (the server
+   * ends every watch after timeoutSeconds; proxies, rollouts and NATs cut connections): that is no
+   * failure, and must not grow the backoff. Only a watch that died young backs off.
+   */
+  #onWatchOver(error: unknown, durationMs: number): Step {
     const phase = this.#phase;
     if (phase.name === 'streamingInit') {
       return this.#onFailure(
-        new WatchDecodeError('the streaming list ended before its initial-events-end bookmark'),
+        error ?? new WatchDecodeError('the streaming list ended before its initial-events-end bookmark'),
       );
     }
     if (phase.name !== 'watching') return this.#unexpected('the end of a watch');
     if (phase.eventsSeen === 0 && durationMs < this.#minWatchDurationMs) {
-      return this.#onFailure(new WatchTooShortError(durationMs));
+      return this.#onFailure(error ?? new WatchTooShortError(durationMs));
     }
-    // The server ends every watch after timeoutSeconds: carry on from where we are, no relist.
-    return this.#step(NO_EVENTS, this.#watchFrom(this.#resourceVersion!));
+    const now = this.#now();
+    this.#staleSince ??= now;
+    this.#health = 'resuming';
+    const health: WatchHealth = {
+      state: 'resuming',
+      resourceVersion: this.#resourceVersion!,
+      staleSince: this.#staleSince,
+      ...(error === undefined ? {} : { error }),
+    };
+    this.#phase = { name: 'sleeping', resume: 'rewatch' };
+    const delayMs = Math.floor(this.#random() * this.#rewatchJitterMs);
+    return this.#step(NO_EVENTS, { kind: 'sleep', delayMs }, health);
   }
 
   #onFailure(error: unknown): Step {
@@ -286,18 +369,19 @@ export class ListWatchMachine {
       !error.inStream &&
       STREAMING_REJECTED_CODES.has(error.statusCode)
     ) {
+      // An expected turn, not a failure: said once, calmly. With a state already served (a relist),
+      // the health in force (the reason of the relist) stays.
       this.#strategy = 'list';
-      return this.#relist(this.#retrying(error, 0));
+      const first = this.#resourceVersion === undefined;
+      return this.#relist(first ? this.#connecting(streamingRefused(error)) : undefined);
     }
-    const resume: Resume =
-      phase.name === 'watching' && !(error instanceof KubeApiError && error.isExpired) ? 'rewatch' : 'relist';
-    if (resume === 'relist' && error instanceof KubeApiError && error.isExpired && this.#progressed) {
+    const expired = error instanceof KubeApiError && error.isExpired;
+    if (expired && this.#quickRelist) {
       // The normal way a resourceVersion or continue token ages out (etcd compaction): relist now.
-      this.#progressed = false;
+      this.#quickRelist = false;
       return this.#relist(this.#retrying(error, 0));
     }
-    this.#progressed = false;
-    return this.#sleepAfter(error, resume);
+    return this.#sleepAfter(error, phase.name === 'watching' && !expired ? 'rewatch' : 'relist');
   }
 
   #sleepAfter(error: unknown, resume: Resume): Step {
@@ -324,12 +408,19 @@ export class ListWatchMachine {
 
   #synced(): WatchHealth {
     this.#staleSince = undefined;
+    this.#health = 'synced';
     return { state: 'synced', resourceVersion: this.#resourceVersion ?? '', since: this.#now() };
+  }
+
+  #connecting(notice?: string): WatchHealth {
+    this.#health = 'connecting';
+    return { state: 'connecting', since: this.#now(), ...(notice === undefined ? {} : { notice }) };
   }
 
   #retrying(error: unknown, retryInMs: number): WatchHealth {
     const now = this.#now();
     this.#staleSince ??= now;
+    this.#health = 'retrying';
     return {
       state: 'retrying',
       error,

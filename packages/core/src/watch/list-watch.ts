@@ -4,7 +4,7 @@ import { z } from 'zod';
 import { EndpointWatchError } from '../errors.js';
 import { KubeTransportError } from '../transport/kube-api-error.js';
 import type { KubeClient } from '../transport/kube-client.js';
-import { WatchDecodeError, WatchIdleError, WatchTruncatedError } from './errors.js';
+import { WatchDecodeError, WatchEventTooLargeError, WatchIdleError, WatchTruncatedError } from './errors.js';
 import { DEFAULT_MAX_EVENT_BYTES, LineDecoder } from './line-decoder.js';
 import {
   type Command,
@@ -16,6 +16,7 @@ import {
 import { readAvailable } from './read-available.js';
 import { type KubeObject, parseWatchEvent, type WatchEvent } from './watch-event.js';
 import type { WatchHealth } from './watch-health.js';
+import { WatchWatchdog } from './watch-watchdog.js';
 
 export interface ListWatchOptions extends ListWatchMachineOptions {
   /** Collection path, e.g. `/apis/discovery.k8s.io/v1/namespaces/default/endpointslices`. */
@@ -23,13 +24,21 @@ export interface ListWatchOptions extends ListWatchMachineOptions {
   readonly labelSelector?: string;
   readonly fieldSelector?: string;
   /**
-   * Liveness: a watch that sends nothing, not even a bookmark, for this long is presumed dead
-   * (half-open TCP) and restarted from its resourceVersion. The apiserver sends a bookmark about
-   * every minute. Default 150 s.
+   * Liveness: a watch that sends no complete event, not even a bookmark, for this long is presumed
+   * dead (half-open TCP, a peer dripping bytes) and reopened from its resourceVersion. The apiserver
+   * sends a bookmark about every minute. A watch that outlives its `timeoutSeconds` by 15 s is
+   * ended too. Default 150 s.
    */
   readonly idleTimeoutMs?: number;
+  /**
+   * Every other silence: the longest wait for response headers (LIST and WATCH), and between two
+   * chunks of a LIST body. Default 60 s.
+   */
+  readonly silenceTimeoutMs?: number;
   /** Cap on one event's size. Default 16 MiB. */
   readonly maxEventBytes?: number;
+  /** Cap on one LIST page's body; a longer one fails with `ERR_KUBE_RESPONSE_TOO_LARGE`. Default 256 MiB. */
+  readonly maxListBytes?: number;
   /** Each emission makes the watch start over with a fresh list, after backoff (the consumer met an object it cannot use). */
   readonly resync?: Observable<unknown>;
   /**
@@ -50,6 +59,7 @@ export type ListWatchNotification =
   | { readonly kind: 'health'; readonly health: WatchHealth };
 
 export const DEFAULT_IDLE_TIMEOUT_MS = 150_000;
+export const DEFAULT_SILENCE_TIMEOUT_MS = 60_000;
 /** Lets up to 1 MiB of events pile up while the consumer works, to be applied as one batch. */
 const WATCH_HIGH_WATER_MARK = 1024 * 1024;
 
@@ -96,6 +106,8 @@ export function listWatch(client: KubeClient, options: ListWatchOptions): Observ
       labelSelector: options.labelSelector,
       fieldSelector: options.fieldSelector,
     };
+    const silenceTimeoutMs = options.silenceTimeoutMs ?? DEFAULT_SILENCE_TIMEOUT_MS;
+    const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
 
     const perform = async (command: Command, signal: AbortSignal): Promise<Step> => {
       switch (command.kind) {
@@ -106,6 +118,9 @@ export function listWatch(client: KubeClient, options: ListWatchOptions): Observ
           const body = await client.getJson(options.path, {
             query: { ...selectors, ...command.query },
             signal,
+            headersTimeoutMs: silenceTimeoutMs,
+            bodyTimeoutMs: silenceTimeoutMs,
+            ...(options.maxListBytes === undefined ? {} : { maxBodyBytes: options.maxListBytes }),
           });
           const list = listSchema.safeParse(body);
           if (!list.success) throw new WatchDecodeError(`LIST ${options.path} did not return a List`);
@@ -131,25 +146,40 @@ export function listWatch(client: KubeClient, options: ListWatchOptions): Observ
 
     const watch = async (query: Extract<Command, { kind: 'watch' }>['query'], signal: AbortSignal) => {
       const startedAt = now();
-      const idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
       const stream = await client.stream(options.path, {
         query: { ...selectors, watch: true, ...query },
         signal,
+        headersTimeoutMs: silenceTimeoutMs,
+        // Byte-level silence; the watchdog below bounds the silence between complete events.
         bodyTimeoutMs: idleTimeoutMs,
         highWaterMark: WATCH_HIGH_WATER_MARK,
       });
       const decoder = new LineDecoder(options.maxEventBytes ?? DEFAULT_MAX_EVENT_BYTES);
+      const watchdog = new WatchWatchdog(idleTimeoutMs, query.timeoutSeconds, (error) =>
+        stream.body.destroy(error),
+      );
+      // An open watch that stays quiet without an error is current (see ListWatchMachine).
+      const settled = setTimeout(
+        () => deliver(machine.handle({ kind: 'watchSettled' })),
+        machine.minWatchDurationMs,
+      );
       let batch: WatcherEvent[] = [];
+      /** A health change met inside the batch: told after its events, so a burst stays one batch. */
+      let health: WatchHealth | undefined;
       const flush = () => {
         if (batch.length > 0) subscriber.next({ kind: 'events', events: batch });
         batch = [];
+        if (health) subscriber.next({ kind: 'health', health });
+        health = undefined;
       };
       try {
         deliver(machine.handle({ kind: 'watchOpened' }));
         for await (const chunks of readAvailable(stream.body, WATCH_HIGH_WATER_MARK)) {
+          let lines = 0;
           for (const chunk of chunks) {
             decoder.feed(chunk);
             for (let line = decoder.nextLine(); line !== undefined; line = decoder.nextLine()) {
+              lines++;
               const event = decodeEvent(line);
               if ('rejected' in event) {
                 flush();
@@ -162,23 +192,36 @@ export function listWatch(client: KubeClient, options: ListWatchOptions): Observ
                 return step;
               }
               batch.push(...step.events);
-              if (step.health) {
-                flush();
-                subscriber.next({ kind: 'health', health: step.health });
-              }
+              if (step.health) health = step.health;
             }
           }
+          if (lines > 0) watchdog.event();
           // Everything that arrived while we were busy is one batch: a burst becomes one endpoint set.
           flush();
         }
       } catch (error) {
         // Events decoded before the failure are real and the machine has moved past them: deliver.
         flush();
-        throw streamFailure(error, options.path, idleTimeoutMs);
+        // Ours (unsubscribe, resync), or a bad event: not a lost connection.
+        if (signal.aborted || error instanceof WatchDecodeError || error instanceof WatchEventTooLargeError)
+          throw error;
+        return machine.handle({
+          kind: 'watchLost',
+          error: streamFailure(error, options.path, idleTimeoutMs),
+          durationMs: now() - startedAt,
+        });
       } finally {
+        clearTimeout(settled);
+        watchdog.stop();
         stream.destroy();
       }
-      if (decoder.pendingBytes > 0) throw new WatchTruncatedError(decoder.pendingBytes);
+      if (decoder.pendingBytes > 0) {
+        return machine.handle({
+          kind: 'watchLost',
+          error: new WatchTruncatedError(decoder.pendingBytes),
+          durationMs: now() - startedAt,
+        });
+      }
       return machine.handle({ kind: 'watchEnded', durationMs: now() - startedAt });
     };
 
@@ -220,9 +263,9 @@ function isClientClosed(error: unknown): boolean {
   return error instanceof KubeTransportError && error.code === 'ERR_KUBE_CLIENT_CLOSED';
 }
 
+/** A broken watch body as a typed error (the watchdog's own errors are typed already). */
 function streamFailure(error: unknown, path: string, idleTimeoutMs: number): unknown {
-  if (!(error instanceof Error) || error.name === 'AbortError' || error instanceof EndpointWatchError)
-    return error;
+  if (!(error instanceof Error) || error instanceof EndpointWatchError) return error;
   if ((error as { code?: unknown }).code === 'UND_ERR_BODY_TIMEOUT') {
     return new WatchIdleError(idleTimeoutMs, { cause: error });
   }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { KubeApiError } from '../../src/transport/kube-api-error.js';
+import { KubeApiError, KubeTransportError } from '../../src/transport/kube-api-error.js';
 import { WatchTooShortError } from '../../src/watch/errors.js';
 import {
   ListWatchMachine,
@@ -77,17 +77,25 @@ describe('ListWatchMachine — LIST then WATCH', () => {
     expect(query?.sendInitialEvents).toBeUndefined();
     expect(query?.timeoutSeconds).toBeGreaterThanOrEqual(300);
     expect(query?.timeoutSeconds).toBeLessThan(600);
-    expect(page2.health).toMatchObject({ state: 'synced', resourceVersion: '10' });
+    // Complete, but not synced before the watch that keeps it current is open and confirmed.
+    expect(page2.health).toBeUndefined();
+    expect(m.handle({ kind: 'watchOpened' }).health).toBeUndefined();
+    expect(m.handle({ kind: 'watchSettled' }).health).toMatchObject({
+      state: 'synced',
+      resourceVersion: '10',
+    });
   });
 
   it('draws each watch its own timeoutSeconds in [5, 10) min, so many clients do not expire together', () => {
-    const draws = [0, 0.999, 0.5];
+    // Each cycle draws the rewatch jitter (0.1 here), then the next watch's timeout.
+    const draws = [0, 0.1, 0.999, 0.1, 0.5];
     const { m } = machine({ initialList: 'list' }, () => draws.shift() ?? 0.5);
     const timeouts: unknown[] = [];
     let step = listThenWatch(m);
     for (let i = 0; i < 3; i++) {
       timeouts.push(step.command?.kind === 'watch' ? step.command.query.timeoutSeconds : undefined);
-      step = m.handle({ kind: 'watchEnded', durationMs: 300_000 }); // a clean end: the next watch
+      m.handle({ kind: 'watchEnded', durationMs: 300_000 }); // a clean end: the next watch
+      step = m.handle({ kind: 'slept' });
     }
     expect(timeouts).toEqual([300, 599, 450]);
   });
@@ -114,7 +122,12 @@ describe('ListWatchMachine — LIST then WATCH', () => {
     advance(60_000);
     const next = m.handle({ kind: 'watchEnded', durationMs: 60_000 });
     expect(next.events).toEqual([]); // no relist
-    expect(next.command).toMatchObject({ kind: 'watch', query: { resourceVersion: '150' } });
+    expect(next.command).toEqual({ kind: 'sleep', delayMs: 50 }); // the rewatch jitter, not a backoff
+    expect(next.health).toEqual({ state: 'resuming', resourceVersion: '150', staleSince: 1_060_000 });
+    expect(m.handle({ kind: 'slept' }).command).toMatchObject({
+      kind: 'watch',
+      query: { resourceVersion: '150' },
+    });
   });
 
   it('treats a very short empty watch as a failure and backs off instead of spinning', () => {
@@ -210,7 +223,8 @@ describe('ListWatchMachine — LIST then WATCH', () => {
     const since = first.health?.state === 'retrying' ? first.health.staleSince : -1;
     expect(second.health).toMatchObject({ state: 'retrying', staleSince: since });
     m.handle({ kind: 'slept' });
-    expect(m.handle({ kind: 'watchOpened' }).health?.state).toBe('synced');
+    expect(m.handle({ kind: 'watchOpened' }).health).toBeUndefined();
+    expect(m.handle({ kind: 'watchEvent', event: bookmark('101') }).health?.state).toBe('synced');
   });
 
   it('retries a failed list from scratch after backoff', () => {
@@ -302,6 +316,13 @@ describe('ListWatchMachine — streaming list', () => {
     expect(step.events).toEqual([{ type: 'init' }]);
     expect(step.command).toEqual({ kind: 'list', query: { limit: 500 } });
     expect(m.initialList).toBe('list');
+    // An expected turn, said calmly: still connecting, with a notice; no error, no attempt.
+    expect(step.health).toEqual({
+      state: 'connecting',
+      since: 1_000_000,
+      notice:
+        'the apiserver does not serve streaming lists (422 Invalid); reading the state with LIST instead',
+    });
     m.handle({ kind: 'listPage', items: [], resourceVersion: '3' });
     const later = m.handle({ kind: 'watchEvent', event: ev('ERROR', { kind: 'Status', code: 410 }) });
     expect(later.events).toEqual([{ type: 'init' }]);
@@ -330,5 +351,160 @@ describe('ListWatchMachine — streaming list', () => {
     const again = m.handle({ kind: 'slept' });
     expect(again.events).toEqual([{ type: 'init' }]);
     expect(again.command).toMatchObject({ kind: 'watch', query: { sendInitialEvents: true } });
+  });
+});
+
+describe('ListWatchMachine — liveness: cuts are not failures, synced means current', () => {
+  const cut = () =>
+    new KubeTransportError('ERR_KUBE_TRANSPORT', 'GET', '/x', 'the watch stream broke: reset');
+  const event = (rv: string) => ({ kind: 'watchEvent', event: ev('MODIFIED', slice('a', rv)) }) as const;
+
+  /** A confirmed watch: listed, opened, and an event received. */
+  function syncedWatch(options: ListWatchMachineOptions = {}, random = () => 0.5) {
+    const t = machine({ initialList: 'list', ...options }, random);
+    listThenWatch(t.m);
+    t.m.handle({ kind: 'watchOpened' });
+    expect(t.m.handle(event('101')).health?.state).toBe('synced');
+    return t;
+  }
+
+  it('reopens a watch cut after a healthy life at once (jitter only), however often it is cut', () => {
+    const { m, advance } = syncedWatch();
+    for (let i = 0; i < 8; i++) {
+      advance(20_000);
+      const lost = m.handle({ kind: 'watchLost', error: cut(), durationMs: 20_000 });
+      expect(lost.command).toEqual({ kind: 'sleep', delayMs: 50 }); // never 0.8 → 1.6 → … → 30 s
+      expect(lost.health).toMatchObject({ state: 'resuming', resourceVersion: String(101 + i) });
+      expect(m.handle({ kind: 'slept' }).command).toMatchObject({
+        kind: 'watch',
+        query: { resourceVersion: String(101 + i) },
+      });
+      m.handle({ kind: 'watchOpened' });
+      expect(m.handle(event(String(102 + i))).health?.state).toBe('synced');
+    }
+  });
+
+  it('draws the rewatch delay in [0, rewatchJitterMs)', () => {
+    for (const [draw, delayMs] of [
+      [0, 0],
+      [0.999, 249],
+    ] as const) {
+      const { m } = syncedWatch({ rewatchJitterMs: 250 }, () => draw);
+      expect(m.handle({ kind: 'watchEnded', durationMs: 5000 }).command).toEqual({ kind: 'sleep', delayMs });
+    }
+  });
+
+  it('reopens at once a watch that delivered events even if it was short, and backs off one that was short and empty', () => {
+    const { m } = syncedWatch();
+    expect(m.handle({ kind: 'watchLost', error: cut(), durationMs: 200 }).command).toEqual({
+      kind: 'sleep',
+      delayMs: 50,
+    });
+    m.handle({ kind: 'slept' });
+    m.handle({ kind: 'watchOpened' });
+    const young = m.handle({ kind: 'watchLost', error: cut(), durationMs: 200 });
+    expect(young.command).toEqual({ kind: 'sleep', delayMs: 800 });
+    expect(young.health).toMatchObject({ state: 'retrying', attempt: 1, error: cut() });
+  });
+
+  it('backs off when the reopened watch cannot be established, from the first delay (the confirmation reset it)', () => {
+    const { m, advance } = machine({ initialList: 'list' });
+    listThenWatch(m);
+    // Failures before the first confirmed watch grow the backoff …
+    for (const delayMs of [800, 1600]) {
+      expect(m.handle({ kind: 'failed', error: apiError(503) }).command).toEqual({ kind: 'sleep', delayMs });
+      m.handle({ kind: 'slept' });
+    }
+    m.handle({ kind: 'watchOpened' });
+    advance(1000);
+    expect(m.handle({ kind: 'watchSettled' }).health?.state).toBe('synced');
+    // … and a confirmed watch (progress) starts it over.
+    m.handle({ kind: 'watchLost', error: cut(), durationMs: 60_000 });
+    m.handle({ kind: 'slept' });
+    const refused = new KubeTransportError('ERR_KUBE_UNREACHABLE', 'GET', '/x', 'ECONNREFUSED');
+    const step = m.handle({ kind: 'failed', error: refused });
+    expect(step.command).toEqual({ kind: 'sleep', delayMs: 800 });
+    expect(step.health).toMatchObject({ state: 'retrying', attempt: 1 });
+  });
+
+  it('keeps staleSince from the cut through the failed reopenings, until the watch is confirmed again', () => {
+    const { m, advance } = syncedWatch();
+    advance(1000);
+    const lost = m.handle({ kind: 'watchLost', error: cut(), durationMs: 9000 });
+    const staleSince = lost.health?.state === 'resuming' ? lost.health.staleSince : -1;
+    expect(staleSince).toBe(1_001_000);
+    m.handle({ kind: 'slept' });
+    advance(500);
+    expect(m.handle({ kind: 'failed', error: apiError(500) }).health).toMatchObject({ staleSince });
+  });
+
+  it('relists at once on a 410 right after a cut of a confirmed watch (no second backoff)', () => {
+    const { m } = syncedWatch();
+    m.handle({ kind: 'watchLost', error: cut(), durationMs: 12_000 });
+    m.handle({ kind: 'slept' });
+    m.handle({ kind: 'watchOpened' });
+    const expired = m.handle({
+      kind: 'watchEvent',
+      event: ev('ERROR', { kind: 'Status', code: 410, reason: 'Expired', message: 'too old' }),
+    });
+    expect(expired.events).toEqual([{ type: 'init' }]);
+    expect(expired.command?.kind).toBe('list');
+  });
+
+  it('does not spin when every watch after a fresh list is expired at once: the second 410 backs off', () => {
+    const { m } = syncedWatch();
+    const status = ev('ERROR', { kind: 'Status', code: 410, reason: 'Expired' });
+    expect(m.handle({ kind: 'watchEvent', event: status }).command?.kind).toBe('list'); // at once
+    m.handle({ kind: 'listPage', items: [], resourceVersion: '200' });
+    m.handle({ kind: 'watchOpened' });
+    expect(m.handle({ kind: 'watchEvent', event: status }).command).toEqual({ kind: 'sleep', delayMs: 800 });
+  });
+
+  it('never says synced for a resumed watch before it is confirmed, so an in-stream 410 never follows a synced', () => {
+    const { m } = syncedWatch();
+    const states: string[] = [];
+    const record = (step: Step) => {
+      if (step.health) states.push(step.health.state);
+      return step;
+    };
+    record(m.handle({ kind: 'watchLost', error: cut(), durationMs: 5000 }));
+    record(m.handle({ kind: 'slept' }));
+    record(m.handle({ kind: 'watchOpened' }));
+    record(
+      m.handle({ kind: 'watchEvent', event: ev('ERROR', { kind: 'Status', code: 410, reason: 'Expired' }) }),
+    );
+    expect(states).toEqual(['resuming', 'retrying']);
+  });
+
+  it('ignores a settle timer that fires after the watch was confirmed or is over', () => {
+    const { m } = syncedWatch();
+    expect(m.handle({ kind: 'watchSettled' }).health).toBeUndefined(); // already confirmed
+    m.handle({ kind: 'watchLost', error: cut(), durationMs: 5000 });
+    expect(m.handle({ kind: 'watchSettled' }).health).toBeUndefined(); // sleeping
+    m.handle({ kind: 'slept' });
+    expect(m.handle({ kind: 'watchSettled' }).health).toBeUndefined(); // not opened yet
+  });
+
+  it('says resuming without an error when the server ended the watch, with the error when it was cut', () => {
+    const { m } = syncedWatch();
+    expect(m.handle({ kind: 'watchEnded', durationMs: 300_000 }).health).not.toHaveProperty('error');
+    m.handle({ kind: 'slept' });
+    m.handle({ kind: 'watchOpened' });
+    m.handle({ kind: 'watchSettled' });
+    const error = cut();
+    expect(m.handle({ kind: 'watchLost', error, durationMs: 300_000 }).health).toMatchObject({
+      state: 'resuming',
+      error,
+    });
+  });
+
+  it('restarts a streaming list cut before its end bookmark with backoff (no state to resume from)', () => {
+    const { m } = machine({ initialList: 'streaming' });
+    m.handle({ kind: 'start' });
+    m.handle({ kind: 'watchOpened' });
+    m.handle({ kind: 'watchEvent', event: ev('ADDED', slice('a', '5')) });
+    const step = m.handle({ kind: 'watchLost', error: cut(), durationMs: 3000 });
+    expect(step.command).toEqual({ kind: 'sleep', delayMs: 800 });
+    expect(m.handle({ kind: 'slept' }).command).toMatchObject({ query: { sendInitialEvents: true } });
   });
 });
