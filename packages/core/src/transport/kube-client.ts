@@ -20,7 +20,7 @@ export interface KubeRequestOptions {
   readonly headersTimeoutMs?: number;
   /** Bytes the response body buffers before it pushes back on the socket. Default 64 KiB. */
   readonly highWaterMark?: number;
-  /** `getJson`: the largest body read; a longer one fails with `ERR_KUBE_RESPONSE_TOO_LARGE`. Default 256 MiB. */
+  /** `getJson`: the largest body read; a longer one fails with `ERR_KUBE_RESPONSE_TOO_LARGE`. Default 128 MiB. */
   readonly maxBodyBytes?: number;
 }
 
@@ -58,7 +58,7 @@ export interface KubeClient {
 const DEFAULT_USER_AGENT = 'endpoint-watch/0.1 (node)';
 const DEFAULT_HEADERS_TIMEOUT_MS = 60_000;
 const DEFAULT_BODY_TIMEOUT_MS = 60_000;
-export const DEFAULT_MAX_BODY_BYTES = 256 * 1024 * 1024;
+export const DEFAULT_MAX_BODY_BYTES = 128 * 1024 * 1024;
 /**
  * An error body is read up to this much, for its Status; beyond it the connection is dropped
  * rather than drained (a proxy's 1.5 GB error page must not be held in memory for 300 characters).
@@ -92,13 +92,13 @@ class UndiciKubeClient implements KubeClient {
   async getJson(path: string, options: KubeRequestOptions = {}): Promise<unknown> {
     const response = await this.#send(path, options, 'requests');
     const maxBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-    let body: Buffer;
+    let body: Buffer | undefined;
     try {
       body = await readAtMost(response.body, maxBytes);
     } catch (cause) {
       throw describeTransportFailure(cause, path, this.config);
     }
-    if (body.length > maxBytes) {
+    if (body === undefined) {
       throw new KubeTransportError(
         'ERR_KUBE_RESPONSE_TOO_LARGE',
         'GET',
@@ -209,8 +209,8 @@ class UndiciKubeClient implements KubeClient {
   }
 
   async #apiError(path: string, response: Dispatcher.ResponseData): Promise<KubeApiError> {
-    const text = await readAtMost(response.body, MAX_ERROR_BODY_BYTES).then(
-      (bytes) => bytes.subarray(0, MAX_ERROR_BODY_BYTES).toString('utf8'),
+    const text = await readAtMost(response.body, MAX_ERROR_BODY_BYTES, true).then(
+      (bytes) => bytes?.toString('utf8') ?? '',
       () => '',
     );
     let status: KubeStatus | undefined;
@@ -237,11 +237,13 @@ type PoolUse = 'requests' | 'streams';
 function ignoreError(): void {}
 
 /**
- * Reads a body until its end or until it holds more than `maxBytes`; then the rest is not read:
- * the body is destroyed, which drops its connection instead of draining it. The result is longer
- * than `maxBytes` exactly when the body was.
+ * Reads a body to its end, or until it holds more than `maxBytes`: then the rest is not read, the
+ * body is destroyed (which drops its connection instead of draining it), and the result is
+ * `undefined`, or with `keepHead` its first `maxBytes` bytes.
  */
-async function readAtMost(body: Readable, maxBytes: number): Promise<Buffer> {
+async function readAtMost(body: Readable, maxBytes: number, keepHead: true): Promise<Buffer>;
+async function readAtMost(body: Readable, maxBytes: number): Promise<Buffer | undefined>;
+async function readAtMost(body: Readable, maxBytes: number, keepHead = false): Promise<Buffer | undefined> {
   const chunks: Buffer[] = [];
   let length = 0;
   for await (const chunk of body) {
@@ -250,7 +252,7 @@ async function readAtMost(body: Readable, maxBytes: number): Promise<Buffer> {
     if (length > maxBytes) {
       body.on('error', ignoreError);
       body.destroy();
-      break;
+      return keepHead ? Buffer.concat(chunks, maxBytes) : undefined;
     }
   }
   return Buffer.concat(chunks, length);

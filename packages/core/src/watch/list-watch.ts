@@ -37,7 +37,7 @@ export interface ListWatchOptions extends ListWatchMachineOptions {
   readonly silenceTimeoutMs?: number;
   /** Cap on one event's size. Default 16 MiB. */
   readonly maxEventBytes?: number;
-  /** Cap on one LIST page's body; a longer one fails with `ERR_KUBE_RESPONSE_TOO_LARGE`. Default 256 MiB. */
+  /** Cap on one LIST page's body; a longer one fails with `ERR_KUBE_RESPONSE_TOO_LARGE`. Default 128 MiB. */
   readonly maxListBytes?: number;
   /** Each emission makes the watch start over with a fresh list, after backoff (the consumer met an object it cannot use). */
   readonly resync?: Observable<unknown>;
