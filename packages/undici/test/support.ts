@@ -22,6 +22,8 @@ export interface PodOptions {
   readonly first?: number;
   /** Listen on these addresses instead (e.g. `['::1']`). */
   readonly addresses?: readonly string[];
+  /** Answers requests before the pods' default echo (see `LoopbackPodHandler`). */
+  readonly handler?: loopback.LoopbackPodHandler;
 }
 
 /**
@@ -34,6 +36,7 @@ export async function startPods(count: number, options: PodOptions = {}): Promis
     firstAddress: `127.0.0.${options.first ?? 2}`,
     ...(options.addresses ? { addresses: options.addresses } : {}),
     ...(options.tls ? { tls: options.tls } : {}),
+    ...(options.handler ? { handler: options.handler } : {}),
   });
   for (const pod of pods.pods) {
     pod.server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
