@@ -128,8 +128,19 @@ class RequestController implements Controller {
     return this.#request.currentController?.rawHeaders;
   }
 
+  // Writable in undici's `DispatchController`: an assignment in strict mode must not throw.
+  set rawHeaders(value: Controller['rawHeaders']) {
+    const current = this.#request.currentController;
+    if (current) current.rawHeaders = value;
+  }
+
   get rawTrailers(): Controller['rawTrailers'] {
     return this.#request.currentController?.rawTrailers;
+  }
+
+  set rawTrailers(value: Controller['rawTrailers']) {
+    const current = this.#request.currentController;
+    if (current) current.rawTrailers = value;
   }
 
   abort(reason: Error): void {

@@ -318,6 +318,31 @@ for (const bench of benches) {
       expect(handler.controller?.paused).toBe(false);
     });
 
+    it('rawHeaders and rawTrailers of its controller can be assigned, as on undici’s own controllers', async () => {
+      const { run } = await setup();
+      const handler = new Recorder({
+        onResponseStart: (self) => {
+          const controller = self.controller as Controller;
+          controller.rawHeaders = ['x-rewritten', 'yes'];
+          self.events.push(`rawHeaders ${controller.rawHeaders?.join(' ')}`);
+        },
+        onResponseEnd: (self) => {
+          const controller = self.controller as Controller;
+          controller.rawTrailers = [];
+          self.events.push(`rawTrailers ${controller.rawTrailers?.length}`);
+        },
+      });
+      await run(handler, 'the request');
+      expect(handler.events).toEqual([
+        'start',
+        'response 200',
+        'rawHeaders x-rewritten yes',
+        'data',
+        'end',
+        'rawTrailers 0',
+      ]);
+    });
+
     it('a legacy handler: onHeaders returning false pauses until its resume(); a throw from onComplete reaches onError', async () => {
       const { bench: b, options } = await setup();
       const events: string[] = [];
