@@ -1,12 +1,20 @@
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { Balancer, BalancerOptions } from '@endpoint-watch/balancer';
+import type { BalancerOptions } from '@endpoint-watch/balancer';
 import type { EndpointSet } from '@endpoint-watch/core';
 import { BehaviorSubject } from 'rxjs';
-import { Agent, type Dispatcher, interceptors } from 'undici';
+import { type Dispatcher, interceptors } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { createBalancedAgent, endpointBalancing } from '../src/index.js';
-import { endpointSet, eventually, type Pods, startPods, within } from './support.js';
+import {
+  type BalancedDispatcher,
+  balancedAgentWith,
+  balancingOnAgent,
+  endpointSet,
+  eventually,
+  type Pods,
+  startPods,
+  within,
+} from './support.js';
 
 /**
  * The balanced dispatcher is the bottom of the chain for the caller's handler: whatever undici's core
@@ -24,46 +32,22 @@ type Callback =
   | 'onResponseData'
   | 'onResponseEnd';
 
-interface Bench {
-  readonly dispatcher: Pick<Dispatcher, 'dispatch'>;
-  readonly balancer: Balancer;
-  close(): Promise<void>;
-}
-
 const benches: ReadonlyArray<{
   readonly name: string;
-  make(endpoints: BehaviorSubject<EndpointSet>, balancer: BalancerOptions): Bench;
+  make(endpoints: BehaviorSubject<EndpointSet>, balancer: BalancerOptions): BalancedDispatcher;
 }> = [
-  {
-    name: 'createBalancedAgent',
-    make(endpoints, balancer) {
-      const agent = createBalancedAgent({ endpoints }, { balancer });
-      return { dispatcher: agent, balancer: agent.balancer, close: () => agent.close() };
-    },
-  },
+  { name: 'createBalancedAgent', make: (endpoints, balancer) => balancedAgentWith(endpoints, { balancer }) },
   {
     name: 'new Agent().compose(endpointBalancing)',
-    make(endpoints, balancer) {
-      const balancing = endpointBalancing({ endpoints }, { balancer });
-      const base = new Agent();
-      return {
-        dispatcher: base.compose(balancing),
-        balancer: balancing.balancer,
-        close: () => base.close().finally(() => balancing.close()),
-      };
-    },
+    make: (endpoints, balancer) => balancingOnAgent(endpoints, { balancer }),
   },
   {
     name: 'new Agent().compose(interceptors.retry(), endpointBalancing)',
-    make(endpoints, balancer) {
-      const balancing = endpointBalancing({ endpoints }, { balancer });
-      const base = new Agent();
-      return {
-        dispatcher: base.compose(interceptors.retry({ minTimeout: 1, maxTimeout: 1 }), balancing),
-        balancer: balancing.balancer,
-        close: () => base.close().finally(() => balancing.close()),
-      };
-    },
+    make: (endpoints, balancer) =>
+      balancingOnAgent(endpoints, { balancer }, (balancing) => [
+        interceptors.retry({ minTimeout: 1, maxTimeout: 1 }),
+        balancing,
+      ]),
   },
 ];
 
@@ -133,7 +117,7 @@ const boom = (where: string) => () => {
 for (const bench of benches) {
   describe(`the handler API on ${bench.name}`, () => {
     let pods: Pods | undefined;
-    let current: Bench | undefined;
+    let current: BalancedDispatcher | undefined;
     afterEach(async () => {
       try {
         // close() waits for the requests in progress: none may be left behind.
