@@ -162,6 +162,43 @@ const rows: readonly Row[] = [
     },
   },
   {
+    // Both at once: redirect outermost, retry inside it (in the manner of compose(retry, redirect)).
+    interceptor: 'redirect over retry',
+    make: () => {
+      const retry = interceptors.retry({ statusCodes: [503], minTimeout: 1, maxTimeout: 1 });
+      const redirect = interceptors.redirect({ maxRedirections: 2 });
+      return (dispatch) => redirect(retry(dispatch));
+    },
+    // /old redirects to /flaky; the first /flaky to reach any pod is answered 503.
+    pods: () => {
+      let failed = false;
+      return (req, res) => {
+        if (req.url === '/old') {
+          res.writeHead(302, { location: '/flaky' });
+          res.end();
+          return true;
+        }
+        if (req.url !== '/flaky' || failed) return false;
+        failed = true;
+        res.writeHead(503);
+        res.end();
+        return true;
+      };
+    },
+    async run({ get, pods, port }, above) {
+      const seen = echo((await get('/old')).text);
+      expect(seen.url).toBe('/flaky');
+      if (above) {
+        // /old on A, the hop on B (503), its retry back on A: three picks.
+        expect(seen).toMatchObject({ pod: A, host: `web.shop.svc:${port}` });
+        expect(pods.counts()).toEqual({ [A]: 2, [B]: 1 });
+      } else {
+        expect(seen).toMatchObject({ pod: A, host: `${A}:${port}` });
+        expect(pods.counts()).toEqual({ [A]: 3, [B]: 0 });
+      }
+    },
+  },
+  {
     interceptor: 'dns',
     make: (state) =>
       interceptors.dns({
