@@ -128,8 +128,19 @@ class RequestController implements Controller {
     return this.#request.currentController?.rawHeaders;
   }
 
+  // Writable in undici's `DispatchController`: an assignment in strict mode must not throw.
+  set rawHeaders(value: Controller['rawHeaders']) {
+    const current = this.#request.currentController;
+    if (current) current.rawHeaders = value;
+  }
+
   get rawTrailers(): Controller['rawTrailers'] {
     return this.#request.currentController?.rawTrailers;
+  }
+
+  set rawTrailers(value: Controller['rawTrailers']) {
+    const current = this.#request.currentController;
+    if (current) current.rawTrailers = value;
   }
 
   abort(reason: Error): void {
@@ -154,6 +165,12 @@ class RequestController implements Controller {
  * 3. From the first `onResponseStart` on, the current attempt is the response: events go straight to
  *    the caller and nothing is retried.
  * Every attempt's lease is released exactly once, with the outcome of that attempt.
+ *
+ * To the caller's handler this is the bottom of the dispatch chain, so it gets what undici's core
+ * (`Request`, `Client`) would give it: a callback that throws fails the request with what it threw,
+ * through the same handler's `onResponseError`, and a handler may dispatch itself again from any
+ * callback (undici's RetryHandler and RedirectHandler do). A throw never travels to the dispatchers
+ * below: an interceptor there would take it for the pod's failure.
  */
 export class BalancedRequest {
   readonly #settings: RequestSettings;
@@ -210,7 +227,12 @@ export class BalancedRequest {
   }
 
   start(): void {
-    this.#handler.onRequestStart?.(this.#controller, {});
+    try {
+      this.#handler.onRequestStart?.(this.#controller, {});
+    } catch (thrown) {
+      this.#fail(thrownError(thrown)); // undici's core: `Request.onConnect` throwing fails the request
+      return;
+    }
     if (this.#settled) return; // aborted from within onRequestStart
     const lease = this.#settings.balancer.pick(this.#key);
     if (lease) this.#launch(lease);
@@ -286,7 +308,11 @@ export class BalancedRequest {
       attempt.headersMs = now() - attempt.startedAt;
     }
     this.#responseStarted = true;
-    this.#handler.onResponseStart?.(this.#controller, statusCode, headers, statusMessage);
+    try {
+      this.#handler.onResponseStart?.(this.#controller, statusCode, headers, statusMessage);
+    } catch (thrown) {
+      this.#callbackThrew(attempt, thrown);
+    }
   }
 
   attemptData(attempt: Attempt, controller: Controller, chunk: Buffer): void {
@@ -294,7 +320,11 @@ export class BalancedRequest {
       this.#dropStale(attempt, controller);
       return;
     }
-    this.#handler.onResponseData?.(this.#controller, chunk);
+    try {
+      this.#handler.onResponseData?.(this.#controller, chunk);
+    } catch (thrown) {
+      this.#callbackThrew(attempt, thrown);
+    }
   }
 
   attemptEnded(attempt: Attempt, _controller: Controller, trailers: Headers): void {
@@ -303,8 +333,7 @@ export class BalancedRequest {
       return;
     }
     attempt.release(completed(attempt));
-    this.#settle();
-    this.#handler.onResponseEnd?.(this.#controller, trailers);
+    this.#finish(() => this.#handler.onResponseEnd?.(this.#controller, trailers));
   }
 
   attemptUpgraded(
@@ -323,8 +352,11 @@ export class BalancedRequest {
       return;
     }
     attempt.release({ ok: true, latencyMs: attempt.latencyMs() });
-    this.#settle();
-    this.#handler.onRequestUpgrade?.(this.#controller, statusCode, headers, socket);
+    this.#finish(
+      () => this.#handler.onRequestUpgrade?.(this.#controller, statusCode, headers, socket),
+      // As undici's core does. Without the error: nobody listens to this socket's 'error' any more.
+      () => socket.destroy(),
+    );
   }
 
   attemptFailed(attempt: Attempt, controller: Controller | undefined, error: Error): void {
@@ -431,18 +463,52 @@ export class BalancedRequest {
     );
   }
 
-  #settle(): void {
-    if (this.#settled) return;
+  /**
+   * A callback of the caller's handler threw during the response. As in undici's core
+   * (`Request.onHeaders`, `onData`), that ends the request with what it threw, and the response's
+   * connection is not reused: the attempt is aborted.
+   */
+  #callbackThrew(attempt: Attempt, thrown: unknown): void {
+    if (this.#settled) return; // the callback ended the request itself before throwing: undici drops the throw
+    const error = thrownError(thrown);
+    // The pod did answer: its outcome is its status, and the attempt's own error report is dropped.
+    attempt.abandoned = completed(attempt);
+    attempt.controller?.abort(error);
+    attempt.release(attempt.abandoned);
+    this.#fail(error);
+  }
+
+  /**
+   * Gives the caller its last event. If that throws, the error goes to the caller's `onResponseError`,
+   * once, as undici's core does (`Request.onComplete`, `Parser.onUpgrade`): undici's RetryHandler
+   * throws from `onResponseEnd` to have a retryable status retried from its `onResponseError`.
+   * `onThrow` cleans up first.
+   */
+  #finish(deliver: () => void, onThrow?: () => void): void {
     this.#settled = true;
-    this.#onSettled?.(this);
+    try {
+      deliver();
+    } catch (thrown) {
+      onThrow?.();
+      this.#handler.onResponseError?.(this.#controller, thrownError(thrown));
+    } finally {
+      this.#onSettled?.(this);
+    }
   }
 
   #fail(error: Error): void {
     if (this.#settled) return;
-    this.#settle();
-    this.#handler.onResponseError?.(this.#controller, error);
+    this.#settled = true;
+    try {
+      this.#handler.onResponseError?.(this.#controller, error);
+    } finally {
+      this.#onSettled?.(this);
+    }
   }
 }
+
+/** What a callback threw, passed on unchanged (undici's core does not wrap it either). */
+const thrownError = (thrown: unknown): Error => thrown as Error;
 
 function completed(attempt: Attempt): Outcome {
   const latencyMs = attempt.latencyMs();

@@ -49,6 +49,14 @@ const CALLER_CODES = new Set([
   'ERR_INVALID_ARG_TYPE',
 ]);
 
+/**
+ * Errors that stand for the pod's response: an interceptor composed below the balancer raises them in
+ * place of passing the response on (`ResponseError` of `interceptors.responseError` for a 4xx/5xx,
+ * `RequestRetryError` of `interceptors.retry` once its retries on that pod are used up). The pod
+ * answered, so only its status tells about its health, as for a response that reaches the balancer.
+ */
+const RESPONSE_CODES = new Set(['UND_ERR_RESPONSE', 'UND_ERR_REQ_RETRY']);
+
 /** The request's own `idempotent` option, else what its method says. */
 export function isIdempotent(method: string, explicit: boolean | undefined): boolean {
   return explicit ?? isIdempotentMethod(method);
@@ -90,6 +98,10 @@ export interface Classification {
 
 export function classify(error: unknown, phase: Phase): Classification {
   const code = errorCode(error);
+  const status = (error as { statusCode?: unknown } | null)?.statusCode;
+  if (code !== undefined && RESPONSE_CODES.has(code) && typeof status === 'number') {
+    return { failure: status >= 500 ? 'status5xx' : undefined, retryable: false, code };
+  }
   if ((code !== undefined && CALLER_CODES.has(code)) || isAbortError(error)) {
     return { failure: undefined, retryable: false, code };
   }

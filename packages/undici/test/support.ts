@@ -1,11 +1,19 @@
 import type { IncomingMessage } from 'node:http';
 import type { Socket } from 'node:net';
+import type { Balancer } from '@endpoint-watch/balancer';
 import type { Endpoint, EndpointSet } from '@endpoint-watch/core';
 import * as loopback from '@endpoint-watch/testing';
-import { BehaviorSubject } from 'rxjs';
-import { request } from 'undici';
+import { BehaviorSubject, type Observable } from 'rxjs';
+import { Agent, type Dispatcher, request } from 'undici';
 import { afterEach } from 'vitest';
-import { type BalancedAgent, type BalancedAgentOptions, createBalancedAgent } from '../src/index.js';
+import {
+  type BalancedAgent,
+  type BalancedAgentOptions,
+  createBalancedAgent,
+  type EndpointBalancingInterceptor,
+  type EndpointBalancingOptions,
+  endpointBalancing,
+} from '../src/index.js';
 
 export { eventually, within } from '@endpoint-watch/testing';
 
@@ -22,6 +30,8 @@ export interface PodOptions {
   readonly first?: number;
   /** Listen on these addresses instead (e.g. `['::1']`). */
   readonly addresses?: readonly string[];
+  /** Answers requests before the pods' default echo (see `LoopbackPodHandler`). */
+  readonly handler?: loopback.LoopbackPodHandler;
 }
 
 /**
@@ -34,6 +44,7 @@ export async function startPods(count: number, options: PodOptions = {}): Promis
     firstAddress: `127.0.0.${options.first ?? 2}`,
     ...(options.addresses ? { addresses: options.addresses } : {}),
     ...(options.tls ? { tls: options.tls } : {}),
+    ...(options.handler ? { handler: options.handler } : {}),
   });
   for (const pod of pods.pods) {
     pod.server.on('upgrade', (req: IncomingMessage, socket: Socket, head: Buffer) => {
@@ -114,5 +125,47 @@ export function useBalancedAgent() {
       return (await response.body.json()) as PodRequest;
     };
     return { pods, agent: balanced, sets, url, use, get, port };
+  };
+}
+
+/** A balanced dispatcher, in one of its forms, with what a test needs of it. */
+export interface BalancedDispatcher {
+  readonly dispatcher: Dispatcher;
+  readonly balancer: Balancer;
+  /** Closes the dispatcher (which waits for the requests in progress), then its balancer. */
+  close(): Promise<void>;
+}
+
+type Interceptor = Dispatcher.DispatcherComposeInterceptor;
+
+/**
+ * The interceptor form: `new Agent().compose(...chain(balancing))`, so the test says where the
+ * balancer stands among other interceptors (in undici the last one is the outermost).
+ */
+export function balancingOnAgent(
+  endpoints: Observable<EndpointSet>,
+  options: EndpointBalancingOptions,
+  chain: (balancing: EndpointBalancingInterceptor) => Interceptor[] = (balancing) => [balancing],
+): BalancedDispatcher {
+  const balancing = endpointBalancing({ endpoints }, options);
+  const base = new Agent();
+  return {
+    dispatcher: base.compose(chain(balancing)),
+    balancer: balancing.balancer,
+    close: () => base.close().finally(() => balancing.close()),
+  };
+}
+
+/** The agent form: `createBalancedAgent(…)`, with `above` composed around it. */
+export function balancedAgentWith(
+  endpoints: Observable<EndpointSet>,
+  options: BalancedAgentOptions,
+  above: Interceptor[] = [],
+): BalancedDispatcher {
+  const agent = createBalancedAgent({ endpoints }, options);
+  return {
+    dispatcher: above.length === 0 ? agent : (agent.compose(above) as Dispatcher),
+    balancer: agent.balancer,
+    close: () => agent.close(),
   };
 }

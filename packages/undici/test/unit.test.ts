@@ -98,6 +98,22 @@ describe('classify', () => {
     });
   });
 
+  it('reads the status of a response an interceptor below turned into an error: only a 5xx is the pod’s failure', () => {
+    const notFound = new errors.ResponseError('Response Error', 404, { headers: {}, body: '' });
+    expect(classify(notFound, 'sent')).toEqual({
+      failure: undefined,
+      retryable: false,
+      code: 'UND_ERR_RESPONSE',
+    });
+    // undici's typings name the third argument `headers`; at run time it is `{ headers, data }`.
+    const unavailable = new errors.RequestRetryError('Request failed', 503, {});
+    expect(classify(unavailable, 'sent')).toEqual({
+      failure: 'status5xx',
+      retryable: false,
+      code: 'UND_ERR_REQ_RETRY',
+    });
+  });
+
   it('finds the code of an AggregateError (happy eyeballs)', () => {
     expect(errorCode(new AggregateError([coded('ECONNREFUSED')]))).toBe('ECONNREFUSED');
     expect(errorCode('nope')).toBeUndefined();
