@@ -199,6 +199,22 @@ describe('ExecCredentialSource', () => {
     expect(err.message).toContain('brew install no-such-plugin');
   });
 
+  it('runs the command without a shell: metacharacters in the command or its args are not interpreted', async () => {
+    const dir = tempDir();
+    const marker = path.join(dir, 'pwned');
+    // Through a shell, either of these would create the marker file.
+    const inCommand = new ExecCredentialSource({ command: `touch ${marker}; echo`, apiVersion: V1 });
+    const err = await failure(inCommand.credentials());
+    expect(err).toBeInstanceOf(ExecCredentialError);
+    expect(err.message).toContain('not found');
+    const { source } = setup(
+      { stdout: execCredential({ token: 't' }) },
+      { args: [`$(touch ${marker})`, `; touch ${marker}`, `\`touch ${marker}\``] },
+    );
+    await source.credentials();
+    expect(fs.existsSync(marker)).toBe(false);
+  });
+
   it('lets an aborted caller go without cancelling the shared run', async () => {
     const { dir, source } = setup({ stdout: execCredential({ token: 'exec-token-{n}' }), delayMs: 300 });
     const controller = new AbortController();

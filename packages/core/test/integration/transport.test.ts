@@ -129,6 +129,34 @@ describe('errors', () => {
     expect((error as unknown as KubeApiError).status.message).toContain('502 Bad Gateway');
   });
 
+  it('never follows a redirect: the token stays with the apiserver, the 3xx is an error', async () => {
+    const elsewhere: string[] = [];
+    const thief = createServer((request, response) => {
+      elsewhere.push(String(request.headers.authorization));
+      response.end('{}');
+    });
+    await new Promise<void>((resolve) => thief.listen(0, '127.0.0.2', resolve));
+    const thiefPort = (thief.address() as AddressInfo).port;
+    const redirecting = createServer((_request, response) => {
+      response.writeHead(302, { location: `http://127.0.0.2:${thiefPort}/steal` });
+      response.end();
+    });
+    await new Promise<void>((resolve) => redirecting.listen(0, '127.0.0.1', resolve));
+    cleanups.push(
+      () => new Promise<void>((resolve) => thief.close(() => resolve())),
+      () => new Promise<void>((resolve) => redirecting.close(() => resolve())),
+    );
+    const { port } = redirecting.address() as AddressInfo;
+    const c = client(loadKubeConfig({ server: `http://127.0.0.1:${port}`, token: 'secret-token' }));
+    for (const request of [c.getJson('/version'), c.stream('/apis/discovery.k8s.io/v1/endpointslices')]) {
+      const error = await rejection(request);
+      expect(error).toBeInstanceOf(KubeApiError);
+      expect((error as unknown as KubeApiError).statusCode).toBe(302);
+      expect(error.message).not.toContain('secret-token');
+    }
+    expect(elsewhere).toEqual([]);
+  });
+
   it('reports an unreachable apiserver', async () => {
     const s = await server({ tls: true });
     const url = s.url;
