@@ -183,8 +183,13 @@ export class BalancedRequest {
   readonly #onSettled: ((request: BalancedRequest) => void) | undefined;
   readonly #controller: RequestController;
   readonly #failures: AttemptFailure[] = [];
-  /** Endpoints (`address:port`) this request failed on: retries exclude them while another exists. */
-  readonly #tried = new Set<string>();
+  /**
+   * Endpoints (`address:port`) this request failed on (an attempt error or a 5xx answer): later
+   * picks exclude them while another exists. Shared with the handler's earlier requests when an
+   * interceptor above re-dispatches it (see `HandlerFailures`).
+   */
+  readonly #tried: Set<string>;
+  readonly #memory: HandlerFailures | undefined;
   #current: Attempt | undefined;
   #responseStarted = false;
   #settled = false;
@@ -202,6 +207,8 @@ export class BalancedRequest {
     key: string | undefined;
     idempotent: boolean;
     onSettled?: (request: BalancedRequest) => void;
+    /** Where the endpoints that failed this handler are remembered across its re-dispatches. */
+    memory?: HandlerFailures;
   }) {
     this.#settings = args.settings;
     this.#dispatch = args.dispatch;
@@ -211,6 +218,8 @@ export class BalancedRequest {
     this.#key = args.key;
     this.#idempotent = args.idempotent;
     this.#onSettled = args.onSettled;
+    this.#memory = args.memory;
+    this.#tried = args.memory?.get(args.handler) ?? new Set();
     this.#controller = new RequestController(this);
   }
 
@@ -234,9 +243,19 @@ export class BalancedRequest {
       return;
     }
     if (this.#settled) return; // aborted from within onRequestStart
-    const lease = this.#settings.balancer.pick(this.#key);
+    // A re-dispatch after failures (a retry interceptor above) avoids the pods that failed, as a
+    // retry of our own does, and picks without the hash key for the same reason.
+    const lease =
+      this.#tried.size > 0
+        ? this.#settings.balancer.pick(undefined, { exclude: this.#tried })
+        : this.#settings.balancer.pick(this.#key);
     if (lease) this.#launch(lease);
     else this.#waitForEndpoint(undefined);
+  }
+
+  #markFailed(key: string): void {
+    this.#tried.add(key);
+    this.#memory?.remember(this.#handler, this.#tried);
   }
 
   /** From the caller's controller. Before the response: report the abort at once; after: abort the response. */
@@ -306,6 +325,8 @@ export class BalancedRequest {
     if (statusCode >= 200 && attempt.status === undefined) {
       attempt.status = statusCode;
       attempt.headersMs = now() - attempt.startedAt;
+      if (statusCode >= 500 || statusCode === 429) this.#markFailed(attempt.key);
+      else this.#memory?.forget(this.#handler);
     }
     this.#responseStarted = true;
     try {
@@ -399,7 +420,7 @@ export class BalancedRequest {
       this.#fail(this.#settings.maxAttempts > 1 ? new AllAttemptsFailedError(this.#failures) : error);
       return;
     }
-    this.#tried.add(attempt.key);
+    this.#markFailed(attempt.key);
     // The failed lease stays held during the next pick: its endpoint looks busier to the strategy.
     const releaseFailed = () => attempt.release(outcome);
     // Without the hash key: with consistent hashing it would map to the endpoint that just failed.
@@ -433,12 +454,13 @@ export class BalancedRequest {
   #waitForEndpoint(retryRelease: (() => void) | undefined): void {
     const abort = new AbortController();
     this.#pickAbort = abort;
+    const avoid = retryRelease !== undefined || this.#tried.size > 0;
     const options = {
       signal: abort.signal,
       timeoutMs: this.#settings.noEndpointsTimeoutMs,
-      ...(retryRelease === undefined ? {} : { exclude: this.#tried }),
+      ...(avoid ? { exclude: this.#tried } : {}),
     };
-    const key = retryRelease === undefined ? this.#key : undefined;
+    const key = avoid ? undefined : this.#key;
     this.#settings.balancer.waitForPick(key, options).then(
       (lease) => {
         this.#pickAbort = undefined;
@@ -509,6 +531,29 @@ export class BalancedRequest {
 
 /** What a callback threw, passed on unchanged (undici's core does not wrap it either). */
 const thrownError = (thrown: unknown): Error => thrown as Error;
+
+/**
+ * The endpoints that failed a handler, kept while it is re-dispatched: undici's retry interceptor
+ * composed above the balancer sends each retry as a new request with the same handler, and without
+ * this the least-request pick would happily choose the pod that just answered 503 again. Weakly
+ * held (gone with the handler), and forgotten as soon as one of its requests gets an answer below
+ * 500, so that a handler object reused for unrelated requests does not carry old failures along.
+ */
+export class HandlerFailures {
+  readonly #failed = new WeakMap<Handler, Set<string>>();
+
+  get(handler: Handler): Set<string> | undefined {
+    return this.#failed.get(handler);
+  }
+
+  remember(handler: Handler, endpoints: Set<string>): void {
+    this.#failed.set(handler, endpoints);
+  }
+
+  forget(handler: Handler): void {
+    this.#failed.delete(handler);
+  }
+}
 
 function completed(attempt: Attempt): Outcome {
   const latencyMs = attempt.latencyMs();

@@ -1,7 +1,7 @@
 import { isIP } from 'node:net';
 import type { Balancer } from '@endpoint-watch/balancer';
 import type { Dispatcher } from 'undici';
-import { BalancedRequest, type RequestSettings } from './balanced-request.js';
+import { BalancedRequest, HandlerFailures, type RequestSettings } from './balanced-request.js';
 import { isIdempotent } from './classify.js';
 import { withHostHeader } from './headers.js';
 import type { EndpointBalancingOptions } from './types.js';
@@ -34,6 +34,7 @@ export class BalancingEngine {
   readonly #targets = new Map<string, Target | null>();
   readonly #onStart: ((request: BalancedRequest) => void) | undefined;
   readonly #onSettled: ((request: BalancedRequest) => void) | undefined;
+  readonly #handlerFailures = new HandlerFailures();
 
   constructor(
     balancer: Balancer,
@@ -83,6 +84,7 @@ export class BalancingEngine {
       key: this.#hashKey?.(options),
       idempotent: isIdempotent(String(options.method ?? 'GET'), options.idempotent),
       onSettled: this.#onSettled,
+      memory: this.#handlerFailures,
     });
     this.#onStart?.(request);
     request.start();

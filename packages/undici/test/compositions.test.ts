@@ -406,3 +406,49 @@ for (const row of rows) {
     }
   });
 }
+
+describe('a retry interceptor above the balancer avoids the pods that failed the request', () => {
+  // A strategy that always picks 127.0.0.2 first (random over a set sorted by address, drawing 0).
+  const stubborn: BalancerOptions = { strategy: 'random', random: () => 0, outlierDetection: false };
+  let pods: Pods | undefined;
+  let bench: BalancedDispatcher | undefined;
+  afterEach(async () => {
+    await bench?.close().catch(() => undefined);
+    await pods?.close();
+  });
+
+  for (const arrangement of arrangements.filter((a) => a.above)) {
+    it(`in ${arrangement.name}`, async () => {
+      // 127.0.0.2 answers every /flaky with 503; 127.0.0.3 with the echo.
+      pods = await startPods(2, {
+        handler: (req, res, pod) => {
+          if (req.url !== '/flaky' || pod.address !== A) return false;
+          res.writeHead(503).end('busy');
+          return true;
+        },
+      });
+      const endpoints = new BehaviorSubject(endpointSet(pods.addresses, pods.port));
+      const retry = interceptors.retry({ statusCodes: [503], minTimeout: 1, maxTimeout: 1, maxRetries: 3 });
+      bench = arrangement.make(retry, endpoints, { balancer: stubborn });
+      const url = `http://web.shop.svc:${pods.port}`;
+      for (let i = 0; i < 3; i++) {
+        const response = await within(
+          request(`${url}/flaky`, { dispatcher: bench.dispatcher }),
+          5_000,
+          'GET /flaky',
+        );
+        expect(response.statusCode).toBe(200);
+        expect(echo(await response.body.text()).pod).toBe(B);
+      }
+      // Each request tried the stubborn first pick once, then went elsewhere: 3 + 3 pod requests.
+      expect(pods.counts()).toEqual({ [A]: 3, [B]: 3 });
+      // A request of its own (another handler) starts from a clean slate: the first pick again.
+      const plain = await within(
+        request(`${url}/plain`, { dispatcher: bench.dispatcher }),
+        5_000,
+        'GET /plain',
+      );
+      expect(echo(await plain.body.text()).pod).toBe(A);
+    });
+  }
+});
