@@ -100,6 +100,11 @@ export class BalancedAgent extends Dispatcher {
       };
     // compose() adapts the caller's handler to the controller API on undici 7 (legacy handlers).
     this.#chain = new Router(this.#pools, this.#passthrough).compose(engine.interceptor(), guard);
+    // undici's compose() returns a Proxy of this agent whose methods run with the Proxy as `this`,
+    // which has none of the private fields: the methods that use them are bound to the agent.
+    this.close = this.close.bind(this) as BalancedAgent['close'];
+    this.destroy = this.destroy.bind(this) as BalancedAgent['destroy'];
+    this.pools = this.pools.bind(this);
   }
 
   /** `true` once `close()` or `destroy()` was called. */

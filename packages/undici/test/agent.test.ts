@@ -3,7 +3,7 @@ import { Readable, Writable } from 'node:stream';
 import { pipeline as pipelineCallback } from 'node:stream/promises';
 import { createBalancer } from '@endpoint-watch/balancer';
 import { BehaviorSubject } from 'rxjs';
-import { type Dispatcher, fetch, pipeline, request, stream } from 'undici';
+import { type Dispatcher, fetch, interceptors, pipeline, request, stream } from 'undici';
 import { describe, expect, it } from 'vitest';
 import { BalancingOptionsError, createBalancedAgent } from '../src/index.js';
 import { counts, endpointSet, type Pod, type PodRequest, startPods, useBalancedAgent } from './support.js';
@@ -282,6 +282,28 @@ describe('createBalancedAgent', () => {
     expect(balancer.stats().closed).toBe(false);
     expect(balancer.pick()).toBeDefined();
     balancer.close();
+  });
+
+  it('is closed, destroyed and inspected through what compose() returns', async () => {
+    // undici's compose() returns a Proxy of the agent: its methods run with the Proxy as `this`.
+    const { pods, agent, sets, url } = await setup(2);
+    const composed = agent
+      .compose(interceptors.retry({ statusCodes: [503] }))
+      .compose(interceptors.redirect({ maxRedirections: 1 }));
+    expect((await json(composed, `${url}/`)).status).toBe(200);
+    expect((composed as typeof agent).pools()).toHaveLength(1);
+    await composed.close();
+    expect(agent.closed).toBe(true);
+    expect(agent.balancer.stats().closed).toBe(true);
+    await expect(json(composed, `${url}/`)).rejects.toMatchObject({ code: 'UND_ERR_CLOSED' });
+
+    const other = createBalancedAgent({ endpoints: sets }).compose(interceptors.dump());
+    await new Promise<void>((resolve) => other.close(resolve));
+    const destroyed = createBalancedAgent({ endpoints: sets });
+    await destroyed.compose(interceptors.retry()).destroy();
+    expect(destroyed.destroyed).toBe(true);
+    // Only the first request reached a pod: the one after close() failed before any pick.
+    expect(Object.values(counts(pods)).reduce((a, b) => a + b, 0)).toBe(1);
   });
 
   it('rejects bad sources and options with ERR_BALANCING_OPTIONS', () => {
