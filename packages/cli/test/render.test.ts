@@ -359,6 +359,70 @@ describe('changes', () => {
     );
   });
 
+  it('tells the relist after an expired resourceVersion (a 410 relisted at once) calmly, not as a failed retry', () => {
+    const expired = (message: string) =>
+      new KubeApiError({
+        method: 'GET',
+        path: '/apis/discovery.k8s.io/v1/namespaces/shop/endpointslices',
+        inStream: true,
+        status: { code: 410, reason: 'Expired', message },
+      });
+    const cut: WatchHealth = {
+      state: 'resuming',
+      resourceVersion: '7',
+      staleSince: 1_000,
+      error: new Error('the watch stream broke: other side closed'),
+    };
+    // What the engine says when a resourceVersion ages out (etcd compaction): relist now, no backoff.
+    const relisting: WatchHealth = {
+      state: 'retrying',
+      error: expired('too old resource version: 7 (9)'),
+      attempt: 1,
+      retryInMs: 0,
+      staleSince: 1_000,
+      resourceVersion: '7',
+    };
+    expect(healthChange(cut, relisting)).toBe('watch relisting: rv 7 has expired (410 Expired)');
+    expect(healthChange(synced, relisting)).toBe('watch relisting: rv 7 has expired (410 Expired)');
+    expect(healthChange(relisting, { ...synced, resourceVersion: '9' })).toBe('watch synced at rv 9');
+    expect(describeHealth(relisting, 1_500)).toEqual({
+      state: 'retrying',
+      text: 'relisting (rv 7 has expired, stale for 0.5 s)',
+      error: undefined,
+      problem: false,
+    });
+    // 410s that keep coming back off: that is a failing retry, and told as one.
+    const again: WatchHealth = { ...relisting, attempt: 2, retryInMs: 1_600 };
+    expect(healthChange(relisting, again)).toBe(
+      'watch retrying (attempt 2, next in 1.6 s): 410 Expired: too old resource version: 7 (9)',
+    );
+    expect(describeHealth(again, 1_500).problem).toBe(true);
+  });
+
+  it('paints the cause of a cut in yellow, like its health line; red is for retries', () => {
+    const cut: WatchHealth = {
+      state: 'resuming',
+      resourceVersion: '7',
+      staleSince: 1_000,
+      error: new Error('the watch stream broke: other side closed'),
+    };
+    const cause = (health: WatchHealth) =>
+      renderLive(watchView({ health }), { width: 200, height: 40, color: true }).find((line) =>
+        line.includes('↳'),
+      ) ?? '';
+    expect(cause(cut)).toContain('\u001b[33m');
+    expect(cause(cut)).not.toContain('\u001b[31m');
+    const failing: WatchHealth = {
+      state: 'retrying',
+      error: forbidden,
+      attempt: 2,
+      retryInMs: 1_600,
+      staleSince: 1_000,
+      resourceVersion: '7',
+    };
+    expect(cause(failing)).toContain('\u001b[31m');
+  });
+
   it('reports ejections and returns from the balancer stats', () => {
     const base: EndpointStats = {
       key: '127.0.0.3:8080',

@@ -48,7 +48,7 @@ export async function watchCommand(options: WatchOptions, io: CliIo): Promise<vo
     appendLog(log, entry);
     if (mode === 'plain') io.stdout.write(`${plainLogLine(entry)}\n`);
     // With --json stdout carries only sets; what goes wrong (or a turn taken) is told on stderr.
-    if (mode === 'json' && kind === 'health' && /^watch (retrying|connecting:)/.test(entry.text)) {
+    if (mode === 'json' && kind === 'health' && /^watch (retrying|relisting|connecting:)/.test(entry.text)) {
       io.stderr.write(`endpoint-watch: ${entry.text}\n`);
     }
   };

@@ -5,7 +5,7 @@
 import { type BalancerStats, endpointKey } from '@endpoint-watch/balancer';
 import type { Endpoint, EndpointSet, WatchHealth } from '@endpoint-watch/core';
 import { type ErrorContext, shortError } from '../errors.js';
-import { compareEndpoints, countEndpoints, describeCounts, endpointState } from './model.js';
+import { compareEndpoints, countEndpoints, describeCounts, endpointState, expiredRelist } from './model.js';
 
 /** At most this many lines per change; the rest is summed up in one line. */
 export const MAX_CHANGE_LINES = 8;
@@ -63,8 +63,16 @@ export function healthChange(
       if (previous?.state === 'resuming' && previous.error === undefined) return undefined;
       return `watch synced at rv ${next.resourceVersion}`;
     case 'retrying': {
+      const relist = expiredRelist(next);
+      if (relist) return `watch relisting: ${relist.what} (${relist.status})`;
       const error = shortError(next.error, context);
-      if (previous?.state === 'retrying' && shortError(previous.error, context) === error) return undefined;
+      if (
+        previous?.state === 'retrying' &&
+        !expiredRelist(previous) &&
+        shortError(previous.error, context) === error
+      ) {
+        return undefined;
+      }
       return `watch retrying (attempt ${next.attempt}, next in ${(next.retryInMs / 1000).toFixed(1)} s): ${error}`;
     }
   }

@@ -4,7 +4,7 @@
  * and `plain.ts`; nothing here writes anywhere.
  */
 import { endpointKey } from '@endpoint-watch/balancer';
-import type { Endpoint, EndpointSet, WatchHealth } from '@endpoint-watch/core';
+import { type Endpoint, type EndpointSet, KubeApiError, type WatchHealth } from '@endpoint-watch/core';
 import { type ErrorContext, shortError } from '../errors.js';
 
 export type EndpointStateName = 'ready' | 'not ready' | 'terminating, serving' | 'terminating';
@@ -171,6 +171,15 @@ export function describeHealth(
       };
     case 'retrying': {
       const stale = `stale for ${seconds(now - health.staleSince)}`;
+      const relist = expiredRelist(health);
+      if (relist) {
+        return {
+          state: 'retrying',
+          text: `relisting (${relist.what}, ${stale})`,
+          error: undefined,
+          problem: false,
+        };
+      }
       return {
         state: 'retrying',
         text: `retrying (attempt ${health.attempt}, next in ${seconds(health.retryInMs)}, ${stale})`,
@@ -179,6 +188,22 @@ export function describeHealth(
       };
     }
   }
+}
+
+/**
+ * `{ what: 'rv 42 has expired', status: '410 Expired' }` when the watch relists at once because its
+ * resourceVersion aged out (etcd compaction: the engine's first answer to a 410 after a good watch).
+ * A turn taken, not a failure; 410s that keep coming are retried with backoff, and told as retries.
+ */
+export function expiredRelist(health: WatchHealth): { what: string; status: string } | undefined {
+  if (health.state !== 'retrying' || health.retryInMs > 0) return undefined;
+  const error = health.error;
+  if (!(error instanceof KubeApiError) || !error.isExpired) return undefined;
+  const rv = health.resourceVersion;
+  return {
+    what: `${rv === undefined ? 'the list in progress' : `rv ${rv}`} has expired`,
+    status: `${error.statusCode}${error.status.reason ? ` ${error.status.reason}` : ''}`,
+  };
 }
 
 function seconds(ms: number): string {

@@ -31,7 +31,9 @@ export function renderLive(view: LiveView, options: RenderOptions): string[] {
   const height = Math.max(8, options.height);
 
   const head: string[] = [headline(view, color), watchLine(view, color)];
-  if (view.health.error) head.push(`        ${paint(`↳ ${view.health.error}`, 'red', color)}`);
+  if (view.health.error) {
+    head.push(`        ${paint(`↳ ${view.health.error}`, view.health.problem ? 'red' : 'yellow', color)}`);
+  }
   if (view.origin) head.push(paint(`from    ${view.origin}`, 'dim', color));
   if (view.traffic) head.push(trafficLine(view, color));
   head.push('');
