@@ -140,6 +140,30 @@ describe('watch --json', () => {
     for (const line of io.stdout.lines()) expect(() => JSON.parse(line)).not.toThrow();
   });
 
+  it('tells a cut, a relist after compaction and the sync after each on stderr, calmly', async () => {
+    server.upsert(slice([pod(2)]));
+    const io = captureIo();
+    const run = main(watchArgs('--json'), io);
+    await waitFor(() => io.stdout.lines().length >= 1, 'the first set');
+    server.faults.cutWatches();
+    await waitFor(() => /watch synced/.test(io.stderr.text), 'the sync after the cut, on stderr');
+    // The resourceVersion it resumes from is compacted away: 410, then a relist at once.
+    server.compact();
+    server.faults.cutWatches();
+    await waitFor(() => io.stderr.lines().length >= 5, 'the second cut, the relist and the sync');
+    io.interrupt();
+    expect(await run).toBe(0);
+    const lines = io.stderr.lines();
+    expect(lines).toEqual([
+      expect.stringMatching(/^endpoint-watch: watch resuming from rv \d+: .*the watch stream broke/),
+      expect.stringMatching(/^endpoint-watch: watch synced at rv \d+$/),
+      expect.stringMatching(/^endpoint-watch: watch resuming from rv \d+: .*the watch stream broke/),
+      expect.stringMatching(/^endpoint-watch: watch relisting: rv \d+ has expired \(410 Expired\)$/),
+      expect.stringMatching(/^endpoint-watch: watch synced at rv \d+$/),
+    ]);
+    for (const line of io.stdout.lines()) expect(() => JSON.parse(line)).not.toThrow();
+  });
+
   it('--context picks another context of the kubeconfig (the current one is unreachable here)', async () => {
     server.upsert(slice([pod(2)]));
     const unreachable = join(dir, 'kubeconfig-unreachable');

@@ -43,13 +43,18 @@ export async function watchCommand(options: WatchOptions, io: CliIo): Promise<vo
   const startedAt = performance.now();
   const elapsed = () => performance.now() - startedAt;
   const log: LogEntry[] = [];
+  // With --json stdout carries only sets. What goes wrong or a turn taken (a retry, a cut, a relist,
+  // the LIST fallback) is told on stderr, and so is the sync that ends it.
+  let toldOnStderr = false;
   const emit = (kind: LogKind, text: string) => {
     const entry = { atMs: elapsed(), kind, text };
     appendLog(log, entry);
     if (mode === 'plain') io.stdout.write(`${plainLogLine(entry)}\n`);
-    // With --json stdout carries only sets; what goes wrong (or a turn taken) is told on stderr.
-    if (mode === 'json' && kind === 'health' && /^watch (retrying|relisting|connecting:)/.test(entry.text)) {
+    if (mode !== 'json' || kind !== 'health') return;
+    const turn = /^watch (retrying|relisting|resuming|connecting:)/.test(entry.text);
+    if (turn || (toldOnStderr && entry.text.startsWith('watch synced'))) {
       io.stderr.write(`endpoint-watch: ${entry.text}\n`);
+      toldOnStderr = turn;
     }
   };
   if (mode === 'plain') {
