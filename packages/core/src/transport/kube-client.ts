@@ -286,11 +286,14 @@ function describeTransportFailure(error: unknown, path: string, config: KubeConf
   const server = config.server;
   if (typeof code === 'string' && TLS_NAME_CODES.has(code)) {
     const name = config.tls.serverName ?? new URL(server).hostname;
+    // Node's message lists only the names of the kind checked (none, for an IP): give them all.
+    const names = (error as { cert?: { subjectaltname?: unknown } }).cert?.subjectaltname;
+    const why = typeof names === 'string' && names !== '' ? `the certificate names ${names}` : error.message;
     return new KubeTransportError(
       'ERR_KUBE_TLS_NAME',
       'GET',
       path,
-      `the apiserver certificate of ${server} is not valid for the name "${name}" (${error.message}); ` +
+      `the apiserver certificate of ${server} is not valid for the name "${name}" (${why}); ` +
         'set tlsServerName (kubeconfig: tls-server-name) to a name the certificate was issued for. No credentials were sent.',
       { cause: error },
     );

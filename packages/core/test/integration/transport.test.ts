@@ -69,6 +69,8 @@ describe('TLS verification', () => {
     expect(error).toBeInstanceOf(KubeTransportError);
     expect(error.code).toBe('ERR_KUBE_TLS_NAME');
     expect(error.message).toContain('tlsServerName');
+    // The names the certificate is valid for, so that the user knows what to set.
+    expect(error.message).toContain('the certificate names DNS:cluster.condi.me');
     expect(s.requests).toHaveLength(0); // the handshake failed before any request, so no token left
   });
 
