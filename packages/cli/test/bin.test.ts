@@ -6,6 +6,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
+import { within } from '@endpoint-watch/testing';
 import { describe, expect, it } from 'vitest';
 import { waitFor } from './support.js';
 
@@ -43,6 +44,36 @@ describe('endpoint-watch (dist/bin.js)', () => {
       expect(stdout).not.toMatch(/^ {2}✗ /m);
       // The process ended by itself: the safety net for lingering handles never fired.
       expect(stderr).not.toContain('handles still open');
+      expect(stderr).toBe('');
+    },
+    30_000,
+  );
+
+  it.skipIf(!built)(
+    `stops quietly, with exit code 0, when the reader of its output goes away (| head)${built ? '' : ' [skipped: packages/cli/dist/bin.js is missing, run `pnpm build`]'}`,
+    async () => {
+      const child = spawn(process.execPath, [bin, 'demo', '--duration', '120'], {
+        stdio: ['ignore', 'pipe', 'pipe'],
+        env: { ...process.env, NO_COLOR: '1' },
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        stdout += chunk.toString();
+      });
+      child.stderr.on('data', (chunk: Buffer) => {
+        stderr += chunk.toString();
+      });
+      const exited = once(child, 'exit');
+      try {
+        await waitFor(() => /sent [1-9]\d* = ok/.test(stdout), 'traffic', 15_000);
+        // What `| head` does once it has its lines: the next writes fail with EPIPE.
+        child.stdout.destroy();
+        const [code, signal] = await within(exited, 10_000, 'the demo to end after its reader left');
+        expect({ code, signal }).toEqual({ code: 0, signal: null });
+      } finally {
+        if (child.exitCode === null) child.kill('SIGKILL');
+      }
       expect(stderr).toBe('');
     },
     30_000,
