@@ -121,6 +121,22 @@ export class BalancedAgent extends Dispatcher {
     return this.#chain.dispatch(options, handler);
   }
 
+  /**
+   * undici's `compose()`. What it returns stands in for this agent: its `close()`, `destroy()`,
+   * `pools()`, `balancer`, `closed` and `destroyed` are the agent's; its `dispatch` goes through the
+   * interceptors first.
+   */
+  override compose(interceptors: Dispatcher.DispatcherComposeInterceptor[]): BalancedAgent;
+  override compose(...interceptors: Dispatcher.DispatcherComposeInterceptor[]): BalancedAgent;
+  override compose(
+    ...args: [Dispatcher.DispatcherComposeInterceptor[]] | Dispatcher.DispatcherComposeInterceptor[]
+  ): BalancedAgent {
+    const interceptors = Array.isArray(args[0])
+      ? args[0]
+      : (args as Dispatcher.DispatcherComposeInterceptor[]);
+    return super.compose(interceptors) as unknown as BalancedAgent;
+  }
+
   /** The per-endpoint pools open now (including those of departed endpoints still draining). */
   pools(): EndpointPoolInfo[] {
     return this.#pools.info();

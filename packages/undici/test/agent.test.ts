@@ -291,7 +291,8 @@ describe('createBalancedAgent', () => {
       .compose(interceptors.retry({ statusCodes: [503] }))
       .compose(interceptors.redirect({ maxRedirections: 1 }));
     expect((await json(composed, `${url}/`)).status).toBe(200);
-    expect((composed as typeof agent).pools()).toHaveLength(1);
+    expect(composed.pools()).toHaveLength(1);
+    expect(composed.balancer).toBe(agent.balancer);
     await composed.close();
     expect(agent.closed).toBe(true);
     expect(agent.balancer.stats().closed).toBe(true);
