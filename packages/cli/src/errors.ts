@@ -83,8 +83,17 @@ export function explainError(error: unknown, context: ErrorContext = {}): Explan
   return { message: messageOf(error) };
 }
 
+/** How a healthy watch ends when its connection goes: routine enough to be told in plain words. */
+const CONNECTION_CUTS = new Set([
+  'ERR_WATCH_CONNECTION_LOST',
+  'ERR_WATCH_TRUNCATED',
+  'ERR_WATCH_IDLE',
+  'ERR_WATCH_DEADLINE',
+]);
+
 /** A short, single-line form for the live view's health line and the event log. */
 export function shortError(error: unknown, context: ErrorContext = {}): string {
+  if (error instanceof EndpointWatchError && CONNECTION_CUTS.has(error.code)) return error.message;
   if (error instanceof KubeApiError && error.statusCode === 403) {
     const { resource, namespace } = rbacTarget(error, context);
     return `403 Forbidden: grant list, watch on ${resource} in namespace ${namespace}`;

@@ -354,6 +354,10 @@ describe('changes', () => {
       error: 'the watch stream broke: other side closed',
       problem: false,
     });
+    // Synced shows the rv of the latest set, not the one of the moment the watch was confirmed.
+    expect(describeHealth({ ...synced, since: 0 }, 1000, {}, '1018').text).toBe(
+      'synced · rv 1018 · for 1.0 s',
+    );
     expect(describeHealth({ state: 'connecting', since: 0, notice }, 2000).text).toBe(
       `connecting (2.0 s) · ${notice}`,
     );

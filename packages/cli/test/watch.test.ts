@@ -155,9 +155,13 @@ describe('watch --json', () => {
     expect(await run).toBe(0);
     const lines = io.stderr.lines();
     expect(lines).toEqual([
-      expect.stringMatching(/^endpoint-watch: watch resuming from rv \d+: .*the watch stream broke/),
+      expect.stringMatching(
+        /^endpoint-watch: watch resuming from rv \d+: the watch connection to the apiserver broke \(/,
+      ),
       expect.stringMatching(/^endpoint-watch: watch synced at rv \d+$/),
-      expect.stringMatching(/^endpoint-watch: watch resuming from rv \d+: .*the watch stream broke/),
+      expect.stringMatching(
+        /^endpoint-watch: watch resuming from rv \d+: the watch connection to the apiserver broke \(/,
+      ),
       expect.stringMatching(/^endpoint-watch: watch relisting: rv \d+ has expired \(410 Expired\)$/),
       expect.stringMatching(/^endpoint-watch: watch synced at rv \d+$/),
     ]);

@@ -25,6 +25,8 @@ export {
 } from './transport/kube-client.js';
 export { Backoff, type BackoffOptions, DEFAULT_BACKOFF } from './watch/backoff.js';
 export {
+  WatchConnectionLostError,
+  WatchDeadlineError,
   WatchDecodeError,
   WatchEventTooLargeError,
   WatchIdleError,
@@ -34,6 +36,7 @@ export {
 export { DEFAULT_MAX_EVENT_BYTES, LineDecoder } from './watch/line-decoder.js';
 export {
   DEFAULT_IDLE_TIMEOUT_MS,
+  DEFAULT_SILENCE_TIMEOUT_MS,
   type ListWatchNotification,
   type ListWatchOptions,
   listWatch,

@@ -60,7 +60,12 @@ export function buildDemoView(input: DemoViewInput): LiveView {
     origin: undefined,
     elapsedMs: input.elapsedMs,
     durationMs: input.durationMs,
-    health: describeHealth(input.health, input.wallNow, { namespace: input.namespace }),
+    health: describeHealth(
+      input.health,
+      input.wallNow,
+      { namespace: input.namespace },
+      input.set?.resourceVersion,
+    ),
     counts: countEndpoints(input.set),
     resourceVersion: input.set?.resourceVersion,
     source: input.set?.source,

@@ -140,11 +140,16 @@ export interface HealthView {
   readonly problem: boolean;
 }
 
-/** The watch's health as one line. `now` is on the clock of the health's timestamps (`Date.now`). */
+/**
+ * The watch's health as one line. `now` is on the clock of the health's timestamps (`Date.now`).
+ * `setResourceVersion`, the latest set's, is what `synced` shows: the health's own is that of the
+ * moment the watch was confirmed, and would read as stale while the sets move on.
+ */
 export function describeHealth(
   health: WatchHealth | undefined,
   now: number,
   context: ErrorContext = {},
+  setResourceVersion?: string,
 ): HealthView {
   if (!health) return { state: 'starting', text: 'starting', error: undefined, problem: false };
   switch (health.state) {
@@ -165,7 +170,7 @@ export function describeHealth(
     case 'synced':
       return {
         state: 'synced',
-        text: `synced · rv ${health.resourceVersion} · for ${seconds(now - health.since)}`,
+        text: `synced · rv ${setResourceVersion ?? health.resourceVersion} · for ${seconds(now - health.since)}`,
         error: undefined,
         problem: false,
       };

@@ -31,7 +31,12 @@ export function buildWatchView(input: WatchViewInput): LiveView {
     origin: input.origin,
     elapsedMs: input.elapsedMs,
     durationMs: undefined,
-    health: describeHealth(input.health, input.wallNow, { namespace: input.namespace }),
+    health: describeHealth(
+      input.health,
+      input.wallNow,
+      { namespace: input.namespace },
+      input.set?.resourceVersion,
+    ),
     counts,
     resourceVersion: input.set?.resourceVersion,
     source: input.set?.source,

@@ -209,10 +209,8 @@ class UndiciKubeClient implements KubeClient {
   }
 
   async #apiError(path: string, response: Dispatcher.ResponseData): Promise<KubeApiError> {
-    const text = await readAtMost(response.body, MAX_ERROR_BODY_BYTES, true).then(
-      (bytes) => bytes?.toString('utf8') ?? '',
-      () => '',
-    );
+    const head = await readAtMost(response.body, MAX_ERROR_BODY_BYTES, true).catch(() => undefined);
+    const text = head?.bytes.toString('utf8') ?? '';
     let status: KubeStatus | undefined;
     try {
       status = parseKubeStatus(JSON.parse(text), response.statusCode);
@@ -225,7 +223,10 @@ class UndiciKubeClient implements KubeClient {
       status: status ?? {
         code: response.statusCode,
         reason: '',
-        message: text.slice(0, 300).trim(),
+        message:
+          head?.truncated === true
+            ? `${text.slice(0, 300).trim()}… (a body over ${MAX_ERROR_BODY_BYTES} bytes, not read further)`
+            : text.slice(0, 300).trim(),
       },
       retryAfterMs: parseRetryAfterMs(response.headers['retry-after']),
     });
@@ -239,11 +240,19 @@ function ignoreError(): void {}
 /**
  * Reads a body to its end, or until it holds more than `maxBytes`: then the rest is not read, the
  * body is destroyed (which drops its connection instead of draining it), and the result is
- * `undefined`, or with `keepHead` its first `maxBytes` bytes.
+ * `undefined`, or with `keepHead` its first `maxBytes` bytes, marked `truncated`.
  */
-async function readAtMost(body: Readable, maxBytes: number, keepHead: true): Promise<Buffer>;
+async function readAtMost(
+  body: Readable,
+  maxBytes: number,
+  keepHead: true,
+): Promise<{ bytes: Buffer; truncated: boolean }>;
 async function readAtMost(body: Readable, maxBytes: number): Promise<Buffer | undefined>;
-async function readAtMost(body: Readable, maxBytes: number, keepHead = false): Promise<Buffer | undefined> {
+async function readAtMost(
+  body: Readable,
+  maxBytes: number,
+  keepHead = false,
+): Promise<Buffer | undefined | { bytes: Buffer; truncated: boolean }> {
   const chunks: Buffer[] = [];
   let length = 0;
   for await (const chunk of body) {
@@ -252,10 +261,11 @@ async function readAtMost(body: Readable, maxBytes: number, keepHead = false): P
     if (length > maxBytes) {
       body.on('error', ignoreError);
       body.destroy();
-      return keepHead ? Buffer.concat(chunks, maxBytes) : undefined;
+      return keepHead ? { bytes: Buffer.concat(chunks, maxBytes), truncated: true } : undefined;
     }
   }
-  return Buffer.concat(chunks, length);
+  const bytes = Buffer.concat(chunks, length);
+  return keepHead ? { bytes, truncated: false } : bytes;
 }
 
 function renderQuery(query: KubeRequestOptions['query']): string {

@@ -16,6 +16,13 @@ export class WatchEventTooLargeError extends EndpointWatchError {
   }
 }
 
+/** The connection of an open watch broke (a reset, the peer closed it): the watch is reopened. */
+export class WatchConnectionLostError extends EndpointWatchError {
+  constructor(reason: string, options?: ErrorOptions) {
+    super('ERR_WATCH_CONNECTION_LOST', `the watch connection to the apiserver broke (${reason})`, options);
+  }
+}
+
 /** The watch stream ended in the middle of an event (the connection was cut). */
 export class WatchTruncatedError extends EndpointWatchError {
   constructor(pendingBytes: number) {

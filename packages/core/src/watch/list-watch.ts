@@ -4,7 +4,13 @@ import { z } from 'zod';
 import { EndpointWatchError } from '../errors.js';
 import { KubeTransportError } from '../transport/kube-api-error.js';
 import type { KubeClient } from '../transport/kube-client.js';
-import { WatchDecodeError, WatchEventTooLargeError, WatchIdleError, WatchTruncatedError } from './errors.js';
+import {
+  WatchConnectionLostError,
+  WatchDecodeError,
+  WatchEventTooLargeError,
+  WatchIdleError,
+  WatchTruncatedError,
+} from './errors.js';
 import { DEFAULT_MAX_EVENT_BYTES, LineDecoder } from './line-decoder.js';
 import {
   type Command,
@@ -207,7 +213,7 @@ export function listWatch(client: KubeClient, options: ListWatchOptions): Observ
           throw error;
         return machine.handle({
           kind: 'watchLost',
-          error: streamFailure(error, options.path, idleTimeoutMs),
+          error: streamFailure(error, idleTimeoutMs),
           durationMs: now() - startedAt,
         });
       } finally {
@@ -264,18 +270,10 @@ function isClientClosed(error: unknown): boolean {
 }
 
 /** A broken watch body as a typed error (the watchdog's own errors are typed already). */
-function streamFailure(error: unknown, path: string, idleTimeoutMs: number): unknown {
+function streamFailure(error: unknown, idleTimeoutMs: number): unknown {
   if (!(error instanceof Error) || error instanceof EndpointWatchError) return error;
   if ((error as { code?: unknown }).code === 'UND_ERR_BODY_TIMEOUT') {
     return new WatchIdleError(idleTimeoutMs, { cause: error });
   }
-  return new KubeTransportError(
-    'ERR_KUBE_TRANSPORT',
-    'GET',
-    path,
-    `the watch stream broke: ${error.message}`,
-    {
-      cause: error,
-    },
-  );
+  return new WatchConnectionLostError(error.message, { cause: error });
 }

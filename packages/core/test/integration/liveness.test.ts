@@ -10,9 +10,9 @@ import {
   watchEndpoints,
   watchEndpointsHealth,
 } from '../../src/endpoints/watch-endpoints.js';
-import { KubeApiError, KubeTransportError } from '../../src/transport/kube-api-error.js';
+import { KubeApiError } from '../../src/transport/kube-api-error.js';
 import { createKubeClient, type KubeClient } from '../../src/transport/kube-client.js';
-import { WatchIdleError } from '../../src/watch/errors.js';
+import { WatchConnectionLostError, WatchIdleError } from '../../src/watch/errors.js';
 import type { WatchHealth } from '../../src/watch/watch-health.js';
 import { eventually, recorderPool, startCluster, type TestCluster } from '../support/cluster.js';
 
@@ -65,7 +65,7 @@ describe('a healthy watch that is cut (item 1)', () => {
       await health.waitNext(isState('synced'), 8000, `synced again after cut ${i - 1}`);
       const since = health.values.slice(synced);
       expect(since.map((h) => h.state)).toEqual(['resuming', 'synced']);
-      expect(since[0]).toMatchObject({ state: 'resuming', error: expect.any(KubeTransportError) });
+      expect(since[0]).toMatchObject({ state: 'resuming', error: expect.any(WatchConnectionLostError) });
     }
     // One new watch per cut, each from the last resourceVersion: no relist.
     const watches = cluster.server.requests.filter((r) => r.watch).slice(watchesBefore);
@@ -263,6 +263,7 @@ describe('bodies other than watch lines are bounded (item 3)', () => {
     expect(error).toBeInstanceOf(KubeApiError);
     expect(error.statusCode).toBe(500);
     expect(error.message).toMatch(/upstream exploded/);
+    expect(error.status.message).toMatch(/… \(a body over 65536 bytes, not read further\)$/);
     await closed;
     // The client stopped reading after 64 KiB: what was written is what fits in socket buffers.
     expect(written).toBeLessThan(16 * 1024 * 1024);
