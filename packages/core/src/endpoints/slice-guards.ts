@@ -64,7 +64,10 @@ export function isValidSliceShell(raw: unknown): boolean {
 function optionalStringRecord(value: unknown): boolean {
   if (value == null) return true;
   if (!isObject(value)) return false;
-  for (const key in value) if (typeof value[key] !== 'string') return false;
+  for (const key in value) {
+    // zod's record skips a `__proto__` key, whatever its value: so does its twin.
+    if (key !== '__proto__' && typeof value[key] !== 'string') return false;
+  }
   return true;
 }
 

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { SliceEndpointSchema, SliceShellSchema } from '../../src/endpoints/endpointslice-parser.js';
 import { isValidSliceEndpoint, isValidSliceShell } from '../../src/endpoints/slice-guards.js';
-import { expectSchemaTwin, looseValue as loose, mostly } from '../support/json-arbitraries.js';
+import { expectSchemaTwin, looseValue as loose, mapKey, mostly } from '../support/json-arbitraries.js';
 
 const nameList = fc.oneof(
   loose,
@@ -74,9 +74,7 @@ const shellLike = fc.record(
         {
           name: fc.oneof(fc.constantFrom('web-abc', ''), loose),
           namespace: mostly(fc.constant('default')),
-          labels: mostly(
-            fc.dictionary(fc.string({ maxLength: 3 }), mostly(fc.string({ maxLength: 3 })), { maxKeys: 3 }),
-          ),
+          labels: mostly(fc.dictionary(mapKey, mostly(fc.string({ maxLength: 3 })), { maxKeys: 3 })),
           resourceVersion: loose,
         },
         { requiredKeys: ['name'] },
