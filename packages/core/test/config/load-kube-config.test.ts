@@ -526,6 +526,30 @@ describe('cluster and user fields', () => {
     expect(err.message).not.toContain('yaml-secret-987');
   });
 
+  it.each([
+    [
+      'an alias bomb',
+      [
+        'a: &a [x, x, x, x, x, x, x, x, x, x]',
+        'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]',
+        'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]',
+        'contexts: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]',
+      ],
+    ],
+    ['an alias without anchor', ['current-context: *nowhere-secret-321']],
+    [
+      'a YAML 1.1 merge of a scalar',
+      ['%YAML 1.1', '---', 'users:', '- name: u', '  user:', '    <<: merge-secret-321'],
+    ],
+  ])('refuses %s with a KubeConfigError that quotes nothing', (_what, lines) => {
+    const dir = tempDir();
+    const file = writeFile(path.join(dir, 'config'), `${lines.join('\n')}\n`);
+    const err = catchError(() => load({ kubeconfig: file }));
+    expect(err).toBeInstanceOf(KubeConfigError);
+    expect(err.message).toContain(file);
+    expect(err.message).not.toContain('secret-321');
+  });
+
   it('reports schema errors by path without values', () => {
     const dir = tempDir();
     const file = writeFile(
