@@ -385,6 +385,16 @@ describe('cluster and user fields', () => {
     expect(() => load({ kubeconfig: notPem })).toThrow(/does not contain a PEM block/);
   });
 
+  it('refuses a long run of whitespace that ends in a non-base64 character without backtracking over it', () => {
+    const dir = tempDir();
+    const file = writeKubeconfig(
+      path.join(dir, 'config'),
+      simpleKubeconfig({ cluster: { 'certificate-authority-data': `${' '.repeat(200_000)}!` } }),
+    );
+    // A check that backtracks over the run takes minutes here: the test timeout tells.
+    expect(() => load({ kubeconfig: file })).toThrow(/not valid base64/);
+  });
+
   it('names a missing certificate-authority file', () => {
     const dir = tempDir();
     const file = writeKubeconfig(
