@@ -474,6 +474,22 @@ describe('cluster and user fields', () => {
     expect(load({ kubeconfig: file }).server).toBe(expected);
   });
 
+  it('drops trailing slashes without backtracking over a long run of slashes inside the path', () => {
+    const dir = tempDir();
+    const slashes = '/'.repeat(200_000);
+    // A pattern that backtracks over the run takes minutes here: the test timeout tells.
+    const inside = writeKubeconfig(
+      path.join(dir, 'a'),
+      simpleKubeconfig({ server: `https://h.example${slashes}x` }),
+    );
+    expect(load({ kubeconfig: inside }).server).toBe(`https://h.example${slashes}x`);
+    const trailing = writeKubeconfig(
+      path.join(dir, 'b'),
+      simpleKubeconfig({ server: `https://h.example${slashes}` }),
+    );
+    expect(load({ kubeconfig: trailing }).server).toBe('https://h.example');
+  });
+
   it('rejects servers that are not http(s) URLs and servers with credentials', () => {
     const dir = tempDir();
     const ftp = writeKubeconfig(path.join(dir, 'a'), simpleKubeconfig({ server: 'ftp://x' }));
