@@ -4,6 +4,7 @@
  * when it says no, the zod schema runs to produce the error message.
  */
 import { isObject, SLICE_LIMITS } from './endpoint-fields.js';
+import { isPortNumber } from './ports.js';
 
 /**
  * The twin of `SliceEndpointSchema`: a relist of a 10 000-endpoint Service validates every entry,
@@ -56,7 +57,7 @@ export function isValidSliceShell(raw: unknown): boolean {
   for (const port of ports) {
     if (!isObject(port) || !optionalString(port.name) || !optionalString(port.protocol)) return false;
     if (!optionalString(port.appProtocol)) return false;
-    if (port.port != null && !Number.isSafeInteger(port.port)) return false;
+    if (port.port != null && !isPortNumber(port.port)) return false;
   }
   return true;
 }

@@ -172,6 +172,11 @@ describe('V1EndpointsAggregator', () => {
         'subsets[0].addresses[1].ip',
       ],
       [endpoints([{ addresses: [addr('10.0.0.5')], ports: [{ name: 'http' }] }]), 'subsets[0].ports[0].port'],
+      // Numbers no connection can use (the API refuses them too).
+      ...[0, -1, 65_536].map((port): [unknown, string] => [
+        endpoints([{ addresses: [addr('10.0.0.5')], ports: [{ name: 'http', port }] }]),
+        'subsets[0].ports[0].port',
+      ]),
       [endpoints([{ notReadyAddresses: {} as unknown[], ports: [HTTP] }]), 'subsets[0].notReadyAddresses'],
       // Unchanged except for a field of the wrong type: must not pass the cheap comparison.
       [

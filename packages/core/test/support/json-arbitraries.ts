@@ -152,7 +152,10 @@ const portLike = mostly(
   fc.record(
     {
       name: mostly(fc.constantFrom('http', '')),
-      port: fc.oneof(mostly(fc.constant(80)), fc.constantFrom(1.5, 2 ** 53, -1, Number.NaN)),
+      port: fc.oneof(
+        mostly(fc.constant(80)),
+        fc.constantFrom(1.5, 2 ** 53, -1, 0, 1, 65_535, 65_536, Number.NaN),
+      ),
       protocol: mostly(fc.constant('TCP')),
       appProtocol: mostly(fc.constant('http')),
     },
