@@ -107,6 +107,19 @@ describe('V1EndpointsAggregator', () => {
     expect(s.all[0]?.targetRef?.name).toBe('ready');
   });
 
+  it('keeps every subset when a port list reads like the numbered name of a repeated one', () => {
+    const a = agg({ port: 'http' });
+    a.set(
+      endpoints([
+        { addresses: [addr('10.0.0.1')], ports: [{ name: 'http', port: 80 }] },
+        { addresses: [addr('10.0.0.2')], ports: [{ name: 'http', port: 80 }] },
+        // Its port list reads 'http:80/TCP#2', the name the second subset gets as a repeat.
+        { addresses: [addr('10.0.0.3')], ports: [{ name: 'http', port: 80, protocol: 'TCP#2' }] },
+      ]),
+    );
+    expect(keys(defined(a.snapshot()).all)).toEqual(['10.0.0.1:80', '10.0.0.2:80', '10.0.0.3:80']);
+  });
+
   it('infers IPv6 and canonicalizes it; addressTypes restricts', () => {
     const obj = endpoints([{ addresses: [addr('10.0.0.1'), addr('FD00:0::1')], ports: [HTTP] }]);
     const a = agg();
