@@ -75,6 +75,14 @@ export interface ResolvedOptions {
   readonly name: string | undefined;
 }
 
+/**
+ * Envoy's bounds on the consistent-hash tables (maglev `table_size`, ring hash `minimum_ring_size`):
+ * a table is built in full at every membership change, so a larger one is memory and time that no
+ * balancing needs (2^31 slots took 8 GiB, or a RangeError).
+ */
+const MAX_TABLE_SIZE = 5_000_011;
+const MAX_RING_SIZE = 8_388_608;
+
 const STRATEGIES: readonly StrategyName[] = [
   'least-request',
   'round-robin',
@@ -90,7 +98,7 @@ export function resolveOptions(options: BalancerOptions = {}): ResolvedOptions {
     throw new BalancerOptionsError(`strategy must be one of ${STRATEGIES.join(', ')} or a function`);
   }
   const hash = options.hash ?? {};
-  const tableSize = int('hash.tableSize', hash.tableSize ?? DEFAULTS.tableSize, 2);
+  const tableSize = int('hash.tableSize', hash.tableSize ?? DEFAULTS.tableSize, 2, MAX_TABLE_SIZE);
   if (!isPrime(tableSize)) throw new BalancerOptionsError(`hash.tableSize must be a prime, got ${tableSize}`);
   const algorithm = hash.algorithm ?? 'maglev';
   if (algorithm !== 'maglev' && algorithm !== 'ring') {
@@ -173,7 +181,7 @@ export function resolveOptions(options: BalancerOptions = {}): ResolvedOptions {
     hash: {
       algorithm,
       tableSize,
-      ringMinSize: int('hash.ringMinSize', hash.ringMinSize ?? DEFAULTS.ringMinSize, 1),
+      ringMinSize: int('hash.ringMinSize', hash.ringMinSize ?? DEFAULTS.ringMinSize, 1, MAX_RING_SIZE),
     },
     outlier,
     panicThresholdPercent: num(
@@ -205,9 +213,10 @@ function num(name: string, value: number, min: number, max = Number.MAX_VALUE): 
   return value;
 }
 
-function int(name: string, value: number, min: number): number {
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw new BalancerOptionsError(`${name} must be an integer >= ${min}, got ${String(value)}`);
+function int(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in [${min}, ${max}]`;
+    throw new BalancerOptionsError(`${name} must be an integer ${range}, got ${String(value)}`);
   }
   return value;
 }

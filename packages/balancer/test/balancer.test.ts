@@ -219,6 +219,10 @@ describe('options', () => {
       { strategy: 'fastest' as never },
       { choiceCount: 0 },
       { hash: { tableSize: 65_536 } },
+      // Primes, but tables beyond Envoy's bounds: memory and time no balancing needs.
+      { hash: { tableSize: 5_000_077 } },
+      { hash: { tableSize: 2_147_483_647 } },
+      { hash: { ringMinSize: 8_388_609 } },
       { panicThresholdPercent: 120 },
       { outlierDetection: { baseEjectionMs: 10, maxEjectionMs: 5 } },
       { slowStart: { windowMs: -1 } },
