@@ -192,8 +192,8 @@ export function resolveOptions(options: BalancerOptions = {}): ResolvedOptions {
     ),
     slowStart,
     zone,
-    now: options.now ?? (() => performance.now()),
-    random: options.random ?? Math.random,
+    now: optionalFunction('now', options.now) ?? (() => performance.now()),
+    random: optionalFunction('random', options.random) ?? Math.random,
     noEndpointsTimeoutMs: num(
       'noEndpointsTimeoutMs',
       options.noEndpointsTimeoutMs ?? DEFAULTS.noEndpointsTimeoutMs,
@@ -217,6 +217,13 @@ function int(name: string, value: number, min: number, max = Number.MAX_SAFE_INT
   if (!Number.isSafeInteger(value) || value < min || value > max) {
     const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in [${min}, ${max}]`;
     throw new BalancerOptionsError(`${name} must be an integer ${range}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function optionalFunction<T>(name: string, value: T | undefined): T | undefined {
+  if (value !== undefined && typeof value !== 'function') {
+    throw new BalancerOptionsError(`${name} must be a function, got ${typeof value}`);
   }
   return value;
 }

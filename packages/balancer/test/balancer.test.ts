@@ -228,6 +228,9 @@ describe('options', () => {
       { slowStart: { windowMs: -1 } },
       { zone: { local: '' } },
       { noEndpointsTimeoutMs: Number.NaN },
+      // Called on every pick: not a function is a bad option, not a TypeError at the first call.
+      { now: 5 as never },
+      { random: 'seeded' as never },
     ];
     for (const options of bad) {
       let error: unknown;
