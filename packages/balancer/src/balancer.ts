@@ -2,7 +2,7 @@ import type { EndpointSet } from '@endpoint-watch/core';
 import { Observable, Subject, type Subscription } from 'rxjs';
 import { EndpointRecord, endpointKey } from './endpoint-state.js';
 import { BalancerClosedError, NoEndpointsError } from './errors.js';
-import { type ResolvedOptions, resolveOptions } from './options.js';
+import { type ResolvedOptions, resolveOptions, timerMs } from './options.js';
 import { OutlierDetector } from './outlier-detection.js';
 import { isPanic } from './panic.js';
 import { slowStartWeight } from './slow-start.js';
@@ -169,8 +169,14 @@ class EndpointBalancer implements Balancer {
   waitForPick(key?: string, options: WaitForPickOptions = {}): Promise<Lease> {
     const { signal, exclude } = options;
     const pickOptions = exclude === undefined ? undefined : { exclude };
-    const timeoutMs = options.timeoutMs ?? this.#options.noEndpointsTimeoutMs;
     return new Promise<Lease>((resolve, reject) => {
+      let timeoutMs: number;
+      try {
+        timeoutMs = timerMs('timeoutMs', options.timeoutMs ?? this.#options.noEndpointsTimeoutMs);
+      } catch (error) {
+        reject(error);
+        return;
+      }
       if (this.#closed) {
         reject(new BalancerClosedError(this.#service()));
         return;
@@ -184,8 +190,8 @@ class EndpointBalancer implements Balancer {
         resolve(first);
         return;
       }
-      if (!(timeoutMs > 0) || (this.#sourceEnded && this.#members.length === 0)) {
-        reject(this.#noEndpoints(0, timeoutMs > 0 ? undefined : 'timeoutMs is 0'));
+      if (timeoutMs === 0 || (this.#sourceEnded && this.#members.length === 0)) {
+        reject(this.#noEndpoints(0, timeoutMs === 0 ? 'timeoutMs is 0' : undefined));
         return;
       }
       const started = this.#clock();

@@ -194,14 +194,20 @@ export function resolveOptions(options: BalancerOptions = {}): ResolvedOptions {
     zone,
     now: optionalFunction('now', options.now) ?? (() => performance.now()),
     random: optionalFunction('random', options.random) ?? Math.random,
-    noEndpointsTimeoutMs: num(
+    noEndpointsTimeoutMs: timerMs(
       'noEndpointsTimeoutMs',
       options.noEndpointsTimeoutMs ?? DEFAULTS.noEndpointsTimeoutMs,
-      0,
-      2_147_483_647,
     ),
     name: options.name,
   };
+}
+
+/** Node runs a timer of a longer delay after 1 ms (with a warning). */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/** A delay for a timer, in [0, 2^31 - 1] ms; throws `BalancerOptionsError` naming it. */
+export function timerMs(name: string, value: number): number {
+  return num(name, value, 0, MAX_TIMER_MS);
 }
 
 function num(name: string, value: number, min: number, max = Number.MAX_VALUE): number {
