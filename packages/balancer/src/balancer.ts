@@ -7,6 +7,7 @@ import { OutlierDetector } from './outlier-detection.js';
 import { isPanic } from './panic.js';
 import { slowStartWeight } from './slow-start.js';
 import { STRATEGY_FACTORIES } from './strategies/index.js';
+import { randomIndex } from './strategies/sampling.js';
 import type {
   BalancedEndpoint,
   Balancer,
@@ -162,8 +163,7 @@ class EndpointBalancer implements Balancer {
     }
     const allowed = candidates.filter((record) => !exclude.has(record.key));
     if (allowed.length === 0) return first;
-    const index = Math.floor(this.#options.random() * allowed.length);
-    return allowed[Math.max(0, Math.min(allowed.length - 1, index))] as EndpointRecord;
+    return allowed[randomIndex(this.#options.random, allowed.length)] as EndpointRecord;
   }
 
   waitForPick(key?: string, options: WaitForPickOptions = {}): Promise<Lease> {
