@@ -15,6 +15,8 @@ export function slowStartWeight(
   const elapsed = now - since;
   if (elapsed >= options.windowMs) return 1;
   const timeFactor = Math.max(elapsed, 1_000) / options.windowMs;
-  const ramp = Math.min(1, timeFactor ** (1 / options.aggression));
+  // Not through the power: with an aggression near 0 the exponent is Infinity, and 1 ** Infinity is NaN.
+  if (timeFactor >= 1) return 1;
+  const ramp = timeFactor ** (1 / options.aggression);
   return Math.max(options.minWeightPercent / 100, ramp);
 }
