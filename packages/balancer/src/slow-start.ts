@@ -18,5 +18,6 @@ export function slowStartWeight(
   // Not through the power: with an aggression near 0 the exponent is Infinity, and 1 ** Infinity is NaN.
   if (timeFactor >= 1) return 1;
   const ramp = timeFactor ** (1 / options.aggression);
-  return Math.max(options.minWeightPercent / 100, ramp);
+  // A weight divides a load: never 0, even when the smallest minWeightPercent over 100 underflows.
+  return Math.max(options.minWeightPercent / 100, ramp, Number.MIN_VALUE);
 }

@@ -25,6 +25,11 @@ describe('slow start', () => {
     expect(slowStartWeight({ ...tiny, windowMs: 2_000 }, 0, 500)).toBe(0.1);
   });
 
+  it('is never 0, even when minWeightPercent / 100 underflows (a weight divides a load)', () => {
+    const tiniest = { windowMs: 60_000, aggression: Number.MIN_VALUE, minWeightPercent: Number.MIN_VALUE };
+    expect(slowStartWeight(tiniest, 0, 0)).toBeGreaterThan(0);
+  });
+
   it('ramps a new endpoint up over the window (least-request under steady concurrency)', () => {
     const clock = new ManualClock(0);
     const sets = new BehaviorSubject(set([ep(1), ep(2)]));
