@@ -385,7 +385,7 @@ describe('loadKubeConfig under hostile kubeconfigs (fuzz)', { timeout: fuzzTimeo
           expectNotShown(warnings, [secret]);
         },
       ),
-      { numRuns: fuzzRuns(300) },
+      { numRuns: fuzzRuns(300, 3) },
     );
     // The documents must reach past the first checks: many different refusals, and some configs.
     expect(outcomes.has('loaded')).toBe(true);
@@ -398,7 +398,7 @@ describe('loadKubeConfig under hostile kubeconfigs (fuzz)', { timeout: fuzzTimeo
       fc.property(rawText, fc.option(name, { nil: undefined }), (text, context) => {
         load([text], context);
       }),
-      { numRuns: fuzzRuns(300) },
+      { numRuns: fuzzRuns(300, 3) },
     );
   });
 });

@@ -188,7 +188,7 @@ describe('LineDecoder and parseWatchEvent under hostile input (fuzz)', { timeout
           }
         },
       ),
-      { numRuns: fuzzRuns(150) },
+      { numRuns: fuzzRuns(150, 5) },
     );
   });
 
