@@ -2,11 +2,12 @@ import type { EndpointSet } from '@endpoint-watch/core';
 import { Observable, Subject, type Subscription } from 'rxjs';
 import { EndpointRecord, endpointKey } from './endpoint-state.js';
 import { BalancerClosedError, NoEndpointsError } from './errors.js';
-import { type ResolvedOptions, resolveOptions } from './options.js';
+import { type ResolvedOptions, resolveOptions, timerMs } from './options.js';
 import { OutlierDetector } from './outlier-detection.js';
 import { isPanic } from './panic.js';
 import { slowStartWeight } from './slow-start.js';
 import { STRATEGY_FACTORIES } from './strategies/index.js';
+import { randomIndex } from './strategies/sampling.js';
 import type {
   BalancedEndpoint,
   Balancer,
@@ -162,15 +163,20 @@ class EndpointBalancer implements Balancer {
     }
     const allowed = candidates.filter((record) => !exclude.has(record.key));
     if (allowed.length === 0) return first;
-    const index = Math.floor(this.#options.random() * allowed.length);
-    return allowed[Math.max(0, Math.min(allowed.length - 1, index))] as EndpointRecord;
+    return allowed[randomIndex(this.#options.random, allowed.length)] as EndpointRecord;
   }
 
   waitForPick(key?: string, options: WaitForPickOptions = {}): Promise<Lease> {
     const { signal, exclude } = options;
     const pickOptions = exclude === undefined ? undefined : { exclude };
-    const timeoutMs = options.timeoutMs ?? this.#options.noEndpointsTimeoutMs;
     return new Promise<Lease>((resolve, reject) => {
+      let timeoutMs: number;
+      try {
+        timeoutMs = timerMs('timeoutMs', options.timeoutMs ?? this.#options.noEndpointsTimeoutMs);
+      } catch (error) {
+        reject(error);
+        return;
+      }
       if (this.#closed) {
         reject(new BalancerClosedError(this.#service()));
         return;
@@ -184,8 +190,8 @@ class EndpointBalancer implements Balancer {
         resolve(first);
         return;
       }
-      if (!(timeoutMs > 0) || (this.#sourceEnded && this.#members.length === 0)) {
-        reject(this.#noEndpoints(0, timeoutMs > 0 ? undefined : 'timeoutMs is 0'));
+      if (timeoutMs === 0 || (this.#sourceEnded && this.#members.length === 0)) {
+        reject(this.#noEndpoints(0, timeoutMs === 0 ? 'timeoutMs is 0' : undefined));
         return;
       }
       const started = this.#clock();

@@ -75,6 +75,14 @@ export interface ResolvedOptions {
   readonly name: string | undefined;
 }
 
+/**
+ * Envoy's bounds on the consistent-hash tables (maglev `table_size`, ring hash `minimum_ring_size`):
+ * a table is built in full at every membership change, so a larger one is memory and time that no
+ * balancing needs (2^31 slots took 8 GiB, or a RangeError).
+ */
+const MAX_TABLE_SIZE = 5_000_011;
+const MAX_RING_SIZE = 8_388_608;
+
 const STRATEGIES: readonly StrategyName[] = [
   'least-request',
   'round-robin',
@@ -90,7 +98,7 @@ export function resolveOptions(options: BalancerOptions = {}): ResolvedOptions {
     throw new BalancerOptionsError(`strategy must be one of ${STRATEGIES.join(', ')} or a function`);
   }
   const hash = options.hash ?? {};
-  const tableSize = int('hash.tableSize', hash.tableSize ?? DEFAULTS.tableSize, 2);
+  const tableSize = int('hash.tableSize', hash.tableSize ?? DEFAULTS.tableSize, 2, MAX_TABLE_SIZE);
   if (!isPrime(tableSize)) throw new BalancerOptionsError(`hash.tableSize must be a prime, got ${tableSize}`);
   const algorithm = hash.algorithm ?? 'maglev';
   if (algorithm !== 'maglev' && algorithm !== 'ring') {
@@ -173,7 +181,7 @@ export function resolveOptions(options: BalancerOptions = {}): ResolvedOptions {
     hash: {
       algorithm,
       tableSize,
-      ringMinSize: int('hash.ringMinSize', hash.ringMinSize ?? DEFAULTS.ringMinSize, 1),
+      ringMinSize: int('hash.ringMinSize', hash.ringMinSize ?? DEFAULTS.ringMinSize, 1, MAX_RING_SIZE),
     },
     outlier,
     panicThresholdPercent: num(
@@ -184,16 +192,22 @@ export function resolveOptions(options: BalancerOptions = {}): ResolvedOptions {
     ),
     slowStart,
     zone,
-    now: options.now ?? (() => performance.now()),
-    random: options.random ?? Math.random,
-    noEndpointsTimeoutMs: num(
+    now: optionalFunction('now', options.now) ?? (() => performance.now()),
+    random: optionalFunction('random', options.random) ?? Math.random,
+    noEndpointsTimeoutMs: timerMs(
       'noEndpointsTimeoutMs',
       options.noEndpointsTimeoutMs ?? DEFAULTS.noEndpointsTimeoutMs,
-      0,
-      2_147_483_647,
     ),
     name: options.name,
   };
+}
+
+/** Node runs a timer of a longer delay after 1 ms (with a warning). */
+const MAX_TIMER_MS = 2_147_483_647;
+
+/** A delay for a timer, in [0, 2^31 - 1] ms; throws `BalancerOptionsError` naming it. */
+export function timerMs(name: string, value: number): number {
+  return num(name, value, 0, MAX_TIMER_MS);
 }
 
 function num(name: string, value: number, min: number, max = Number.MAX_VALUE): number {
@@ -205,9 +219,17 @@ function num(name: string, value: number, min: number, max = Number.MAX_VALUE): 
   return value;
 }
 
-function int(name: string, value: number, min: number): number {
-  if (!Number.isSafeInteger(value) || value < min) {
-    throw new BalancerOptionsError(`${name} must be an integer >= ${min}, got ${String(value)}`);
+function int(name: string, value: number, min: number, max = Number.MAX_SAFE_INTEGER): number {
+  if (!Number.isSafeInteger(value) || value < min || value > max) {
+    const range = max === Number.MAX_SAFE_INTEGER ? `>= ${min}` : `in [${min}, ${max}]`;
+    throw new BalancerOptionsError(`${name} must be an integer ${range}, got ${String(value)}`);
+  }
+  return value;
+}
+
+function optionalFunction<T>(name: string, value: T | undefined): T | undefined {
+  if (value !== undefined && typeof value !== 'function') {
+    throw new BalancerOptionsError(`${name} must be a function, got ${typeof value}`);
   }
   return value;
 }

@@ -15,6 +15,9 @@ export function slowStartWeight(
   const elapsed = now - since;
   if (elapsed >= options.windowMs) return 1;
   const timeFactor = Math.max(elapsed, 1_000) / options.windowMs;
-  const ramp = Math.min(1, timeFactor ** (1 / options.aggression));
-  return Math.max(options.minWeightPercent / 100, ramp);
+  // Not through the power: with an aggression near 0 the exponent is Infinity, and 1 ** Infinity is NaN.
+  if (timeFactor >= 1) return 1;
+  const ramp = timeFactor ** (1 / options.aggression);
+  // A weight divides a load: never 0, even when the smallest minWeightPercent over 100 underflows.
+  return Math.max(options.minWeightPercent / 100, ramp, Number.MIN_VALUE);
 }

@@ -177,7 +177,10 @@ export interface PickOptions {
 
 export interface WaitForPickOptions extends PickOptions {
   readonly signal?: AbortSignal;
-  /** Default `options.noEndpointsTimeoutMs`. `0`: reject at once when nothing can be picked. */
+  /**
+   * Default `options.noEndpointsTimeoutMs`. `0`: reject at once when nothing can be picked. Outside
+   * [0, 2^31 - 1] (NaN, Infinity included) the call rejects with `BalancerOptionsError`.
+   */
   readonly timeoutMs?: number;
 }
 

@@ -219,11 +219,18 @@ describe('options', () => {
       { strategy: 'fastest' as never },
       { choiceCount: 0 },
       { hash: { tableSize: 65_536 } },
+      // Primes, but tables beyond Envoy's bounds: memory and time no balancing needs.
+      { hash: { tableSize: 5_000_077 } },
+      { hash: { tableSize: 2_147_483_647 } },
+      { hash: { ringMinSize: 8_388_609 } },
       { panicThresholdPercent: 120 },
       { outlierDetection: { baseEjectionMs: 10, maxEjectionMs: 5 } },
       { slowStart: { windowMs: -1 } },
       { zone: { local: '' } },
       { noEndpointsTimeoutMs: Number.NaN },
+      // Called on every pick: not a function is a bad option, not a TypeError at the first call.
+      { now: 5 as never },
+      { random: 'seeded' as never },
     ];
     for (const options of bad) {
       let error: unknown;

@@ -1,7 +1,8 @@
 import fc from 'fast-check';
 import { BehaviorSubject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { createBalancer, endpointKey, type Lease, type Outcome, type StrategyName } from '../src/index.js';
+import { createBalancer, type Outcome, type StrategyName } from '../src/index.js';
+import { exercise, stepsArb } from './sequences.js';
 import { ep, ManualClock, seeded, set } from './support.js';
 
 const POOL = Array.from({ length: 8 }, (_, i) =>
@@ -24,44 +25,14 @@ const outcome: fc.Arbitrary<Outcome> = fc.oneof(
   }),
 );
 
-type Op =
-  | { op: 'set'; members: number[] }
-  | { op: 'pick'; key: string | undefined }
-  | { op: 'release'; index: number; outcome: Outcome; twice: boolean }
-  | { op: 'advance'; ms: number };
-
-const ops: fc.Arbitrary<Op[]> = fc.array(
-  fc.oneof(
-    {
-      weight: 1,
-      arbitrary: fc.record({
-        op: fc.constant('set' as const),
-        members: fc.subarray([0, 1, 2, 3, 4, 5, 6, 7]),
-      }),
-    },
-    {
-      weight: 6,
-      arbitrary: fc.record({
-        op: fc.constant('pick' as const),
-        key: fc.option(fc.string({ maxLength: 6 }), { nil: undefined }),
-      }),
-    },
-    {
-      weight: 5,
-      arbitrary: fc.record({
-        op: fc.constant('release' as const),
-        index: fc.nat(),
-        outcome,
-        twice: fc.boolean(),
-      }),
-    },
-    {
-      weight: 1,
-      arbitrary: fc.record({ op: fc.constant('advance' as const), ms: fc.integer({ min: 0, max: 120_000 }) }),
-    },
-  ),
-  { maxLength: 120 },
-);
+const ops = stepsArb({
+  members: fc.subarray([0, 1, 2, 3, 4, 5, 6, 7]),
+  key: fc.option(fc.string({ maxLength: 6 }), { nil: undefined }),
+  exclude: fc.constant(undefined),
+  outcome,
+  ms: fc.integer({ min: 0, max: 120_000 }),
+  maxLength: 120,
+});
 
 const strategies: StrategyName[] = ['least-request', 'round-robin', 'random', 'peak-ewma', 'consistent-hash'];
 
@@ -81,46 +52,7 @@ describe('invariants under any sequence of set changes, picks, releases and time
             ...(zone ? { zone: { local: 'a', minClusterSize: 2 } } : {}),
             ...(slowStart ? { slowStart: { windowMs: 30_000 } } : {}),
           });
-          let current = new Set(POOL.slice(0, 4).map(endpointKey));
-          const open: Lease[] = [];
-          for (const step of sequence) {
-            if (step.op === 'set') {
-              const endpoints = step.members.map((i) => POOL[i] as (typeof POOL)[number]);
-              sets.next(set(endpoints));
-              current = new Set(endpoints.map(endpointKey));
-            } else if (step.op === 'pick') {
-              const lease = balancer.pick(step.key);
-              if (current.size === 0) expect(lease).toBeUndefined();
-              else {
-                // panic guarantees a pick whenever the set is non-empty
-                expect(lease).toBeDefined();
-                expect(current.has(endpointKey((lease as Lease).endpoint))).toBe(true);
-                open.push(lease as Lease);
-              }
-            } else if (step.op === 'release') {
-              if (open.length === 0) continue;
-              const [lease] = open.splice(step.index % open.length, 1);
-              lease?.release(step.outcome);
-              if (step.twice) lease?.release(step.outcome);
-            } else clock.advance(step.ms);
-
-            const stats = balancer.stats();
-            expect(stats.totals.inFlight).toBe(open.length);
-            expect(new Set(stats.endpoints.map((e) => e.key))).toEqual(current);
-            for (const e of stats.endpoints) {
-              expect(e.inFlight).toBeGreaterThanOrEqual(0);
-              expect(e.weight).toBeGreaterThan(0);
-              expect(e.weight).toBeLessThanOrEqual(1);
-              if (e.ejected) expect(e.ejectedUntil).toBeGreaterThan(clock.t);
-            }
-            // the cap applies when ejecting; ejections outlive a shrinking set, as in Envoy
-            expect(stats.totals.ejected).toBeLessThanOrEqual(current.size);
-            if (current.size > 0) expect(stats.totals.candidates).toBeGreaterThan(0);
-          }
-          for (const lease of open) lease.release({ ok: true });
-          const done = balancer.stats();
-          expect(done.totals.inFlight).toBe(0);
-          expect(done.endpoints.every((e) => e.inFlight === 0)).toBe(true);
+          exercise(balancer, sets, clock, POOL, sequence, { panic: true });
           balancer.close();
           expect(balancer.pick()).toBeUndefined();
         }),

@@ -18,6 +18,18 @@ describe('slow start', () => {
     expect(slowStartWeight(options, undefined, 0)).toBe(1);
   });
 
+  it('is 1 once the time factor reaches 1, however small the aggression (1 ** Infinity is NaN)', () => {
+    const tiny = { windowMs: 1_000, aggression: Number.MIN_VALUE, minWeightPercent: 10 };
+    // Within the first second the time factor is max(elapsed, 1 s) / window = 1.
+    expect(slowStartWeight(tiny, 0, 500)).toBe(1);
+    expect(slowStartWeight({ ...tiny, windowMs: 2_000 }, 0, 500)).toBe(0.1);
+  });
+
+  it('is never 0, even when minWeightPercent / 100 underflows (a weight divides a load)', () => {
+    const tiniest = { windowMs: 60_000, aggression: Number.MIN_VALUE, minWeightPercent: Number.MIN_VALUE };
+    expect(slowStartWeight(tiniest, 0, 0)).toBeGreaterThan(0);
+  });
+
   it('ramps a new endpoint up over the window (least-request under steady concurrency)', () => {
     const clock = new ManualClock(0);
     const sets = new BehaviorSubject(set([ep(1), ep(2)]));

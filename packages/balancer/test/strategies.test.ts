@@ -59,6 +59,24 @@ describe('round-robin', () => {
   });
 });
 
+describe('a random source that breaks its contract (uniform in [0, 1))', () => {
+  it.each([Number.NaN, -0.5, 1, 7, Number.POSITIVE_INFINITY])(
+    'still picks a candidate when it returns %s, with every strategy and with exclude',
+    (value) => {
+      const strategies = ['least-request', 'round-robin', 'random', 'peak-ewma', 'consistent-hash'] as const;
+      const endpoints = range(1, 3).map((n) => ep(n));
+      for (const strategy of strategies) {
+        for (const members of [endpoints.slice(0, 1), endpoints]) {
+          const balancer = createBalancer(of(set(members)), { strategy, random: () => value, ...noOutlier });
+          expect(members).toContain(balancer.pick()?.endpoint);
+          const exclude = new Set(['10.0.0.1:8080', '10.0.0.2:8080']);
+          expect(members).toContain(balancer.pick(undefined, { exclude })?.endpoint);
+        }
+      }
+    },
+  );
+});
+
 describe('random', () => {
   it('is close to uniform (chi-square, 9 degrees of freedom, p = 0.001 bound)', () => {
     const n = 10;

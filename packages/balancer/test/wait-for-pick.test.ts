@@ -1,7 +1,7 @@
 import { EndpointWatchError } from '@endpoint-watch/core';
 import { BehaviorSubject, NEVER, of, Subject, throwError } from 'rxjs';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { BalancerClosedError, createBalancer, NoEndpointsError } from '../src/index.js';
+import { BalancerClosedError, BalancerOptionsError, createBalancer, NoEndpointsError } from '../src/index.js';
 import { ep, set } from './support.js';
 
 type EndpointSetT = ReturnType<typeof set>;
@@ -20,6 +20,16 @@ async function rejection(promise: Promise<unknown>): Promise<unknown> {
 }
 
 describe('waitForPick', () => {
+  it.each([Number.NaN, -1, Number.POSITIVE_INFINITY, 2 ** 31])(
+    'refuses timeoutMs %s with a BalancerOptionsError (Node fires a timer over 2^31 - 1 ms after 1 ms)',
+    async (timeoutMs) => {
+      const balancer = createBalancer(of(set([])));
+      const error = await rejection(balancer.waitForPick(undefined, { timeoutMs }));
+      expect(error).toBeInstanceOf(BalancerOptionsError);
+      expect((error as Error).message).toMatch(/^timeoutMs must be/);
+    },
+  );
+
   it('resolves at once when an endpoint is there', async () => {
     const balancer = createBalancer(of(set([ep(1)])));
     const lease = await balancer.waitForPick();

@@ -17,8 +17,14 @@ export function validateBalancingOptions(options: CommonBalancingOptions): void 
   if (maxAttempts !== undefined && !(Number.isInteger(maxAttempts) && maxAttempts >= 1)) {
     throw new BalancingOptionsError(`maxAttempts must be an integer >= 1, got ${maxAttempts}`);
   }
-  if (noEndpointsTimeoutMs !== undefined && !(noEndpointsTimeoutMs >= 0)) {
-    throw new BalancingOptionsError(`noEndpointsTimeoutMs must be >= 0, got ${noEndpointsTimeoutMs}`);
+  // The balancer's bound on a waitForPick timer: Node fires a longer one after 1 ms.
+  if (
+    noEndpointsTimeoutMs !== undefined &&
+    !(noEndpointsTimeoutMs >= 0 && noEndpointsTimeoutMs <= 2 ** 31 - 1)
+  ) {
+    throw new BalancingOptionsError(
+      `noEndpointsTimeoutMs must be in [0, 2147483647] ms, got ${noEndpointsTimeoutMs}`,
+    );
   }
   if (match !== undefined && typeof match !== 'function') {
     throw new BalancingOptionsError('match must be a function');

@@ -34,7 +34,7 @@ export interface EndpointBalancingOptions {
   /**
    * How long a request waits for an endpoint when none can be picked (empty set, none yet, all
    * ejected) before failing with `NoEndpointsError` (`ERR_NO_ENDPOINTS`). Default: the balancer's
-   * `noEndpointsTimeoutMs` (3 000 ms unless set). `0`: fail at once.
+   * `noEndpointsTimeoutMs` (3 000 ms unless set). `0`: fail at once. At most 2^31 - 1 ms.
    */
   readonly noEndpointsTimeoutMs?: number;
   /** Settings of the balancer created for an `endpoints` source. Not allowed with a `balancer` source. */

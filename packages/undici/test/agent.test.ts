@@ -316,6 +316,12 @@ describe('createBalancedAgent', () => {
       expect.objectContaining({ code: 'ERR_BALANCING_OPTIONS' }),
     );
     expect(() => createBalancedAgent({ balancer }, { maxAttempts: 0 })).toThrow(/maxAttempts/);
+    // Past 2^31 - 1 ms Node fires a timer after 1 ms: refused here, not at each request.
+    for (const noEndpointsTimeoutMs of [-1, Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31]) {
+      expect(() => createBalancedAgent({ balancer }, { noEndpointsTimeoutMs })).toThrow(
+        /noEndpointsTimeoutMs/,
+      );
+    }
     balancer.close();
   });
 });

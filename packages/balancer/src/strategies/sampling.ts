@@ -1,7 +1,11 @@
-/** Uniform integer in [0, n), robust to a `random` that returns exactly 1. */
+/**
+ * Uniform integer in [0, n). `random` is the caller's code: whatever it returns (exactly 1, a
+ * negative number, NaN) the index is one of the n.
+ */
 export function randomIndex(random: () => number, n: number): number {
   const i = Math.floor(random() * n);
-  return Math.max(0, Math.min(n - 1, i));
+  // Written so that NaN, for which every comparison is false, lands on 0.
+  return i >= 0 ? Math.min(n - 1, i) : 0;
 }
 
 /**

@@ -114,6 +114,9 @@ function formatIssues(error: z.ZodError): string {
     .join('; ');
 }
 
+/** yaml's own default, written out: the bound on alias expansion is part of this parser's contract. */
+const MAX_ALIAS_COUNT = 100;
+
 /**
  * Parses kubeconfig YAML (or JSON). Error messages name the file and position but never quote the
  * source, which may contain credentials.
@@ -126,7 +129,18 @@ export function parseKubeconfig(source: string, file: string): KubeconfigFile {
       `Invalid YAML in kubeconfig ${file} at ${lineAndColumn(source, first.pos[0])}: ${first.code}`,
     );
   }
-  const data: unknown = doc.toJS() ?? {};
+  let data: unknown;
+  try {
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_COUNT }) ?? {};
+  } catch {
+    // What only building the value finds: an alias that expands too much (an entity expansion
+    // attack) or names no anchor, a YAML 1.1 merge of something that is not a map. yaml's messages
+    // name anchors; the cause is left out with them, as the rest of the source is.
+    throw new KubeConfigError(
+      `Invalid YAML in kubeconfig ${file}: an alias that names no anchor or expands more than ` +
+        `${MAX_ALIAS_COUNT} times, or a merge (<<) of something that is not a map`,
+    );
+  }
   const parsed = KubeconfigFileSchema.safeParse(data);
   if (!parsed.success) {
     throw new KubeConfigError(`Invalid kubeconfig ${file}: ${formatIssues(parsed.error)}`);

@@ -23,6 +23,8 @@ export function makeWarn(warn: ((message: string) => void) | undefined): LoadSet
   return (code, message) => process.emitWarning(message, { code });
 }
 
+const SLASH = 0x2f;
+
 /**
  * Validates an apiserver URL and returns it without trailing slash. A URL without scheme gets `https://`.
  * `where` names the origin (file, cluster) for error messages.
@@ -47,7 +49,10 @@ export function normaliseServer(server: string, where: string): string {
   if (url.search || url.hash) {
     throw new KubeConfigError(`${where}: server ${shown} must not have a query or fragment`);
   }
-  return raw.replace(/\/+$/, '');
+  // Not /\/+$/: it backtracks quadratically over a long run of slashes that does not end the URL.
+  let end = raw.length;
+  while (end > 0 && raw.charCodeAt(end - 1) === SLASH) end--;
+  return raw.slice(0, end);
 }
 
 /** Builds `TlsSettings`, applying the `tlsServerName` override and warning when verification is disabled. */

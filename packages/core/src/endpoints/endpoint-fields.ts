@@ -181,6 +181,7 @@ export function makeHints(
 }
 
 const DOTTED_QUAD = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
+const IPV6_TEXT = /^[0-9A-Fa-f:.]+$/;
 
 /** A '0' that starts an octet and is followed by another digit ("010.1.1.1"). */
 function hasLeadingZero(s: string): boolean {
@@ -199,6 +200,8 @@ function hasLeadingZero(s: string): boolean {
  */
 export function canonicalAddress(addressType: AddressType, raw: string): string {
   if (addressType === 'IPv6') {
+    // The URL parser reads more than an address: '::1]:80/x' as [::1]. Only address text is rewritten.
+    if (!IPV6_TEXT.test(raw)) return raw;
     try {
       const host = new URL(`http://[${raw}]/`).hostname;
       return host.slice(1, -1);
@@ -207,10 +210,8 @@ export function canonicalAddress(addressType: AddressType, raw: string): string 
     }
   }
   if (addressType === 'IPv4' && hasLeadingZero(raw) && DOTTED_QUAD.test(raw)) {
-    return raw
-      .split('.')
-      .map((part) => String(Number.parseInt(part, 10)))
-      .join('.');
+    const octets = raw.split('.').map((part) => Number.parseInt(part, 10));
+    if (octets.every((octet) => octet <= 255)) return octets.join('.');
   }
   return raw;
 }

@@ -17,16 +17,28 @@ export interface ParsedPort {
   readonly appProtocol: string | undefined;
 }
 
+/** The API's validation of a port number: a number no connection can use is no endpoint. */
+const PORT_RANGE = { min: 1, max: 65_535 } as const;
+
+const portNumber = z.number().int().min(PORT_RANGE.min).max(PORT_RANGE.max);
+
+/** What `portNumber` accepts, checked by hand (the guards' twin of it). */
+export function isPortNumber(value: unknown): boolean {
+  return (
+    Number.isInteger(value) && (value as number) >= PORT_RANGE.min && (value as number) <= PORT_RANGE.max
+  );
+}
+
 /** discovery.k8s.io/v1 EndpointPort. */
 export const SlicePortSchema = z.object({
   name: z.string().nullish(),
-  port: z.number().int().nullish(),
+  port: portNumber.nullish(),
   protocol: z.string().nullish(),
   appProtocol: z.string().nullish(),
 });
 
 /** core/v1 EndpointPort: the number is required there. */
-export const V1PortSchema = SlicePortSchema.extend({ port: z.number().int() });
+export const V1PortSchema = SlicePortSchema.extend({ port: portNumber });
 
 type RawPort = z.output<typeof SlicePortSchema>;
 

@@ -4,6 +4,7 @@
  * when it says no, the zod schema runs to produce the error message.
  */
 import { isObject, SLICE_LIMITS } from './endpoint-fields.js';
+import { isPortNumber } from './ports.js';
 
 /**
  * The twin of `SliceEndpointSchema`: a relist of a 10 000-endpoint Service validates every entry,
@@ -56,7 +57,7 @@ export function isValidSliceShell(raw: unknown): boolean {
   for (const port of ports) {
     if (!isObject(port) || !optionalString(port.name) || !optionalString(port.protocol)) return false;
     if (!optionalString(port.appProtocol)) return false;
-    if (port.port != null && !Number.isSafeInteger(port.port)) return false;
+    if (port.port != null && !isPortNumber(port.port)) return false;
   }
   return true;
 }
@@ -64,7 +65,10 @@ export function isValidSliceShell(raw: unknown): boolean {
 function optionalStringRecord(value: unknown): boolean {
   if (value == null) return true;
   if (!isObject(value)) return false;
-  for (const key in value) if (typeof value[key] !== 'string') return false;
+  for (const key in value) {
+    // zod's record skips a `__proto__` key, whatever its value: so does its twin.
+    if (key !== '__proto__' && typeof value[key] !== 'string') return false;
+  }
   return true;
 }
 

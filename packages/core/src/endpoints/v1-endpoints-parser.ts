@@ -98,16 +98,19 @@ function v1Base(e: z.output<typeof V1AddressSchema>, ready: boolean): EndpointBa
 /**
  * Stable group name for a subset: its port list. The Endpoints controller packs addresses with the same
  * ports into one subset, so this identifies "the same subset" across versions even when subsets are
- * reordered; a repeated list (hand-written objects) gets a `#n` suffix.
+ * reordered; a repeated list (hand-written objects) gets a `#n` suffix. Names are checked against
+ * every name given, not only against the lists seen: a name or protocol may contain ',', ':' or
+ * '#', and the group of one subset must never replace another's.
  */
-function subsetName(ports: readonly ParsedPort[], seen: Map<string, number>): string {
+function subsetName(ports: readonly ParsedPort[], taken: Set<string>): string {
   const base = ports
     .map((p) => `${p.name}:${p.port ?? '*'}/${p.protocol}`)
     .sort()
     .join(',');
-  const n = (seen.get(base) ?? 0) + 1;
-  seen.set(base, n);
-  return n === 1 ? base : `${base}#${n}`;
+  let name = base;
+  for (let n = 2; taken.has(name); n++) name = `${base}#${n}`;
+  taken.add(name);
+  return name;
 }
 
 function collect(
@@ -143,13 +146,13 @@ export function parseV1Endpoints(raw: unknown, previous: ParsedV1Endpoints | und
   const object = requireObject(what);
   const shell = parseOrThrow(V1ShellSchema, object, what);
   const before = new Map(previous?.subsets.map((s) => [s.name, s.records]));
-  const seen = new Map<string, number>();
+  const taken = new Set<string>();
   const subsets: ParsedSubset[] = [];
   const raws = shell.subsets ?? [];
   for (let s = 0; s < raws.length; s++) {
     const subset = raws[s]!;
     const ports = toParsedPorts(subset.ports);
-    const name = subsetName(ports, seen);
+    const name = subsetName(ports, taken);
     const collector = new RecordCollector(before.get(name));
     const ready = collect(collector, subset.addresses, true, what, `subsets[${s}].addresses`);
     const notReady = collect(

@@ -59,7 +59,10 @@ export function isWatchEventEnvelope(json: unknown): json is WatchEvent {
   const annotations = metadata.annotations;
   if (annotations == null) return true;
   if (!isJsonObject(annotations)) return false;
-  for (const key in annotations) if (typeof annotations[key] !== 'string') return false;
+  for (const key in annotations) {
+    // zod's record skips a `__proto__` key, whatever its value: so does its twin.
+    if (key !== '__proto__' && typeof annotations[key] !== 'string') return false;
+  }
   return true;
 }
 

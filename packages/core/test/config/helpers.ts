@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { afterEach } from 'vitest';
+import { inspect } from 'node:util';
+import { afterEach, expect } from 'vitest';
 import { stringify } from 'yaml';
 import { loadKubeConfig } from '../../src/config/index.js';
 import type { KubeConfig, LoadKubeConfigOptions } from '../../src/config/types.js';
@@ -170,4 +171,16 @@ export function execCredential(
  */
 export function load(options: LoadKubeConfigOptions = {}): KubeConfig {
   return loadKubeConfig({ env: {}, homeDir: tempDir('ew-home-'), warn: () => {}, ...options });
+}
+
+/** None of `secrets` shows in `value` through util.inspect (hidden fields, causes), JSON or String. */
+export function expectNotShown(value: unknown, secrets: readonly string[]): void {
+  const renderings = [
+    inspect(value, { depth: Number.POSITIVE_INFINITY, showHidden: true, getters: true }),
+    JSON.stringify(value) ?? '',
+    String(value),
+  ];
+  for (const text of renderings) {
+    for (const secret of secrets) expect(text).not.toContain(secret);
+  }
 }

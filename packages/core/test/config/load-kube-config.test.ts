@@ -385,6 +385,16 @@ describe('cluster and user fields', () => {
     expect(() => load({ kubeconfig: notPem })).toThrow(/does not contain a PEM block/);
   });
 
+  it('refuses a long run of whitespace that ends in a non-base64 character without backtracking over it', () => {
+    const dir = tempDir();
+    const file = writeKubeconfig(
+      path.join(dir, 'config'),
+      simpleKubeconfig({ cluster: { 'certificate-authority-data': `${' '.repeat(200_000)}!` } }),
+    );
+    // A check that backtracks over the run takes minutes here: the test timeout tells.
+    expect(() => load({ kubeconfig: file })).toThrow(/not valid base64/);
+  });
+
   it('names a missing certificate-authority file', () => {
     const dir = tempDir();
     const file = writeKubeconfig(
@@ -464,6 +474,22 @@ describe('cluster and user fields', () => {
     expect(load({ kubeconfig: file }).server).toBe(expected);
   });
 
+  it('drops trailing slashes without backtracking over a long run of slashes inside the path', () => {
+    const dir = tempDir();
+    const slashes = '/'.repeat(200_000);
+    // A pattern that backtracks over the run takes minutes here: the test timeout tells.
+    const inside = writeKubeconfig(
+      path.join(dir, 'a'),
+      simpleKubeconfig({ server: `https://h.example${slashes}x` }),
+    );
+    expect(load({ kubeconfig: inside }).server).toBe(`https://h.example${slashes}x`);
+    const trailing = writeKubeconfig(
+      path.join(dir, 'b'),
+      simpleKubeconfig({ server: `https://h.example${slashes}` }),
+    );
+    expect(load({ kubeconfig: trailing }).server).toBe('https://h.example');
+  });
+
   it('rejects servers that are not http(s) URLs and servers with credentials', () => {
     const dir = tempDir();
     const ftp = writeKubeconfig(path.join(dir, 'a'), simpleKubeconfig({ server: 'ftp://x' }));
@@ -524,6 +550,30 @@ describe('cluster and user fields', () => {
     expect(err.message).toContain(file);
     expect(err.message).toMatch(/line \d+, column \d+/);
     expect(err.message).not.toContain('yaml-secret-987');
+  });
+
+  it.each([
+    [
+      'an alias bomb',
+      [
+        'a: &a [x, x, x, x, x, x, x, x, x, x]',
+        'b: &b [*a, *a, *a, *a, *a, *a, *a, *a, *a, *a]',
+        'c: &c [*b, *b, *b, *b, *b, *b, *b, *b, *b, *b]',
+        'contexts: [*c, *c, *c, *c, *c, *c, *c, *c, *c, *c]',
+      ],
+    ],
+    ['an alias without anchor', ['current-context: *nowhere-secret-321']],
+    [
+      'a YAML 1.1 merge of a scalar',
+      ['%YAML 1.1', '---', 'users:', '- name: u', '  user:', '    <<: merge-secret-321'],
+    ],
+  ])('refuses %s with a KubeConfigError that quotes nothing', (_what, lines) => {
+    const dir = tempDir();
+    const file = writeFile(path.join(dir, 'config'), `${lines.join('\n')}\n`);
+    const err = catchError(() => load({ kubeconfig: file }));
+    expect(err).toBeInstanceOf(KubeConfigError);
+    expect(err.message).toContain(file);
+    expect(err.message).not.toContain('secret-321');
   });
 
   it('reports schema errors by path without values', () => {

@@ -458,6 +458,21 @@ describe('EndpointSliceAggregator: address families', () => {
     expect(keys(s.all)).toEqual(['10.0.0.1:8080', 'fd00::1:8080']);
   });
 
+  it('keeps text that is no address as given, even where part of it reads as one', () => {
+    const s = setOf([
+      // `new URL` reads `[::1]:80/x` as ::1; a zone id it refuses; 300 is no octet.
+      slice('web-v6', [ep('::1]:80/x'), ep('fe80::1%eth0'), ep('::1')], { addressType: 'IPv6' }),
+      slice('web-v4', [ep('300.01.1.1'), ep('10.0.0.1')]),
+    ]);
+    expect(keys(s.all)).toEqual([
+      '10.0.0.1:8080',
+      '300.01.1.1:8080',
+      '::1:8080',
+      '::1]:80/x:8080',
+      'fe80::1%eth0:8080',
+    ]);
+  });
+
   it('keeps FQDN endpoints as given', () => {
     const s = setOf([slice('web-fqdn', [ep('db.example.com')], { addressType: 'FQDN' })]);
     expect(s.all[0]).toMatchObject({ address: 'db.example.com', addressType: 'FQDN' });

@@ -110,6 +110,24 @@ describe('parseEndpointSlice — the API limits', () => {
   });
 });
 
+describe('parseEndpointSlice port numbers', () => {
+  it.each([0, -1, 65_536, 1.5])(
+    'rejects port %s, which no connection can use (the API refuses it too)',
+    (port) => {
+      const bad = slice('s1', [ep('10.0.0.1')], { ports: [{ name: 'http', port }] });
+      expect(() => parseEndpointSlice(bad, undefined)).toThrow(/invalid ports\[0\]\.port/);
+    },
+  );
+
+  it.each([1, 65_535])('accepts port %s', (port) => {
+    const ok = parseEndpointSlice(
+      slice('s1', [ep('10.0.0.1')], { ports: [{ name: 'http', port }] }),
+      undefined,
+    );
+    expect(ok.ports[0]?.port).toBe(port);
+  });
+});
+
 describe('parseEndpointSlice with a previous version (property)', () => {
   const entry = fc.record(
     {

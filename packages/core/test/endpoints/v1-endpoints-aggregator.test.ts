@@ -107,6 +107,19 @@ describe('V1EndpointsAggregator', () => {
     expect(s.all[0]?.targetRef?.name).toBe('ready');
   });
 
+  it('keeps every subset when a port list reads like the numbered name of a repeated one', () => {
+    const a = agg({ port: 'http' });
+    a.set(
+      endpoints([
+        { addresses: [addr('10.0.0.1')], ports: [{ name: 'http', port: 80 }] },
+        { addresses: [addr('10.0.0.2')], ports: [{ name: 'http', port: 80 }] },
+        // Its port list reads 'http:80/TCP#2', the name the second subset gets as a repeat.
+        { addresses: [addr('10.0.0.3')], ports: [{ name: 'http', port: 80, protocol: 'TCP#2' }] },
+      ]),
+    );
+    expect(keys(defined(a.snapshot()).all)).toEqual(['10.0.0.1:80', '10.0.0.2:80', '10.0.0.3:80']);
+  });
+
   it('infers IPv6 and canonicalizes it; addressTypes restricts', () => {
     const obj = endpoints([{ addresses: [addr('10.0.0.1'), addr('FD00:0::1')], ports: [HTTP] }]);
     const a = agg();
@@ -172,6 +185,11 @@ describe('V1EndpointsAggregator', () => {
         'subsets[0].addresses[1].ip',
       ],
       [endpoints([{ addresses: [addr('10.0.0.5')], ports: [{ name: 'http' }] }]), 'subsets[0].ports[0].port'],
+      // Numbers no connection can use (the API refuses them too).
+      ...[0, -1, 65_536].map((port): [unknown, string] => [
+        endpoints([{ addresses: [addr('10.0.0.5')], ports: [{ name: 'http', port }] }]),
+        'subsets[0].ports[0].port',
+      ]),
       [endpoints([{ notReadyAddresses: {} as unknown[], ports: [HTTP] }]), 'subsets[0].notReadyAddresses'],
       // Unchanged except for a field of the wrong type: must not pass the cheap comparison.
       [

@@ -3,6 +3,7 @@ import { describe, expect, it, vi } from 'vitest';
 import { WatchDecodeError, WatchEventTooLargeError } from '../../src/watch/errors.js';
 import { LineDecoder } from '../../src/watch/line-decoder.js';
 import { parseWatchEvent } from '../../src/watch/watch-event.js';
+import { splitAt } from '../support/chunks.js';
 
 const encoder = new TextEncoder();
 
@@ -11,18 +12,6 @@ function eventLine(name: string, rv: number): string {
     type: 'MODIFIED',
     object: { kind: 'EndpointSlice', metadata: { name, resourceVersion: String(rv) }, note: 'ünïcødé ✓ 🚀' },
   });
-}
-
-function splitAt(bytes: Uint8Array, cuts: number[]): Uint8Array[] {
-  const sorted = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-  const chunks: Uint8Array[] = [];
-  let start = 0;
-  for (const cut of sorted) {
-    chunks.push(bytes.subarray(start, cut));
-    start = cut;
-  }
-  chunks.push(bytes.subarray(start));
-  return chunks;
 }
 
 describe('LineDecoder', () => {

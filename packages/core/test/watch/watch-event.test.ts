@@ -1,27 +1,15 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { isWatchEventEnvelope, parseWatchEvent, watchEventSchema } from '../../src/watch/watch-event.js';
-import { expectSchemaTwin, looseValue as loose } from '../support/json-arbitraries.js';
+import { watchEnvelope as envelope, expectSchemaTwin } from '../support/json-arbitraries.js';
 
-const annotations = fc.oneof(
-  loose,
-  fc.dictionary(fc.string({ maxLength: 3 }), fc.oneof(fc.string({ maxLength: 3 }), loose), { maxKeys: 3 }),
-);
-const metadata = fc.oneof(
-  loose,
-  fc.record(
-    { name: loose, namespace: loose, resourceVersion: loose, annotations, uid: loose },
-    { requiredKeys: [] },
-  ),
-);
-const envelope = fc.record(
-  {
-    type: fc.oneof(fc.constantFrom('ADDED', 'MODIFIED', 'DELETED', 'BOOKMARK', 'ERROR', 'added', ''), loose),
-    object: fc.oneof(loose, fc.record({ metadata, kind: loose, spec: loose }, { requiredKeys: [] })),
-    extra: loose,
-  },
-  { requiredKeys: [] },
-);
+/**
+ * The value with every `__proto__` key left out: zod drops them from the objects it copies, the hot
+ * path hands on what JSON.parse made.
+ */
+function withoutProtoKeys(value: unknown): unknown {
+  return JSON.parse(JSON.stringify(value), (key, v: unknown) => (key === '__proto__' ? undefined : v));
+}
 
 describe('isWatchEventEnvelope', () => {
   it('agrees with the zod schema on any envelope-like value', () => {
@@ -35,7 +23,7 @@ describe('isWatchEventEnvelope', () => {
         const json: unknown = JSON.parse(line);
         const parsed = watchEventSchema.safeParse(json);
         if (!parsed.success) expect(() => parseWatchEvent(line)).toThrow();
-        else expect(parseWatchEvent(line)).toEqual(parsed.data);
+        else expect(withoutProtoKeys(parseWatchEvent(line))).toEqual(withoutProtoKeys(parsed.data));
       }),
       { numRuns: 2000 },
     );
