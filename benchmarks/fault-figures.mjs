@@ -193,9 +193,10 @@ async function stalledList() {
 async function hugeBodies() {
   const errorBytes = Number(process.env.ITEM3_ERROR_MB ?? 1536) * 1024 * 1024;
   const listBytes = Number(process.env.ITEM3_LIST_MB ?? 600) * 1024 * 1024;
+  const mb = (bytes) => Math.round(bytes / 1024 / 1024);
   for (const [what, status, total] of [
-    ['an HTTP 500 with a 1.5 GB body', 500, errorBytes],
-    ['a 600 MB LIST body', 200, listBytes],
+    [`an HTTP 500 with a ${mb(errorBytes)} MB body`, 500, errorBytes],
+    [`a ${mb(listBytes)} MB LIST body`, 200, listBytes],
   ]) {
     let written = 0;
     const stub = await stubServer({
