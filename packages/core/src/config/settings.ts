@@ -49,10 +49,14 @@ export function normaliseServer(server: string, where: string): string {
   if (url.search || url.hash) {
     throw new KubeConfigError(`${where}: server ${shown} must not have a query or fragment`);
   }
-  // Not /\/+$/: it backtracks quadratically over a long run of slashes that does not end the URL.
-  let end = raw.length;
-  while (end > 0 && raw.charCodeAt(end - 1) === SLASH) end--;
-  return raw.slice(0, end);
+  return withoutTrailingSlashes(raw);
+}
+
+/** `text` without its trailing slashes. Not /\/+$/: it backtracks quadratically over a long run of slashes that does not end the text. */
+export function withoutTrailingSlashes(text: string): string {
+  let end = text.length;
+  while (end > 0 && text.charCodeAt(end - 1) === SLASH) end--;
+  return text.slice(0, end);
 }
 
 /** Builds `TlsSettings`, applying the `tlsServerName` override and warning when verification is disabled. */

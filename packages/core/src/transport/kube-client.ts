@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import { type Dispatcher, Pool } from 'undici';
+import { withoutTrailingSlashes } from '../config/settings.js';
 import type { ClientCertificate, KubeConfig } from '../config/types.js';
 import {
   KubeApiError,
@@ -84,7 +85,7 @@ class UndiciKubeClient implements KubeClient {
     this.config = config;
     const url = new URL(config.server);
     this.#origin = url.origin;
-    this.#basePath = url.pathname.replace(/\/+$/, '');
+    this.#basePath = withoutTrailingSlashes(url.pathname);
     this.#userAgent = options.userAgent ?? DEFAULT_USER_AGENT;
     this.#connections = options.connections;
   }

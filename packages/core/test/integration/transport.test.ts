@@ -159,6 +159,13 @@ describe('errors', () => {
     expect(elsewhere).toEqual([]);
   });
 
+  it('takes a server path with a long run of slashes in linear time (a backtracking regex took minutes)', async () => {
+    const slashes = '/'.repeat(200_000);
+    const c = client(loadKubeConfig({ server: `http://127.0.0.1:1${slashes}x`, token: 't' }));
+    expect(c.config.server.endsWith(`${slashes}x`)).toBe(true);
+    await c.close();
+  });
+
   it('reports an unreachable apiserver', async () => {
     const s = await server({ tls: true });
     const url = s.url;
