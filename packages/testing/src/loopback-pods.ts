@@ -67,6 +67,8 @@ export interface LoopbackPod {
   close(): Promise<void>;
   /** Stops listening and destroys every connection at once, like a pod that died. */
   kill(): Promise<void>;
+  /** Listens again on the same address and port after `close()` or `kill()`: the pod came back. */
+  restart(): Promise<void>;
 }
 
 export interface LoopbackPods {
@@ -160,6 +162,9 @@ function makePod(address: string): PodState {
     },
     close: () => closeServer(pod, false),
     kill: () => closeServer(pod, true),
+    async restart() {
+      if (!pod.server.listening) await listen(pod.server, pod.port, address);
+    },
   };
   return pod;
 }

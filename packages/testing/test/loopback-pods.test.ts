@@ -72,6 +72,20 @@ describe('startLoopbackPods', () => {
     expect(a.server.listening).toBe(false);
   });
 
+  it('restart() brings a killed pod back on the same address and port', async () => {
+    pods = await startLoopbackPods({ count: 2 });
+    const a = pods.pods[0];
+    if (!a) throw new Error('no pod');
+    const url = `http://${a.address}:${pods.port}/`;
+    await a.kill();
+    await expect(request(url)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    await a.restart();
+    await a.restart(); // already listening: nothing to do
+    const response = await request(url);
+    expect(((await response.body.json()) as LoopbackPodRequest).pod).toBe(a.address);
+    expect(a.count()).toBe(1);
+  });
+
   it('serves https and listens on ::1 when asked; refuses non-loopback addresses', async () => {
     const ca = await createCertificateAuthority();
     const cert = await createServerCertificate(ca, { names: ['web.shop.svc'] });
