@@ -1,11 +1,16 @@
 /**
- * Fault injection: the switches watches consult on every write (stall, split writes), the queue of
- * canned failures for upcoming requests, and the actions on open watches (cut, malformed line, expire).
+ * Fault injection: the switches watches consult on every write (stall, split writes), the rules that
+ * pick upcoming requests (canned failures, stalls before the headers or inside a LIST body), the
+ * requests held by a stall, and the actions on open watches (cut, malformed or oversized line,
+ * expire) and on the whole server (restart).
  */
 import { randomSource } from './random.js';
 import { expiredStatus, failureStatus, type Status } from './status.js';
 import type { RecordedRequest } from './types.js';
 import type { WatchStream, WriteFaults } from './watch-stream.js';
+
+/** Which requests a rule applies to: only those for which it returns true (default: every request). */
+export type RequestMatch = (req: RecordedRequest) => boolean;
 
 export interface FailNextOptions {
   /** Adds a `Retry-After` header (and details.retryAfterSeconds, as the apiserver does). */
@@ -14,7 +19,30 @@ export interface FailNextOptions {
   reason?: string;
   message?: string;
   /** Only requests for which this returns true count (and are failed); default: every request. */
-  match?: (req: RecordedRequest) => boolean;
+  match?: RequestMatch;
+  /**
+   * Pads the Status's message so that the body is this many bytes (e.g. 100 MB: a proxy's error
+   * page, or a client that reads error bodies whole). It is streamed as the client reads it, never
+   * held in memory, and the server stops writing when the client hangs up.
+   */
+  bodyBytes?: number;
+}
+
+export interface StallOptions {
+  match?: RequestMatch;
+}
+
+export interface ListBodyStallOptions extends StallOptions {
+  /** Bytes of the body written before the stall (default: half of it). */
+  bytes?: number;
+}
+
+export interface RestartOptions {
+  /**
+   * Also stop listening for this long (connections are refused), then listen again on the same
+   * port. Default 0: the listener stays up; only the connections and the history are lost.
+   */
+  downMs?: number;
 }
 
 export interface SplitWritesOptions {
@@ -37,62 +65,171 @@ export interface FakeApiServerFaults {
   splitWrites(options: SplitWritesOptions | false): void;
   /** The next `count` matching requests (Infinity allowed) are answered with a Status of this code. */
   failNext(count: number, status: number, options?: FailNextOptions): void;
-  /** Removes pending failNext rules and the stall and split faults (a stalled stream is flushed). */
+  /**
+   * The next `count` matching requests get no response headers (the socket stays open) until
+   * `releaseStalls()` or `clear()`; then they are served as usual (a failNext rule may still apply).
+   */
+  stallHeaders(count: number, options?: StallOptions): void;
+  /**
+   * The next `count` matching LIST requests (not watches, not single objects) get their headers
+   * and the first part of the body, then nothing until `releaseStalls()` or `clear()`, which writes
+   * the rest.
+   */
+  stallListBodies(count: number, options?: ListBodyStallOptions): void;
+  /** Serves every request held by `stallHeaders` or `stallListBodies`. */
+  releaseStalls(): void;
+  /**
+   * Heals everything: removes the pending failNext and stall rules, releases held requests, ends
+   * the watch stall (flushing what queued) and the split, and listens again at once after a restart.
+   */
   clear(): void;
   /** While true nothing is written to watches (events queue, bookmarks are skipped); false flushes. */
   stallWatches(stalled: boolean): void;
   /** Writes `line` (default `{"type":"ADDED","object":`) plus '\n' to every open watch. */
   sendMalformedLine(line?: string): void;
+  /**
+   * Writes to every open watch one BOOKMARK line of at least `bytes` bytes (at the current
+   * resourceVersion, padded with an annotation): harmless to a client that accepts it, over the
+   * event size cap of one that does not. It is not in the history: a resumed watch does not see it.
+   */
+  sendOversizedEvent(bytes: number): void;
   /** Sends an in-stream 410 Expired ERROR to every open watch, then ends them. */
   expireWatches(): void;
+  /**
+   * An apiserver restart: every watch and connection ends at once (held requests included), and the
+   * history is lost, as with a fresh watch cache: the objects stay, but a watch or an Exact LIST
+   * from any resourceVersion handed out before gets 410 Expired. Resolves once the server accepts
+   * connections again.
+   */
+  restart(options?: RestartOptions): Promise<void>;
 }
 
-interface FailRule {
+/** A rule that applies to the next `remaining` requests it matches. */
+interface CountedRule<T> {
   remaining: number;
-  status: number;
-  options: FailNextOptions;
+  match: RequestMatch | undefined;
+  value: T;
 }
 
-/** Shared fault state: watches read `stalled`/`split`; the server asks `takeFailure` per request. */
-export class FaultState implements WriteFaults {
-  stalled = false;
-  split: WriteFaults['split'] = undefined;
-  private rules: FailRule[] = [];
+/** Rules consumed in order of registration, one count per matching request. */
+class CountedRules<T> {
+  private rules: CountedRule<T>[] = [];
 
-  addFailure(count: number, status: number, options: FailNextOptions): void {
-    if (!(count > 0)) return;
-    if (!Number.isInteger(status) || status < 100 || status > 599)
-      throw new RangeError(`invalid HTTP status ${status}`);
-    this.rules.push({ remaining: count, status, options });
+  add(count: number, value: T, match: RequestMatch | undefined): void {
+    if (count > 0) this.rules.push({ remaining: count, match, value });
   }
 
-  /** The Status to answer for this request instead of serving it, if a rule matches. */
-  takeFailure(request: RecordedRequest): Status | undefined {
-    for (const rule of this.rules) {
-      if (rule.remaining <= 0) continue;
-      if (rule.options.match !== undefined && !rule.options.match(request)) continue;
-      rule.remaining--;
-      this.rules = this.rules.filter((r) => r.remaining > 0);
-      const { reason, message, retryAfterSeconds } = rule.options;
-      return failureStatus(rule.status, {
-        ...(reason !== undefined ? { reason } : {}),
-        ...(message !== undefined ? { message } : {}),
-        ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}),
-      });
-    }
-    return undefined;
+  take(request: RecordedRequest): T | undefined {
+    const rule = this.rules.find((r) => r.match === undefined || r.match(request));
+    if (rule === undefined) return undefined;
+    rule.remaining--;
+    if (rule.remaining <= 0) this.rules = this.rules.filter((r) => r !== rule);
+    return rule.value;
   }
 
-  clearFailures(): void {
+  clear(): void {
     this.rules = [];
   }
 }
 
+/** A canned failure: the Status to answer, and how big its body is to be. */
+export interface Failure {
+  readonly status: Status;
+  readonly bodyBytes: number | undefined;
+}
+
+/**
+ * Shared fault state: watches read `stalled`/`split`; the server asks the `take*` methods per
+ * request and parks stalled requests in `held`.
+ */
+export class FaultState implements WriteFaults {
+  stalled = false;
+  split: WriteFaults['split'] = undefined;
+  private readonly failures = new CountedRules<Omit<FailNextOptions, 'match'> & { status: number }>();
+  private readonly headerStalls = new CountedRules<true>();
+  private readonly listBodyStalls = new CountedRules<{ bytes: number | undefined }>();
+  /** What releases each request held by a stall. */
+  private readonly held = new Set<() => void>();
+
+  addFailure(count: number, status: number, options: FailNextOptions): void {
+    if (!Number.isInteger(status) || status < 100 || status > 599)
+      throw new RangeError(`invalid HTTP status ${status}`);
+    const { match, ...rest } = options;
+    this.failures.add(count, { ...rest, status }, match);
+  }
+
+  /** The canned failure to answer this request with instead of serving it, if a rule matches. */
+  takeFailure(request: RecordedRequest): Failure | undefined {
+    const rule = this.failures.take(request);
+    if (rule === undefined) return undefined;
+    const { reason, message, retryAfterSeconds, bodyBytes } = rule;
+    const status = failureStatus(rule.status, {
+      ...(reason !== undefined ? { reason } : {}),
+      ...(message !== undefined ? { message } : {}),
+      ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}),
+    });
+    return { status, bodyBytes };
+  }
+
+  addHeaderStall(count: number, match: RequestMatch | undefined): void {
+    this.headerStalls.add(count, true, match);
+  }
+
+  takeHeaderStall(request: RecordedRequest): boolean {
+    return this.headerStalls.take(request) !== undefined;
+  }
+
+  addListBodyStall(count: number, bytes: number | undefined, match: RequestMatch | undefined): void {
+    this.listBodyStalls.add(count, { bytes }, match);
+  }
+
+  /** For a LIST about to be answered: how many body bytes to write before stalling, if it is to stall. */
+  takeListBodyStall(request: RecordedRequest): { bytes: number | undefined } | undefined {
+    return this.listBodyStalls.take(request);
+  }
+
+  /** Parks a stalled request; returns what forgets it (its connection closed first). */
+  hold(release: () => void): () => void {
+    this.held.add(release);
+    return () => this.held.delete(release);
+  }
+
+  /** The number of requests held by a stall now. */
+  get heldCount(): number {
+    return this.held.size;
+  }
+
+  releaseAll(): void {
+    const releases = [...this.held];
+    this.held.clear();
+    for (const release of releases) release();
+  }
+
+  /** Forgets the held requests without serving them (their connections were destroyed). */
+  dropAll(): void {
+    this.held.clear();
+  }
+
+  clearRules(): void {
+    this.failures.clear();
+    this.headerStalls.clear();
+    this.listBodyStalls.clear();
+  }
+}
+
+/** What the fault actions need from the server. */
+export interface FaultTarget {
+  openWatchStreams(): Iterable<WatchStream>;
+  restart(downMs: number): Promise<void>;
+  /** Ends a restart's down time now (listens again at once). */
+  endDownTime(): void;
+}
+
 const DEFAULT_MALFORMED_LINE = '{"type":"ADDED","object":';
 
-export function createFaults(state: FaultState, watches: () => Iterable<WatchStream>): FakeApiServerFaults {
+export function createFaults(state: FaultState, target: FaultTarget): FakeApiServerFaults {
   const each = (fn: (w: WatchStream) => void) => {
-    for (const w of [...watches()]) fn(w);
+    for (const w of [...target.openWatchStreams()]) fn(w);
   };
   const setStalled = (stalled: boolean) => {
     state.stalled = stalled;
@@ -118,10 +255,21 @@ export function createFaults(state: FaultState, watches: () => Iterable<WatchStr
     failNext(count, status, options = {}) {
       state.addFailure(count, status, options);
     },
+    stallHeaders(count, options = {}) {
+      state.addHeaderStall(count, options.match);
+    },
+    stallListBodies(count, options = {}) {
+      state.addListBodyStall(count, options.bytes, options.match);
+    },
+    releaseStalls() {
+      state.releaseAll();
+    },
     clear() {
-      state.clearFailures();
+      state.clearRules();
       state.split = undefined;
+      state.releaseAll();
       setStalled(false);
+      target.endDownTime();
     },
     stallWatches(stalled) {
       setStalled(stalled);
@@ -129,8 +277,14 @@ export function createFaults(state: FaultState, watches: () => Iterable<WatchStr
     sendMalformedLine(line = DEFAULT_MALFORMED_LINE) {
       each((w) => w.writeRaw(`${line}\n`));
     },
+    sendOversizedEvent(bytes) {
+      each((w) => w.sendOversizedBookmark(bytes));
+    },
     expireWatches() {
       each((w) => w.fail(expiredStatus('The resourceVersion for the provided watch is too old.')));
+    },
+    restart(options = {}) {
+      return target.restart(Math.max(0, options.downMs ?? 0));
     },
   };
 }

@@ -1,4 +1,12 @@
-export type { FailNextOptions, FakeApiServerFaults, SplitWritesOptions } from './faults.js';
+export type {
+  FailNextOptions,
+  FakeApiServerFaults,
+  ListBodyStallOptions,
+  RequestMatch,
+  RestartOptions,
+  SplitWritesOptions,
+  StallOptions,
+} from './faults.js';
 export {
   CONTROLLER_NAME,
   type EndpointAddressSpec,
@@ -37,6 +45,7 @@ export {
   type FakeApiServerOptions,
   startFakeApiServer,
   type WaitForRequestOptions,
+  type WatchChange,
 } from './server.js';
 export { failureStatus, type Status, type StatusCause } from './status.js';
 export {
@@ -63,3 +72,4 @@ export type {
   RecordedRequest,
   ResourceKind,
 } from './types.js';
+export { PADDING_ANNOTATION, type WatchInfo } from './watch-stream.js';

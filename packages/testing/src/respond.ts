@@ -35,6 +35,40 @@ export function sendJson(
   res.end(payload);
 }
 
+/**
+ * Writes the headers and the first `firstBytes` bytes (default: half) of a JSON response, and
+ * returns what writes the rest; undefined when the response is already gone. At least one byte is
+ * held back, so the body is never complete before the rest is written.
+ */
+export function sendJsonInParts(
+  res: ServerResponse,
+  record: RecordedRequest,
+  code: number,
+  body: unknown,
+  extra: ExtraHeaders,
+  firstBytes: number | undefined,
+): (() => void) | undefined {
+  const payload = Buffer.from(JSON.stringify(body), 'utf8');
+  record.status = code;
+  if (res.headersSent || res.destroyed) return undefined;
+  res.writeHead(code, {
+    ...baseHeaders(extra),
+    'Content-Type': 'application/json',
+    'Content-Length': String(payload.length),
+  });
+  res.flushHeaders();
+  const cut = Math.max(0, Math.min(payload.length - 1, Math.floor(firstBytes ?? payload.length / 2)));
+  if (cut > 0) res.write(payload.subarray(0, cut));
+  return () => {
+    if (!res.destroyed) res.end(payload.subarray(cut));
+  };
+}
+
+function statusHeaders(status: Status, extra: ExtraHeaders): ExtraHeaders {
+  const retryAfter = status.details?.retryAfterSeconds;
+  return { ...(retryAfter !== undefined ? { 'Retry-After': String(retryAfter) } : {}), ...extra };
+}
+
 /** Writes a Status as the response, with its code and an optional Retry-After header. */
 export function sendStatus(
   res: ServerResponse,
@@ -42,11 +76,52 @@ export function sendStatus(
   status: Status,
   extra: ExtraHeaders = {},
 ): void {
-  const retryAfter = status.details?.retryAfterSeconds;
-  sendJson(res, record, status.code, status, {
-    ...(retryAfter !== undefined ? { 'Retry-After': String(retryAfter) } : {}),
-    ...extra,
+  sendJson(res, record, status.code, status, statusHeaders(status, extra));
+}
+
+const PAD_CHUNK = Buffer.alloc(64 * 1024, 'x');
+
+/**
+ * Writes a Status whose message is padded with `x` so the body is `bodyBytes` long (or the
+ * Status's own size, if larger). The padding is streamed as the socket drains, so memory stays
+ * bounded whatever the size, and writing stops when the client hangs up.
+ */
+export function sendPaddedStatus(
+  res: ServerResponse,
+  record: RecordedRequest,
+  status: Status,
+  bodyBytes: number,
+  extra: ExtraHeaders = {},
+): void {
+  record.status = status.code;
+  if (res.headersSent || res.destroyed) return;
+  const message = `${status.message} `;
+  const json = JSON.stringify({ ...status, message });
+  // The padding goes right before the message's closing quote.
+  const at =
+    json.indexOf(`"message":${JSON.stringify(message)}`) + `"message":${JSON.stringify(message)}`.length - 1;
+  const head = Buffer.from(json.slice(0, at), 'utf8');
+  const tail = Buffer.from(json.slice(at), 'utf8');
+  let left = Math.max(0, Math.floor(bodyBytes) - head.length - tail.length);
+  res.writeHead(status.code, {
+    ...baseHeaders(statusHeaders(status, extra)),
+    'Content-Type': 'application/json',
+    'Content-Length': String(head.length + left + tail.length),
   });
+  res.write(head);
+  const pump = () => {
+    while (left > 0) {
+      if (res.destroyed) return;
+      const n = Math.min(left, PAD_CHUNK.length);
+      left -= n;
+      if (!res.write(n === PAD_CHUNK.length ? PAD_CHUNK : PAD_CHUNK.subarray(0, n))) {
+        res.once('drain', pump);
+        return;
+      }
+    }
+    if (!res.destroyed) res.end(tail);
+  };
+  pump();
 }
 
 /** Plain-text answer (health endpoints). */

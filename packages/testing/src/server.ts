@@ -19,7 +19,7 @@ import {
   discoveryV1Resources,
   versionInfo,
 } from './discovery.js';
-import { createFaults, type FakeApiServerFaults, FaultState } from './faults.js';
+import { createFaults, type FakeApiServerFaults, FaultState, type FaultTarget } from './faults.js';
 import {
   buildKubeconfig,
   type KubeconfigOptions,
@@ -28,7 +28,7 @@ import {
 } from './kubeconfig.js';
 import { listObjects } from './list.js';
 import { qualifiedResource, type ResourceInfo, resourceForKind } from './resources.js';
-import { baseHeaders, sendJson, sendStatus, sendText } from './respond.js';
+import { baseHeaders, sendJson, sendJsonInParts, sendPaddedStatus, sendStatus, sendText } from './respond.js';
 import { parseRoute, type Route } from './routes.js';
 import {
   type ObjectFilter,
@@ -48,7 +48,7 @@ import {
 } from './tls.js';
 import type { KubeObject, RecordedRequest, ResourceKind } from './types.js';
 import { planWatch } from './watch-request.js';
-import { WatchStream } from './watch-stream.js';
+import { type WatchInfo, WatchStream } from './watch-stream.js';
 
 export interface FakeApiServerOptions {
   /** Loopback address to listen on: '127.0.0.1' (default) or '::1'. */
@@ -85,6 +85,9 @@ export interface WaitForRequestOptions {
   /** Index into `requests` from which to look (default: requests.length at the call, i.e. future requests). */
   since?: number;
 }
+
+/** What `onWatchChange` reports. */
+export type WatchChange = 'opened' | 'closed';
 
 export interface FakeApiServer {
   /** 'http(s)://127.0.0.1:PORT' (IPv6 bracketed), no trailing slash. */
@@ -123,6 +126,13 @@ export interface FakeApiServer {
   /** Forgets the recorded requests. */
   clearRequests(): void;
   readonly openWatches: number;
+  /** The watches open now, oldest first: who asked (path, query, headers), since when, what was written. */
+  listWatches(): WatchInfo[];
+  /**
+   * Calls `listener` (synchronously; it must not throw) when a watch opens, after its first lines
+   * were queued, and when it closes. Returns what removes the listener.
+   */
+  onWatchChange(listener: (watch: WatchInfo, change: WatchChange) => void): () => void;
   /** Resolves once at least `count` watches are open; rejects after `timeoutMs` (default 5000). */
   waitForWatches(count: number, timeoutMs?: number): Promise<void>;
   /** Resolves with the first request (from `since` on) for which `match` returns true. */
@@ -159,12 +169,21 @@ interface Waiter {
   reject(error: Error): void;
 }
 
-class FakeApiServerImpl implements FakeApiServer {
+/** A restart's down time: the listener is closed until `end` runs. */
+interface DownTime {
+  readonly timer: NodeJS.Timeout;
+  readonly end: () => void;
+}
+
+class FakeApiServerImpl implements FakeApiServer, FaultTarget {
   readonly store: Store;
   private readonly faultState = new FaultState();
   readonly faults: FakeApiServerFaults;
   private readonly recorded: RecordedRequest[] = [];
   private readonly watches = new Set<WatchStream>();
+  private readonly watchListeners = new Set<(watch: WatchInfo, change: WatchChange) => void>();
+  private watchCount = 0;
+  private downTime: DownTime | undefined;
   private readonly sockets = new Set<Socket>();
   private readonly waiters = new Set<Waiter>();
   private currentToken: string | undefined;
@@ -184,7 +203,7 @@ class FakeApiServerImpl implements FakeApiServer {
   ) {
     this.store = new Store(historyLimit);
     this.currentToken = token;
-    this.faults = createFaults(this.faultState, () => this.watches);
+    this.faults = createFaults(this.faultState, this);
   }
 
   attach(server: Server): void {
@@ -253,6 +272,68 @@ class FakeApiServerImpl implements FakeApiServer {
     return this.watches.size;
   }
 
+  listWatches(): WatchInfo[] {
+    return [...this.watches].map((w) => w.info());
+  }
+
+  onWatchChange(listener: (watch: WatchInfo, change: WatchChange) => void): () => void {
+    this.watchListeners.add(listener);
+    return () => this.watchListeners.delete(listener);
+  }
+
+  private watchChanged(watch: WatchStream, change: WatchChange): void {
+    if (this.watchListeners.size === 0) return;
+    const info = watch.info();
+    for (const listener of [...this.watchListeners]) listener(info, change);
+  }
+
+  openWatchStreams(): Iterable<WatchStream> {
+    return this.watches;
+  }
+
+  async restart(downMs: number): Promise<void> {
+    if (this.closing) return;
+    // A fresh watch cache knows only the current state: every resourceVersion handed out is expired.
+    this.store.compact();
+    const stopListening =
+      downMs > 0 && this.downTime === undefined && this.server.listening
+        ? new Promise<void>((resolve) => this.server.close(() => resolve()))
+        : undefined;
+    this.dropConnections();
+    if (stopListening === undefined) return;
+    await stopListening;
+    if (this.closing) return;
+    await new Promise<void>((resolve) => {
+      const end = () => {
+        clearTimeout(timer);
+        this.downTime = undefined;
+        resolve();
+      };
+      const timer = setTimeout(end, downMs);
+      this.downTime = { timer, end };
+    });
+    if (this.closing) return;
+    await new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(this.port, this.host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+  }
+
+  endDownTime(): void {
+    this.downTime?.end();
+  }
+
+  /** Ends every watch, held request and connection at once. */
+  private dropConnections(): void {
+    for (const watch of [...this.watches]) watch.destroy();
+    this.faultState.dropAll();
+    this.server.closeAllConnections();
+    for (const socket of this.sockets) socket.destroy();
+  }
+
   private wait<T>(timeoutMs: number, describe: () => string, poll: () => T | undefined): Promise<T> {
     const first = poll();
     if (first !== undefined) return Promise.resolve(first);
@@ -316,15 +397,15 @@ class FakeApiServerImpl implements FakeApiServer {
   close(): Promise<void> {
     this.closing ??= new Promise<void>((resolve) => {
       for (const waiter of [...this.waiters]) waiter.reject(new Error('fake apiserver closed'));
-      for (const watch of [...this.watches]) watch.destroy();
+      this.downTime?.end();
       const timer = setTimeout(resolve, 2000);
       timer.unref();
+      // Called with an error when a restart had stopped the listener: closed all the same.
       this.server.close(() => {
         clearTimeout(timer);
         resolve();
       });
-      this.server.closeAllConnections();
-      for (const socket of this.sockets) socket.destroy();
+      this.dropConnections();
     });
     return this.closing;
   }
@@ -362,11 +443,26 @@ class FakeApiServerImpl implements FakeApiServer {
       sendStatus(res, record, failureStatus(401, { message: 'Unauthorized' }));
       return;
     }
+    if (this.faultState.takeHeaderStall(record)) {
+      const forget = this.faultState.hold(() => {
+        res.off('close', forget);
+        if (res.destroyed || this.closing) return;
+        this.serve(req, res, record, route);
+        this.checkWaiters();
+      });
+      res.on('close', forget);
+      return;
+    }
+    this.serve(req, res, record, route);
+  }
+
+  /** Serves an authenticated request (after a header stall, if there was one). */
+  private serve(req: IncomingMessage, res: ServerResponse, record: RecordedRequest, route: Route): void {
     const failure = this.faultState.takeFailure(record);
     if (failure !== undefined) {
-      sendStatus(res, record, failure, {
-        Warning: route.type === 'resource' ? route.resource.warning : undefined,
-      });
+      const extra = { Warning: route.type === 'resource' ? route.resource.warning : undefined };
+      if (failure.bodyBytes === undefined) sendStatus(res, record, failure.status, extra);
+      else sendPaddedStatus(res, record, failure.status, failure.bodyBytes, extra);
       return;
     }
     if (route.type === 'unknown') {
@@ -465,8 +561,22 @@ class FakeApiServerImpl implements FakeApiServer {
       return;
     }
     const result = listObjects(this.store, resource, filter, query);
-    if (result.ok) sendJson(res, record, 200, result.body, warning);
-    else sendStatus(res, record, result.status, warning);
+    if (!result.ok) {
+      sendStatus(res, record, result.status, warning);
+      return;
+    }
+    const stall = this.faultState.takeListBodyStall(record);
+    if (stall === undefined) {
+      sendJson(res, record, 200, result.body, warning);
+      return;
+    }
+    const writeRest = sendJsonInParts(res, record, 200, result.body, warning, stall.bytes);
+    if (writeRest === undefined) return;
+    const forget = this.faultState.hold(() => {
+      res.off('close', forget);
+      writeRest();
+    });
+    res.on('close', forget);
   }
 
   private serveWatch(
@@ -483,6 +593,7 @@ class FakeApiServerImpl implements FakeApiServer {
     }
     const stream = new WatchStream(
       res,
+      { id: ++this.watchCount, request: record, startedExpired: plan.expired !== undefined },
       {
         resource,
         filter,
@@ -492,12 +603,15 @@ class FakeApiServerImpl implements FakeApiServer {
       },
       this.store,
       this.faultState,
-      (w) => this.watches.delete(w),
+      (w) => {
+        if (this.watches.delete(w)) this.watchChanged(w, 'closed');
+      },
     );
     this.watches.add(stream);
     record.status = 200;
-    stream.start(baseHeaders(warning), plan.initial);
+    stream.start(baseHeaders(warning), plan.initial, plan.initialResourceVersion);
     if (plan.expired !== undefined) stream.fail(plan.expired);
+    if (this.watches.has(stream)) this.watchChanged(stream, 'opened');
   }
 }
 

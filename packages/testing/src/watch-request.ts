@@ -26,6 +26,8 @@ export interface WatchPlan {
   timeoutSeconds: number | undefined;
   /** The JSON lines to write before live events. */
   initial: string;
+  /** The resourceVersion the initial lines bring a client to (their last event, or the state they show). */
+  initialResourceVersion: number | undefined;
   /** Set when the start resourceVersion is compacted: send it as an in-stream ERROR, then end. */
   expired: Status | undefined;
 }
@@ -133,6 +135,7 @@ export function planWatch(
     allowBookmarks: isTrue(query.allowWatchBookmarks),
     timeoutSeconds,
     initial: '',
+    initialResourceVersion: undefined,
     expired: undefined,
   };
   if (sendInitialEvents === true) {
@@ -140,9 +143,11 @@ export function planWatch(
     plan.initial =
       matchingNow() +
       eventLine('BOOKMARK', bookmarkObject(resource, current, { [INITIAL_EVENTS_END]: 'true' }));
+    plan.initialResourceVersion = current;
   } else if (requested === undefined || requested === 0) {
     // Legacy semantics: synthetic ADDED for the current state; sendInitialEvents=false starts from now.
     if (sendInitialEvents === undefined) plan.initial = matchingNow();
+    if (plan.initial !== '') plan.initialResourceVersion = current;
   } else {
     const events = store.eventsAfter(resource, requested);
     if (events === undefined) {
@@ -151,7 +156,9 @@ export function planWatch(
     } else {
       for (const ev of events) {
         const out = eventFor(ev, filter);
-        if (out !== undefined) plan.initial += eventLine(out.type, out.object);
+        if (out === undefined) continue;
+        plan.initial += eventLine(out.type, out.object);
+        plan.initialResourceVersion = ev.rv;
       }
     }
   }

@@ -8,7 +8,7 @@ import type { ResourceInfo } from './resources.js';
 import { filterMatches, type ObjectFilter } from './selectors.js';
 import type { Status } from './status.js';
 import { type EventType, type Store, type StoreEvent, withResourceVersion } from './store.js';
-import type { KubeObject } from './types.js';
+import type { KubeObject, RecordedRequest } from './types.js';
 
 /** The write-path fault switches a watch consults before every write. */
 export interface WriteFaults {
@@ -82,8 +82,58 @@ export function bookmarkObject(
   return { kind: resource.kind, apiVersion: resource.apiVersion, metadata };
 }
 
+/** One watch as the server sees it (`FakeApiServer.listWatches`, `onWatchChange`). Times are `Date.now()`. */
+export interface WatchInfo {
+  /** Increases with every watch the server opens. */
+  readonly id: number;
+  readonly path: string;
+  /** The query parameters: `labelSelector`, `resourceVersion`, `sendInitialEvents`, ... */
+  readonly query: Readonly<Record<string, string>>;
+  /** Request headers (lower-case names, `authorization` redacted): `user-agent` tells clients apart. */
+  readonly headers: Readonly<Record<string, string>>;
+  /** When the 200 headers were sent. */
+  readonly openedAt: number;
+  /** It started from a compacted resourceVersion: its only event is the in-stream 410. */
+  readonly startedExpired: boolean;
+  /** The resourceVersion of the last event or bookmark written to the socket. */
+  readonly lastResourceVersion: string | undefined;
+  /** When anything (an event, a bookmark, a raw line) was last written to the socket. */
+  readonly lastWriteAt: number | undefined;
+  /** `stallWatches(true)` holds it: nothing is written, not even bookmarks. */
+  readonly stalled: boolean;
+  /** Bytes queued but not yet written (during a stall, or between the pieces of split writes). */
+  readonly pendingBytes: number;
+  /** Since when bytes have been waiting to be written, when some are. */
+  readonly pendingSince: number | undefined;
+  /** It is ending: a clean end (timeout, 410 ERROR) or a cut is under way. */
+  readonly ending: boolean;
+  /** When it closed; undefined while open. */
+  readonly closedAt: number | undefined;
+}
+
+/** Text waiting to be written, and the resourceVersion its last event carries. */
+interface Pending {
+  buf: Buffer;
+  readonly rv: number | undefined;
+}
+
+/** Who opened a watch, and how it starts. */
+export interface WatchOrigin {
+  readonly id: number;
+  readonly request: RecordedRequest;
+  readonly startedExpired: boolean;
+}
+
+/** The annotation that pads an oversized BOOKMARK. */
+export const PADDING_ANNOTATION = 'fake-apiserver.endpoint-watch.dev/padding';
+
 export class WatchStream {
-  private readonly queue: Buffer[] = [];
+  private readonly queue: Pending[] = [];
+  private readonly openedAt = Date.now();
+  private lastRv: number | undefined;
+  private lastWriteAt: number | undefined;
+  private pendingSince: number | undefined;
+  private closedAt: number | undefined;
   private waitingForTimer = false;
   private endRequested = false;
   private closed = false;
@@ -96,6 +146,7 @@ export class WatchStream {
 
   constructor(
     private readonly res: ServerResponse,
+    private readonly origin: WatchOrigin,
     readonly spec: WatchSpec,
     private readonly store: Store,
     private readonly faults: WriteFaults,
@@ -108,15 +159,34 @@ export class WatchStream {
     return this.closed;
   }
 
+  info(): WatchInfo {
+    const { id, request, startedExpired } = this.origin;
+    return {
+      id,
+      path: request.path,
+      query: { ...request.query },
+      headers: { ...request.headers },
+      openedAt: this.openedAt,
+      startedExpired,
+      lastResourceVersion: this.lastRv === undefined ? undefined : String(this.lastRv),
+      lastWriteAt: this.lastWriteAt,
+      stalled: this.faults.stalled && !this.cleanedUp,
+      pendingBytes: this.queue.reduce((n, p) => n + p.buf.length, 0),
+      pendingSince: this.pendingSince,
+      ending: (this.endRequested || this.cutting || this.closed) && !this.cleanedUp,
+      closedAt: this.closedAt,
+    };
+  }
+
   /**
    * Sends the 200 headers now, queues the initial lines, subscribes to the store and starts the
    * timers. Call synchronously after computing the initial lines so that no change slips between.
    */
-  start(headers: Record<string, string>, initial: string): void {
+  start(headers: Record<string, string>, initial: string, initialRv: number | undefined): void {
     // No Content-Length: Node frames the body with chunked transfer encoding.
     this.res.writeHead(200, { ...headers, 'Content-Type': 'application/json' });
     this.res.flushHeaders();
-    if (initial !== '') this.enqueue(initial);
+    if (initial !== '') this.enqueue(initial, initialRv);
     if (this.closed) return;
     this.unsubscribe = this.store.subscribe((events) => this.onStoreEvents(events));
     if (this.spec.allowBookmarks && this.spec.bookmarkIntervalMs > 0) {
@@ -154,7 +224,7 @@ export class WatchStream {
   cutMidEvent(): void {
     if (this.closed || this.cutting) return;
     this.cutting = true;
-    const head = this.queue[0];
+    const head = this.queue[0]?.buf;
     let line: Buffer;
     if (head !== undefined) {
       const nl = head.indexOf(10);
@@ -176,6 +246,18 @@ export class WatchStream {
     this.enqueue(text);
   }
 
+  /** Queues one BOOKMARK line of at least `bytes` bytes (oversized-event fault). */
+  sendOversizedBookmark(bytes: number): void {
+    const rv = this.store.resourceVersion;
+    const bare = eventLine('BOOKMARK', bookmarkObject(this.spec.resource, rv, { [PADDING_ANNOTATION]: '' }));
+    // `bare` ends with a newline: the line itself is to be `bytes` long.
+    const padding = 'x'.repeat(Math.max(0, bytes - (bare.length - 1)));
+    this.enqueue(
+      eventLine('BOOKMARK', bookmarkObject(this.spec.resource, rv, { [PADDING_ANNOTATION]: padding })),
+      rv,
+    );
+  }
+
   private syntheticLine(): string {
     const obj = this.store.current(this.spec.resource).find((o) => filterMatches(this.spec.filter, o));
     return obj !== undefined
@@ -190,53 +272,68 @@ export class WatchStream {
 
   private onStoreEvents(events: readonly StoreEvent[]): void {
     let text = '';
+    let rv: number | undefined;
     for (const ev of events) {
       if (ev.resource !== this.spec.resource) continue;
       const out = eventFor(ev, this.spec.filter);
-      if (out !== undefined) text += eventLine(out.type, out.object);
+      if (out === undefined) continue;
+      text += eventLine(out.type, out.object);
+      rv = ev.rv;
     }
-    if (text !== '') this.enqueue(text);
+    if (text !== '') this.enqueue(text, rv);
+  }
+
+  private bookmark(): void {
+    const rv = this.store.resourceVersion;
+    this.enqueue(eventLine('BOOKMARK', bookmarkObject(this.spec.resource, rv)), rv);
   }
 
   private periodicBookmark(): void {
     // A stalled stream writes nothing at all; a bookmark is not worth queueing.
     if (this.faults.stalled || this.endRequested) return;
-    this.enqueue(eventLine('BOOKMARK', bookmarkObject(this.spec.resource, this.store.resourceVersion)));
+    this.bookmark();
   }
 
   private onTimeout(): void {
     this.timeoutTimer = undefined;
-    if (this.spec.allowBookmarks && !this.faults.stalled) {
-      // The cacher sends a last bookmark right before the deadline.
-      this.enqueue(eventLine('BOOKMARK', bookmarkObject(this.spec.resource, this.store.resourceVersion)));
-    }
+    // The cacher sends a last bookmark right before the deadline.
+    if (this.spec.allowBookmarks && !this.faults.stalled) this.bookmark();
     this.end();
   }
 
-  private enqueue(text: string): void {
+  private enqueue(text: string, rv?: number): void {
     if (this.closed || this.cutting || this.endRequested) return;
-    this.queue.push(Buffer.from(text, 'utf8'));
+    if (this.queue.length === 0) this.pendingSince = Date.now();
+    this.queue.push({ buf: Buffer.from(text, 'utf8'), rv });
     this.pump();
+  }
+
+  /** Records that `items` were written whole. */
+  private wrote(items: readonly Pending[]): void {
+    this.lastWriteAt = Date.now();
+    for (const item of items) if (item.rv !== undefined) this.lastRv = Math.max(this.lastRv ?? 0, item.rv);
+    if (this.queue.length === 0) this.pendingSince = undefined;
   }
 
   private pump(): void {
     if (this.waitingForTimer || this.cutting) return;
     while (!this.closed) {
       if (this.faults.stalled) return;
-      const buf = this.queue[0];
-      if (buf === undefined) break;
+      const head = this.queue[0];
+      if (head === undefined) break;
       const split = this.faults.split;
       if (split === undefined) {
         // Whatever queued up (during a stall) goes out as one burst.
-        const all = this.queue.length === 1 ? buf : Buffer.concat(this.queue);
-        this.queue.length = 0;
-        this.res.write(all);
+        const items = this.queue.splice(0);
+        this.res.write(items.length === 1 ? head.buf : Buffer.concat(items.map((p) => p.buf)));
+        this.wrote(items);
         continue;
       }
+      const buf = head.buf;
       const size = Math.min(buf.length, 1 + Math.floor(split.random() * split.maxChunkBytes));
       this.res.write(buf.subarray(0, size));
-      if (size === buf.length) this.queue.shift();
-      else this.queue[0] = buf.subarray(size);
+      if (size === buf.length) this.wrote(this.queue.splice(0, 1));
+      else head.buf = buf.subarray(size);
       this.waitingForTimer = true;
       const next = () => {
         this.splitTimer = undefined;
@@ -268,7 +365,9 @@ export class WatchStream {
     this.unsubscribe?.();
     this.unsubscribe = undefined;
     this.closed = true;
+    this.closedAt = Date.now();
     this.queue.length = 0;
+    this.pendingSince = undefined;
     this.onClose(this);
   }
 }

@@ -1,5 +1,12 @@
+import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
-import { endpointSlice, type FakeApiServer, startFakeApiServer } from '../src/index.js';
+import {
+  endpointSlice,
+  type FakeApiServer,
+  PADDING_ANNOTATION,
+  startFakeApiServer,
+  within,
+} from '../src/index.js';
 import { get, type Json, RawWatch, SLICES, sleep } from './helpers.js';
 
 const slice = (name: string, ip = '10.0.0.1', annotations?: Record<string, string>) =>
@@ -222,5 +229,259 @@ describe('faults', () => {
         },
       },
     ]);
+  });
+});
+
+/** Whether a promise settled within a bounded wait (it must not, while a stall holds it). */
+async function settlesWithin(promise: Promise<unknown>, ms: number): Promise<boolean> {
+  let settled = false;
+  promise.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  await sleep(ms);
+  return settled;
+}
+
+describe('stalls, huge and oversized answers, restarts', () => {
+  it('stallHeaders holds the next N matching requests without headers until released, socket open', async () => {
+    await start();
+    server.upsert(slice('a'));
+    server.faults.stallHeaders(1, { match: (r) => !r.watch });
+    const held = get(server, SLICES);
+    expect(await settlesWithin(held, 300)).toBe(false);
+    expect(server.requests.at(-1)?.status).toBe(0);
+    // The count is used up: the next request is served at once; a watch did not match.
+    expect((await get(server, SLICES)).status).toBe(200);
+    const w = await watch({ resourceVersion: server.resourceVersion });
+    server.faults.releaseStalls();
+    const res = await held;
+    expect(res.status).toBe(200);
+    expect(res.json.items.map((i: Json) => i.metadata.name)).toEqual(['a']);
+    expect(w.closed).toBe(false);
+  });
+
+  it('stallHeaders holds a watch; once released it streams from its resourceVersion', async () => {
+    await start();
+    server.faults.stallHeaders(Number.POSITIVE_INFINITY, { match: (r) => r.watch });
+    const rv = server.resourceVersion;
+    const opening = watch({ resourceVersion: rv });
+    server.upsert(slice('during-stall'));
+    expect(await settlesWithin(opening, 300)).toBe(false);
+    expect(server.openWatches).toBe(0);
+    server.faults.clear();
+    const w = await opening;
+    await w.waitForEvents(1);
+    expect(w.events[0].object.metadata.name).toBe('during-stall');
+  });
+
+  it('stallListBodies writes the headers and part of a LIST body, the rest only when released', async () => {
+    await start();
+    for (let i = 0; i < 20; i++) server.upsert(slice(`s${i}`, `10.0.1.${i}`));
+    server.faults.stallListBodies(1, { bytes: 100 });
+    const res = await request(`${server.url}${SLICES}`);
+    expect(res.statusCode).toBe(200);
+    const length = Number(res.headers['content-length']);
+    const chunks: Buffer[] = [];
+    res.body.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const body = new Promise<void>((resolve, reject) => {
+      res.body.on('end', resolve);
+      res.body.on('error', reject);
+    });
+    expect(await settlesWithin(body, 300)).toBe(false);
+    expect(Buffer.concat(chunks).length).toBe(100);
+    expect(length).toBeGreaterThan(1000);
+    // Only LISTs count: a single object is served whole meanwhile.
+    server.faults.stallListBodies(1);
+    expect((await get(server, `${SLICES}/s1`)).status).toBe(200);
+    server.faults.releaseStalls();
+    await body;
+    const list = JSON.parse(Buffer.concat(chunks).toString());
+    expect(list.items).toHaveLength(20);
+    // The second rule is still pending (a single GET did not use it): half of the next LIST, then the rest.
+    const next = get(server, SLICES);
+    expect(await settlesWithin(next, 200)).toBe(false);
+    server.faults.clear();
+    expect((await next).json.items).toHaveLength(20);
+  });
+
+  it('failNext with bodyBytes streams a Status of that size, with Retry-After', async () => {
+    await start();
+    const size = 20 * 1024 * 1024;
+    server.faults.failNext(1, 429, { retryAfterSeconds: 2, bodyBytes: size });
+    const res = await get(server, SLICES);
+    expect(res.status).toBe(429);
+    expect(res.headers['retry-after']).toBe('2');
+    expect(Number(res.headers['content-length'])).toBe(size);
+    expect(Buffer.byteLength(res.text)).toBe(size);
+    expect(res.json).toMatchObject({ kind: 'Status', code: 429, reason: 'TooManyRequests' });
+    expect(res.json.message.startsWith('Too many requests, please try again later. xxx')).toBe(true);
+    expect((await get(server, SLICES)).status).toBe(200);
+  });
+
+  it('failNext with a 1 GiB body survives a client that hangs up after the first megabyte', async () => {
+    await start();
+    const size = 1024 ** 3;
+    server.faults.failNext(1, 503, { bodyBytes: size });
+    const controller = new AbortController();
+    const res = await request(`${server.url}${SLICES}`, { signal: controller.signal });
+    expect(res.statusCode).toBe(503);
+    expect(Number(res.headers['content-length'])).toBe(size);
+    let read = 0;
+    await new Promise<void>((resolve) => {
+      res.body.on('data', (chunk: Buffer) => {
+        read += chunk.length;
+        if (read >= 1024 * 1024) {
+          controller.abort();
+          resolve();
+        }
+      });
+      res.body.on('error', () => resolve());
+    });
+    expect(read).toBeLessThan(size);
+    // Still serving, and the aborted response's connection is gone.
+    expect((await get(server, SLICES)).status).toBe(200);
+    await expect.poll(() => server.requests.length).toBe(2);
+  });
+
+  it('sendOversizedEvent writes one BOOKMARK line of at least the given size to every watch', async () => {
+    await start();
+    const w = await watch({ resourceVersion: server.resourceVersion, allowWatchBookmarks: 'true' });
+    await server.waitForWatches(1);
+    server.faults.sendOversizedEvent(2 * 1024 * 1024);
+    server.upsert(slice('after'));
+    await w.waitForEvents(2, 10_000);
+    expect(w.lines[0]!.length).toBeGreaterThanOrEqual(2 * 1024 * 1024);
+    expect(w.events[0].type).toBe('BOOKMARK');
+    expect(w.events[0].object.metadata.resourceVersion).toBe(String(Number(server.resourceVersion) - 1));
+    expect(w.events[0].object.metadata.annotations[PADDING_ANNOTATION]).toMatch(/^x+$/);
+    expect(w.events[1].object.metadata.name).toBe('after');
+  });
+
+  it('restart ends every watch and held request and loses the history; the objects stay', async () => {
+    await start();
+    server.upsert(slice('a'));
+    const rvBefore = server.resourceVersion;
+    const w = await watch({ resourceVersion: rvBefore });
+    await server.waitForWatches(1);
+    server.faults.stallHeaders(1);
+    const arrived = server.waitForRequest((r) => !r.watch);
+    const held = get(server, SLICES);
+    await arrived;
+    await server.faults.restart();
+    await w.waitForClose();
+    expect(w.cleanEnd).toBe(false);
+    await expect(held).rejects.toThrow();
+    // A watch from before the restart: 200, then the in-stream 410.
+    const old = await watch({ resourceVersion: rvBefore });
+    await old.waitForClose();
+    expect(old.events.map((e: Json) => e.object.code)).toEqual([410]);
+    const list = await get(server, SLICES);
+    expect(list.json.items.map((i: Json) => i.metadata.name)).toEqual(['a']);
+    // From the new list's resourceVersion, watches work.
+    const fresh = await watch({ resourceVersion: list.json.metadata.resourceVersion });
+    server.upsert(slice('b'));
+    await fresh.waitForEvents(1);
+    expect(fresh.events[0].object.metadata.name).toBe('b');
+  });
+
+  it('restart({ downMs }) refuses connections meanwhile, then listens on the same port; clear() ends it early', async () => {
+    await start();
+    const port = server.port;
+    const back = server.faults.restart({ downMs: 300 });
+    await expect
+      .poll(async () => (await get(server, SLICES).catch((e: Error) => e)) instanceof Error)
+      .toBe(true);
+    await expect(get(server, SLICES)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    await back;
+    expect(server.port).toBe(port);
+    expect((await get(server, SLICES)).status).toBe(200);
+
+    const long = server.faults.restart({ downMs: 600_000 });
+    await expect(get(server, SLICES)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+    server.faults.clear();
+    await within(long, 5_000, 'the restart to end after clear()');
+    expect((await get(server, SLICES)).status).toBe(200);
+  });
+
+  it('listWatches and onWatchChange tell which watches are open, from whom, and how far they got', async () => {
+    await start({ bookmarkIntervalMs: 60_000 });
+    const changes: Array<[string, number, boolean]> = [];
+    const stop = server.onWatchChange((info, change) => changes.push([change, info.id, info.startedExpired]));
+    server.upsert(slice('a'));
+    const rv = server.resourceVersion;
+    const before = Date.now();
+    const w1 = await watch({ resourceVersion: rv, labelSelector: 'kubernetes.io/service-name=web' });
+    const w2 = await RawWatch.open(
+      server,
+      SLICES,
+      { resourceVersion: rv },
+      { headers: { 'user-agent': 'b' } },
+    );
+    watches.push(w2);
+    await server.waitForWatches(2);
+    let [first, second] = server.listWatches();
+    expect(first).toMatchObject({
+      path: SLICES,
+      query: { watch: 'true', resourceVersion: rv, labelSelector: 'kubernetes.io/service-name=web' },
+      lastResourceVersion: undefined,
+      stalled: false,
+      pendingBytes: 0,
+      ending: false,
+      startedExpired: false,
+      closedAt: undefined,
+    });
+    expect(first!.openedAt).toBeGreaterThanOrEqual(before);
+    expect(second!.headers['user-agent']).toBe('b');
+    expect(second!.id).toBeGreaterThan(first!.id);
+
+    const written = server.upsert(slice('b')).metadata.resourceVersion;
+    await w1.waitForEvents(1);
+    [first] = server.listWatches();
+    expect(first!.lastResourceVersion).toBe(written);
+    expect(first!.lastWriteAt).toBeGreaterThanOrEqual(first!.openedAt);
+
+    server.faults.stallWatches(true);
+    server.upsert(slice('c'));
+    [first] = server.listWatches();
+    expect(first).toMatchObject({ stalled: true, lastResourceVersion: written });
+    expect(first!.pendingBytes).toBeGreaterThan(0);
+    expect(first!.pendingSince).toBeDefined();
+    server.faults.clear();
+    await w1.waitForEvents(2);
+    [first] = server.listWatches();
+    expect(first).toMatchObject({ stalled: false, pendingBytes: 0, pendingSince: undefined });
+
+    server.compact();
+    const expired = await watch({ resourceVersion: rv });
+    await expired.waitForClose();
+    server.faults.cutWatches();
+    await expect.poll(() => server.listWatches()).toEqual([]);
+    stop();
+    expect(changes.filter(([c]) => c === 'opened').map(([, , e]) => e)).toEqual([false, false, true]);
+    expect(changes.filter(([c]) => c === 'closed')).toHaveLength(3);
+  });
+
+  it('clear() heals everything at once: failures, stalls of every kind, split writes', async () => {
+    await start();
+    server.upsert(slice('a'));
+    const w = await watch({ resourceVersion: server.resourceVersion });
+    await server.waitForWatches(1);
+    server.faults.stallWatches(true);
+    server.faults.splitWrites({ seed: 1, maxChunkBytes: 1, delayMs: 1000 });
+    server.upsert(slice('b'));
+    server.faults.stallHeaders(1, { match: (r) => r.path.endsWith('/a') });
+    const header = get(server, `${SLICES}/a`);
+    server.faults.stallListBodies(1);
+    const body = get(server, SLICES);
+    await server.waitForRequest(() => true, { since: 0, timeoutMs: 1000 });
+    expect(await settlesWithin(Promise.race([header, body]), 200)).toBe(false);
+    server.faults.failNext(Number.POSITIVE_INFINITY, 500);
+    server.faults.clear();
+    expect((await header).status).toBe(200);
+    expect((await body).json.items).toHaveLength(2);
+    expect((await get(server, SLICES)).status).toBe(200);
+    await w.waitForEvents(1);
+    expect(w.events[0].object.metadata.name).toBe('b');
   });
 });
