@@ -37,6 +37,14 @@ export interface ListBodyStallOptions extends StallOptions {
   bytes?: number;
 }
 
+/** A request a stall holds: before its headers, or inside its LIST body. */
+export interface HeldRequest {
+  readonly request: RecordedRequest;
+  readonly stage: 'headers' | 'body';
+  /** When the stall began (`Date.now()`). */
+  readonly since: number;
+}
+
 export interface RestartOptions {
   /**
    * Also stop listening for this long (connections are refused), then listen again on the same
@@ -78,6 +86,8 @@ export interface FakeApiServerFaults {
   stallListBodies(count: number, options?: ListBodyStallOptions): void;
   /** Serves every request held by `stallHeaders` or `stallListBodies`. */
   releaseStalls(): void;
+  /** The requests a stall holds now (their connections are open), oldest first. */
+  held(): HeldRequest[];
   /**
    * Heals everything: removes the pending failNext and stall rules, releases held requests, ends
    * the watch stall (flushing what queued) and the split, and listens again at once after a restart.
@@ -148,8 +158,8 @@ export class FaultState implements WriteFaults {
   private readonly failures = new CountedRules<Omit<FailNextOptions, 'match'> & { status: number }>();
   private readonly headerStalls = new CountedRules<true>();
   private readonly listBodyStalls = new CountedRules<{ bytes: number | undefined }>();
-  /** What releases each request held by a stall. */
-  private readonly held = new Set<() => void>();
+  /** Each request held by a stall, with what releases it. */
+  private readonly held = new Map<() => void, HeldRequest>();
 
   addFailure(count: number, status: number, options: FailNextOptions): void {
     if (!Number.isInteger(status) || status < 100 || status > 599)
@@ -189,18 +199,17 @@ export class FaultState implements WriteFaults {
   }
 
   /** Parks a stalled request; returns what forgets it (its connection closed first). */
-  hold(release: () => void): () => void {
-    this.held.add(release);
+  hold(request: RecordedRequest, stage: HeldRequest['stage'], release: () => void): () => void {
+    this.held.set(release, { request, stage, since: Date.now() });
     return () => this.held.delete(release);
   }
 
-  /** The number of requests held by a stall now. */
-  get heldCount(): number {
-    return this.held.size;
+  heldRequests(): HeldRequest[] {
+    return [...this.held.values()];
   }
 
   releaseAll(): void {
-    const releases = [...this.held];
+    const releases = [...this.held.keys()];
     this.held.clear();
     for (const release of releases) release();
   }
@@ -263,6 +272,9 @@ export function createFaults(state: FaultState, target: FaultTarget): FakeApiSer
     },
     releaseStalls() {
       state.releaseAll();
+    },
+    held() {
+      return state.heldRequests();
     },
     clear() {
       state.clearRules();

@@ -1,6 +1,7 @@
 export type {
   FailNextOptions,
   FakeApiServerFaults,
+  HeldRequest,
   ListBodyStallOptions,
   RequestMatch,
   RestartOptions,
@@ -72,4 +73,4 @@ export type {
   RecordedRequest,
   ResourceKind,
 } from './types.js';
-export { PADDING_ANNOTATION, type WatchInfo } from './watch-stream.js';
+export { PADDING_ANNOTATION, type WatchCloser, type WatchInfo } from './watch-stream.js';

@@ -328,7 +328,7 @@ class FakeApiServerImpl implements FakeApiServer, FaultTarget {
 
   /** Ends every watch, held request and connection at once. */
   private dropConnections(): void {
-    for (const watch of [...this.watches]) watch.destroy();
+    for (const watch of [...this.watches]) watch.destroy('restart');
     this.faultState.dropAll();
     this.server.closeAllConnections();
     for (const socket of this.sockets) socket.destroy();
@@ -424,7 +424,15 @@ class FakeApiServerImpl implements FakeApiServer, FaultTarget {
       if (value === undefined) continue;
       headers[name] = name === 'authorization' ? 'REDACTED' : Array.isArray(value) ? value.join(', ') : value;
     }
-    const record: RecordedRequest = { method: req.method ?? 'GET', path, query, status: 0, watch, headers };
+    const record: RecordedRequest = {
+      method: req.method ?? 'GET',
+      path,
+      query,
+      status: 0,
+      watch,
+      headers,
+      receivedAt: Date.now(),
+    };
     this.recorded.push(record);
     try {
       this.route(req, res, record, route);
@@ -444,7 +452,7 @@ class FakeApiServerImpl implements FakeApiServer, FaultTarget {
       return;
     }
     if (this.faultState.takeHeaderStall(record)) {
-      const forget = this.faultState.hold(() => {
+      const forget = this.faultState.hold(record, 'headers', () => {
         res.off('close', forget);
         if (res.destroyed || this.closing) return;
         this.serve(req, res, record, route);
@@ -572,7 +580,7 @@ class FakeApiServerImpl implements FakeApiServer, FaultTarget {
     }
     const writeRest = sendJsonInParts(res, record, 200, result.body, warning, stall.bytes);
     if (writeRest === undefined) return;
-    const forget = this.faultState.hold(() => {
+    const forget = this.faultState.hold(record, 'body', () => {
       res.off('close', forget);
       writeRest();
     });

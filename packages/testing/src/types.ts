@@ -111,4 +111,6 @@ export interface RecordedRequest {
   readonly watch: boolean;
   /** Request headers, lower-cased names; `authorization` is replaced by 'REDACTED'. */
   readonly headers: Record<string, string>;
+  /** When it arrived (`Date.now()`). */
+  readonly receivedAt: number;
 }

@@ -109,7 +109,14 @@ export interface WatchInfo {
   readonly ending: boolean;
   /** When it closed; undefined while open. */
   readonly closedAt: number | undefined;
+  /**
+   * Why it closed: `cut` (`cutWatches`), `end` (the server ended it cleanly: `timeoutSeconds`, a
+   * 410 ERROR), `restart` (`faults.restart` or `close()`), `client` (the client went away).
+   */
+  readonly closedBy: WatchCloser | undefined;
 }
+
+export type WatchCloser = 'cut' | 'end' | 'restart' | 'client';
 
 /** Text waiting to be written, and the resourceVersion its last event carries. */
 interface Pending {
@@ -134,6 +141,7 @@ export class WatchStream {
   private lastWriteAt: number | undefined;
   private pendingSince: number | undefined;
   private closedAt: number | undefined;
+  private closedBy: WatchCloser | undefined;
   private waitingForTimer = false;
   private endRequested = false;
   private closed = false;
@@ -175,6 +183,7 @@ export class WatchStream {
       pendingSince: this.pendingSince,
       ending: (this.endRequested || this.cutting || this.closed) && !this.cleanedUp,
       closedAt: this.closedAt,
+      closedBy: this.closedBy,
     };
   }
 
@@ -212,8 +221,9 @@ export class WatchStream {
   }
 
   /** Destroys the socket at once (no terminating chunk): what a network cut looks like. */
-  destroy(): void {
+  destroy(by: WatchCloser = 'cut'): void {
     if (this.cleanedUp) return;
+    this.closedBy ??= by;
     this.closed = true;
     this.res.socket?.destroy();
     this.res.destroy();
@@ -224,6 +234,7 @@ export class WatchStream {
   cutMidEvent(): void {
     if (this.closed || this.cutting) return;
     this.cutting = true;
+    this.closedBy ??= 'cut';
     const head = this.queue[0]?.buf;
     let line: Buffer;
     if (head !== undefined) {
@@ -346,6 +357,7 @@ export class WatchStream {
     }
     if (!this.closed && this.endRequested && this.queue.length === 0) {
       this.closed = true;
+      this.closedBy ??= 'end';
       this.res.end();
     }
   }
@@ -366,6 +378,7 @@ export class WatchStream {
     this.unsubscribe = undefined;
     this.closed = true;
     this.closedAt = Date.now();
+    this.closedBy ??= 'client';
     this.queue.length = 0;
     this.pendingSince = undefined;
     this.onClose(this);

@@ -259,6 +259,32 @@ describe('stalls, huge and oversized answers, restarts', () => {
     expect(res.status).toBe(200);
     expect(res.json.items.map((i: Json) => i.metadata.name)).toEqual(['a']);
     expect(w.closed).toBe(false);
+    expect(server.faults.held()).toEqual([]);
+  });
+
+  it('held() lists the requests a stall holds, with the stage and since when', async () => {
+    await start();
+    const before = Date.now();
+    server.faults.stallHeaders(1, { match: (r) => r.path.endsWith('/x') });
+    server.faults.stallListBodies(1);
+    const header = get(server, `${SLICES}/x`);
+    const body = get(server, SLICES);
+    await expect.poll(() => server.faults.held().length).toBe(2);
+    const held = server.faults.held();
+    expect(held.map((h) => [h.stage, h.request.path])).toEqual(
+      expect.arrayContaining([
+        ['headers', `${SLICES}/x`],
+        ['body', SLICES],
+      ]),
+    );
+    for (const h of held) {
+      expect(h.since).toBeGreaterThanOrEqual(before);
+      expect(h.request.receivedAt).toBeGreaterThanOrEqual(before);
+    }
+    server.faults.releaseStalls();
+    expect((await header).status).toBe(404);
+    expect((await body).status).toBe(200);
+    expect(server.faults.held()).toEqual([]);
   });
 
   it('stallHeaders holds a watch; once released it streams from its resourceVersion', async () => {
@@ -407,7 +433,11 @@ describe('stalls, huge and oversized answers, restarts', () => {
   it('listWatches and onWatchChange tell which watches are open, from whom, and how far they got', async () => {
     await start({ bookmarkIntervalMs: 60_000 });
     const changes: Array<[string, number, boolean]> = [];
-    const stop = server.onWatchChange((info, change) => changes.push([change, info.id, info.startedExpired]));
+    const closers: Record<number, string | undefined> = {};
+    const stop = server.onWatchChange((info, change) => {
+      changes.push([change, info.id, info.startedExpired]);
+      if (change === 'closed') closers[info.id] = info.closedBy;
+    });
     server.upsert(slice('a'));
     const rv = server.resourceVersion;
     const before = Date.now();
@@ -457,9 +487,32 @@ describe('stalls, huge and oversized answers, restarts', () => {
     await expired.waitForClose();
     server.faults.cutWatches();
     await expect.poll(() => server.listWatches()).toEqual([]);
+    w2.close();
     stop();
     expect(changes.filter(([c]) => c === 'opened').map(([, , e]) => e)).toEqual([false, false, true]);
     expect(changes.filter(([c]) => c === 'closed')).toHaveLength(3);
+    expect(closers).toEqual({ [first!.id]: 'cut', [second!.id]: 'cut', [first!.id + 2]: 'end' });
+  });
+
+  it('a watch tells whether the client, the server (cleanly or by a cut) or a restart closed it', async () => {
+    await start();
+    const closers: string[] = [];
+    server.onWatchChange((info, change) => {
+      if (change === 'closed') closers.push(`${info.query.resourceVersion} ${info.closedBy}`);
+    });
+    const rv = server.resourceVersion;
+    (await watch({ resourceVersion: rv, timeoutSeconds: '1' })).close();
+    await expect.poll(() => closers).toEqual([`${rv} client`]);
+    const ends = await watch({ resourceVersion: rv, timeoutSeconds: '1' });
+    await ends.waitForClose();
+    await watch({ resourceVersion: rv });
+    await server.waitForWatches(1);
+    server.faults.cutWatches({ midEvent: true });
+    await expect.poll(() => closers.length).toBe(3);
+    await watch({ resourceVersion: rv });
+    await server.waitForWatches(1);
+    await server.faults.restart();
+    await expect.poll(() => closers).toEqual([`${rv} client`, `${rv} end`, `${rv} cut`, `${rv} restart`]);
   });
 
   it('clear() heals everything at once: failures, stalls of every kind, split writes', async () => {
