@@ -110,13 +110,14 @@ export interface WatchInfo {
   /** When it closed; undefined while open. */
   readonly closedAt: number | undefined;
   /**
-   * Why it closed: `cut` (`cutWatches`), `end` (the server ended it cleanly: `timeoutSeconds`, a
-   * 410 ERROR), `restart` (`faults.restart` or `close()`), `client` (the client went away).
+   * Why it closed: `cut` (`cutWatches`), `end` (the server ended it cleanly: `timeoutSeconds`),
+   * `expired` (a 410 ERROR, then a clean end), `restart` (`faults.restart` or `close()`), `client`
+   * (the client went away).
    */
   readonly closedBy: WatchCloser | undefined;
 }
 
-export type WatchCloser = 'cut' | 'end' | 'restart' | 'client';
+export type WatchCloser = 'cut' | 'end' | 'expired' | 'restart' | 'client';
 
 /** Text waiting to be written, and the resourceVersion its last event carries. */
 interface Pending {
@@ -210,6 +211,7 @@ export class WatchStream {
 
   /** Writes the in-stream ERROR event and ends the response (used for 410 Expired). */
   fail(status: Status): void {
+    if (!this.endRequested && !this.closed && !this.cutting) this.closedBy ??= 'expired';
     this.enqueue(eventLine('ERROR', status));
     this.end();
   }

@@ -491,7 +491,7 @@ describe('stalls, huge and oversized answers, restarts', () => {
     stop();
     expect(changes.filter(([c]) => c === 'opened').map(([, , e]) => e)).toEqual([false, false, true]);
     expect(changes.filter(([c]) => c === 'closed')).toHaveLength(3);
-    expect(closers).toEqual({ [first!.id]: 'cut', [second!.id]: 'cut', [first!.id + 2]: 'end' });
+    expect(closers).toEqual({ [first!.id]: 'cut', [second!.id]: 'cut', [first!.id + 2]: 'expired' });
   });
 
   it('a watch tells whether the client, the server (cleanly or by a cut) or a restart closed it', async () => {
@@ -511,8 +511,18 @@ describe('stalls, huge and oversized answers, restarts', () => {
     await expect.poll(() => closers.length).toBe(3);
     await watch({ resourceVersion: rv });
     await server.waitForWatches(1);
+    server.faults.expireWatches();
+    await expect.poll(() => closers.length).toBe(4);
+    await watch({ resourceVersion: rv });
+    await server.waitForWatches(1);
     await server.faults.restart();
-    await expect.poll(() => closers).toEqual([`${rv} client`, `${rv} end`, `${rv} cut`, `${rv} restart`]);
+    await expect.poll(() => closers).toEqual([
+      `${rv} client`,
+      `${rv} end`,
+      `${rv} cut`,
+      `${rv} expired`,
+      `${rv} restart`,
+    ]);
   });
 
   it('clear() heals everything at once: failures, stalls of every kind, split writes', async () => {
