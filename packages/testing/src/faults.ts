@@ -45,6 +45,23 @@ export interface HeldRequest {
   readonly since: number;
 }
 
+/** What became of an answer padded by `failNext({ bodyBytes })`. */
+export interface PaddedAnswer {
+  readonly request: RecordedRequest;
+  /** The size of the whole body. */
+  readonly bodyBytes: number;
+  /** Body bytes written so far (a client that stops reading holds the server back: backpressure). */
+  readonly written: number;
+  /** It ended: written whole, or the client went away. */
+  readonly done: boolean;
+}
+
+/** The progress of a padded answer, updated as it is written. */
+export interface PaddedProgress {
+  written: number;
+  done: boolean;
+}
+
 export interface RestartOptions {
   /**
    * Also stop listening for this long (connections are refused), then listen again on the same
@@ -88,6 +105,11 @@ export interface FakeApiServerFaults {
   releaseStalls(): void;
   /** The requests a stall holds now (their connections are open), oldest first. */
   held(): HeldRequest[];
+  /**
+   * The answers padded by `failNext({ bodyBytes })` (the last 1000), oldest first: how much of each
+   * was written before it ended. A client that caps error bodies hangs up long before the end.
+   */
+  paddedAnswers(): PaddedAnswer[];
   /**
    * Heals everything: removes the pending failNext and stall rules, releases held requests, ends
    * the watch stall (flushing what queued) and the split, and listens again at once after a restart.
@@ -160,6 +182,7 @@ export class FaultState implements WriteFaults {
   private readonly listBodyStalls = new CountedRules<{ bytes: number | undefined }>();
   /** Each request held by a stall, with what releases it. */
   private readonly held = new Map<() => void, HeldRequest>();
+  private padded: Array<PaddedProgress & { request: RecordedRequest; bodyBytes: number }> = [];
 
   addFailure(count: number, status: number, options: FailNextOptions): void {
     if (!Number.isInteger(status) || status < 100 || status > 599)
@@ -206,6 +229,18 @@ export class FaultState implements WriteFaults {
 
   heldRequests(): HeldRequest[] {
     return [...this.held.values()];
+  }
+
+  /** Starts following a padded answer; the writer updates the returned progress. */
+  trackPadded(request: RecordedRequest, bodyBytes: number): PaddedProgress {
+    const entry = { request, bodyBytes, written: 0, done: false };
+    this.padded.push(entry);
+    if (this.padded.length > 1000) this.padded = this.padded.slice(-1000);
+    return entry;
+  }
+
+  paddedAnswers(): PaddedAnswer[] {
+    return this.padded.map((p) => ({ ...p }));
   }
 
   releaseAll(): void {
@@ -275,6 +310,9 @@ export function createFaults(state: FaultState, target: FaultTarget): FakeApiSer
     },
     held() {
       return state.heldRequests();
+    },
+    paddedAnswers() {
+      return state.paddedAnswers();
     },
     clear() {
       state.clearRules();

@@ -3,6 +3,7 @@ export type {
   FakeApiServerFaults,
   HeldRequest,
   ListBodyStallOptions,
+  PaddedAnswer,
   RequestMatch,
   RestartOptions,
   SplitWritesOptions,

@@ -1,5 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import type { ServerResponse } from 'node:http';
+import type { PaddedProgress } from './faults.js';
 import type { Status } from './status.js';
 import type { RecordedRequest } from './types.js';
 
@@ -91,9 +92,13 @@ export function sendPaddedStatus(
   record: RecordedRequest,
   status: Status,
   bodyBytes: number,
-  extra: ExtraHeaders = {},
+  extra: ExtraHeaders,
+  progress: PaddedProgress,
 ): void {
   record.status = status.code;
+  res.on('close', () => {
+    progress.done = true;
+  });
   if (res.headersSent || res.destroyed) return;
   const message = `${status.message} `;
   const json = JSON.stringify({ ...status, message });
@@ -108,18 +113,24 @@ export function sendPaddedStatus(
     'Content-Type': 'application/json',
     'Content-Length': String(head.length + left + tail.length),
   });
-  res.write(head);
+  const write = (chunk: Buffer) => {
+    progress.written += chunk.length;
+    return res.write(chunk);
+  };
+  write(head);
   const pump = () => {
     while (left > 0) {
       if (res.destroyed) return;
       const n = Math.min(left, PAD_CHUNK.length);
       left -= n;
-      if (!res.write(n === PAD_CHUNK.length ? PAD_CHUNK : PAD_CHUNK.subarray(0, n))) {
+      if (!write(n === PAD_CHUNK.length ? PAD_CHUNK : PAD_CHUNK.subarray(0, n))) {
         res.once('drain', pump);
         return;
       }
     }
-    if (!res.destroyed) res.end(tail);
+    if (res.destroyed) return;
+    progress.written += tail.length;
+    res.end(tail);
   };
   pump();
 }

@@ -470,7 +470,15 @@ class FakeApiServerImpl implements FakeApiServer, FaultTarget {
     if (failure !== undefined) {
       const extra = { Warning: route.type === 'resource' ? route.resource.warning : undefined };
       if (failure.bodyBytes === undefined) sendStatus(res, record, failure.status, extra);
-      else sendPaddedStatus(res, record, failure.status, failure.bodyBytes, extra);
+      else
+        sendPaddedStatus(
+          res,
+          record,
+          failure.status,
+          failure.bodyBytes,
+          extra,
+          this.faultState.trackPadded(record, failure.bodyBytes),
+        );
       return;
     }
     if (route.type === 'unknown') {
