@@ -103,6 +103,8 @@ describe('checkHealth', () => {
           { at: 20, state: 'synced' },
           { at: 30, state: 'retrying' },
           { at: 40, state: 'synced' },
+          { at: 100, state: 'retrying' },
+          { at: 120, state: 'synced' },
         ],
         100,
       ),

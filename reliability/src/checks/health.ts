@@ -40,11 +40,12 @@ export interface HealthCheckInput {
   readonly idleTimeoutMs: number;
 }
 
-/** The synced stretches, each from a change to synced until the next change away from it. */
+/** The synced stretches before `end`, each from a change to synced until the next change away from it. */
 export function syncedIntervals(changes: readonly HealthChange[], end: number): Interval[] {
   const out: Interval[] = [];
   let from: number | undefined;
   for (const change of changes) {
+    if (change.at >= end) break;
     if (change.state === 'synced') from ??= change.at;
     else if (from !== undefined) {
       out.push({ from, to: change.at });

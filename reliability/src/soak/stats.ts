@@ -1,5 +1,6 @@
 /** The soak's figures from its samples and health changes: pure. */
-import type { HealthChange } from '../checks/health.js';
+import { type HealthChange, syncedIntervals } from '../checks/health.js';
+import type { Interval } from '../checks/intervals.js';
 
 export interface Point {
   /** ms */
@@ -34,37 +35,22 @@ export interface SyncFigures {
 
 /** Synced share and stale windows of one stream; undefined if it never got synced. */
 export function syncFigures(changes: readonly HealthChange[], end: number): SyncFigures | undefined {
-  const first = changes.find((c) => c.state === 'synced' && c.at < end);
+  const synced = syncedIntervals(changes, end);
+  const first = synced[0];
   if (first === undefined) return undefined;
-  let synced = 0;
-  let longest = 0;
-  let longestAt: number | undefined;
-  let windows = 0;
-  let since = first.at;
-  let isSynced = true;
-  const close = (at: number) => {
-    const span = Math.min(at, end) - since;
-    if (isSynced) synced += span;
-    else if (span > longest) {
-      longest = span;
-      longestAt = since;
-    }
-  };
-  for (const change of changes) {
-    if (change.at <= first.at || change.at >= end) continue;
-    const next = change.state === 'synced';
-    if (next === isSynced) continue;
-    close(change.at);
-    if (!next) windows++;
-    since = change.at;
-    isSynced = next;
-  }
-  close(end);
-  const total = end - first.at;
+  // The stale windows are the gaps between the synced stretches, and after the last one.
+  const gaps = synced
+    .map((s, i) => ({ from: s.to, to: synced[i + 1]?.from ?? end }))
+    .filter((g) => g.to > g.from);
+  const longest = gaps.reduce<Interval | undefined>(
+    (max, g) => (max === undefined || g.to - g.from > max.to - max.from ? g : max),
+    undefined,
+  );
+  const total = end - first.from;
   return {
-    syncedShare: total > 0 ? synced / total : 1,
-    longestStaleMs: longest,
-    longestStaleAt: longestAt,
-    staleWindows: windows,
+    syncedShare: total > 0 ? synced.reduce((n, s) => n + s.to - s.from, 0) / total : 1,
+    longestStaleMs: longest === undefined ? 0 : longest.to - longest.from,
+    longestStaleAt: longest?.from,
+    staleWindows: gaps.length,
   };
 }
