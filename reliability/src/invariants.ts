@@ -10,7 +10,7 @@ export const INVARIANTS = {
     'synced only while the server has a watch of that client for that Service open (grace for teardown)',
   'synced-on-expired-watch': 'never synced on a watch whose only event is an in-stream 410',
   'synced-through-stall': 'a watch that delivers nothing stops being synced within the idle timeout',
-  'silence-bound': 'no request stays silent (stalled headers or LIST body) past the idle timeout',
+  'silence-bound': 'no request stays silent (stalled headers or LIST body) past the silence timeout',
   'error-body-capped': 'a huge error body is never read to its end',
   'backoff-cap': 'no retry waits longer than the backoff cap (or the Retry-After cap, when one was sent)',
   'prompt-reconnect':

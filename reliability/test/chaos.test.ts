@@ -11,10 +11,10 @@ import type { InvariantName } from '../src/invariants.js';
 
 /**
  * Fixed, so CI runs the same schedules every time (the timing still varies). Chosen (a schedule is
- * a pure function of its seed) so that the three short schedules hold every kind of fault, and
- * stalls of each sort and a down time longer than the idle timeout (the first test checks it), and
- * so that on the engine before the fixes of issue 9 they showed a violation of each invariant marked
- * "needs engine fix" below, run after run: they can tell a fixed engine from a broken one.
+ * a pure function of its seed) so that the three short schedules hold every kind of fault, stalls
+ * of each sort and a down time longer than the idle and silence timeouts (the first test checks
+ * it), and so that on the engine before the fixes of issue 9 they broke each invariant marked
+ * "caught" below, run after run: they tell a fixed engine from a broken one.
  */
 const SEEDS = [321, 6326, 1720];
 const SHORT = {
@@ -73,37 +73,37 @@ describe('chaos (short: 3 seeds x 8 s of faults)', () => {
     expect(broken('never-sent-request-failed', 'unaccounted-request-failure')).toEqual([]);
   });
 
-  // needs engine fix: item 5 (synced as soon as a LIST completes, before the watch is open)
+  // Caught before issue 9's fix: synced as soon as a LIST completed, before the watch was open.
   it('health is synced only while a watch of that client and Service is open', () => {
     expect(broken('synced-needs-open-watch')).toEqual([]);
   });
 
-  // needs engine fix: item 7 (synced as soon as a resumed watch opens, before its in-stream 410)
+  // Caught before issue 9's fix: synced as soon as a resumed watch opened, before its in-stream 410.
   it('health is never synced on a watch whose only event is its 410', () => {
     expect(broken('synced-on-expired-watch')).toEqual([]);
   });
 
-  // needs engine fix: item 4 (idleness counts bytes, not events: a trickle keeps a dead watch synced)
+  // Caught issue 9 item 4 before its fix: idleness counted bytes, not events (a trickle kept a dead watch synced).
   it('health leaves synced within the idle timeout when its watch delivers nothing', () => {
     expect(broken('synced-through-stall')).toEqual([]);
   });
 
-  // needs engine fix: item 2 (a stalled LIST body, or stalled headers, hold the client for good)
-  it('no request stays silent past the idle timeout', () => {
+  // Caught issue 9 item 2 before its fix: a stalled LIST body, or stalled headers, held the client for good.
+  it('no request stays silent past the silence timeout', () => {
     expect(broken('silence-bound')).toEqual([]);
   });
 
-  // needs engine fix: item 3 (error bodies are read whole)
+  // Caught issue 9 item 3 before its fix: error bodies were read whole.
   it('no huge error body is read to its end', () => {
     expect(broken('error-body-capped')).toEqual([]);
   });
 
-  // needs engine fix: item 8 (the jitter goes above the backoff cap)
+  // Caught before issue 9's fix: the jitter went above the backoff cap.
   it('no retry waits longer than the backoff cap', () => {
     expect(broken('backoff-cap')).toEqual([]);
   });
 
-  // needs engine fix: item 1 (a cut of a healthy watch is a failure: backoff, and it escalates)
+  // Caught issue 9 item 1 before its fix: a cut of a healthy watch was a failure (backoff, escalating).
   it('a healthy watch that the server cut or ended is re-opened at once', () => {
     expect(broken('prompt-reconnect')).toEqual([]);
   });

@@ -157,7 +157,7 @@ describe(`pnpm soak, short mode (20 s, a cut every 4 s, a compaction every 12 s)
     },
   );
 
-  // needs engine fix: item 1 (each cut of a healthy watch costs a growing backoff: ~50 % synced)
+  // Caught issue 9 item 1 before its fix: each cut of a healthy watch cost a growing backoff (~50 % synced).
   it.skipIf(!built)('every Service is synced 99 % of the time, never stale for more than 5 s', () => {
     const figures = [
       ...stdout.matchAll(/^ {2}(svc-\d|pods) +(\d+\.\d\d) %, longest stale (\d+\.\d+) s/gm),

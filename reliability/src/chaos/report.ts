@@ -4,17 +4,17 @@ import type { ChaosResult } from './run.js';
 import { countFaults } from './schedule.js';
 
 /**
- * The engine defects of issue 9 these invariants exposed when the suite was written (items as
- * numbered in issue 9); a report names them next to a broken invariant, as a lead.
+ * The engine defects of issue 9 these invariants caught before they were fixed: a report names
+ * them next to a broken invariant, as a lead.
  */
-export const NEEDS_ENGINE_FIX: Partial<Record<InvariantName, string>> = {
+export const CAUGHT_BEFORE: Partial<Record<InvariantName, string>> = {
   'prompt-reconnect': 'item 1, backoff after cuts of healthy watches',
   'silence-bound': 'item 2, no silence bound on a LIST body or on headers',
   'error-body-capped': 'item 3, error bodies read whole',
-  'synced-through-stall': 'item 4, idleness counts bytes, not events',
-  'synced-needs-open-watch': 'item 5, synced right after a LIST',
-  'synced-on-expired-watch': 'item 7, synced as soon as a resumed watch opens',
-  'backoff-cap': 'item 8, jitter above the cap',
+  'synced-through-stall': 'item 4, idleness counted bytes, not events',
+  'synced-needs-open-watch': 'synced right after a LIST',
+  'synced-on-expired-watch': 'synced as soon as a resumed watch opened',
+  'backoff-cap': 'jitter above the cap',
 };
 
 export function percentile(values: readonly number[], p: number): number | undefined {
@@ -68,8 +68,8 @@ export function formatChaosReport(result: ChaosResult): string {
   for (const [name, description] of Object.entries(INVARIANTS) as Array<[InvariantName, string]>) {
     const found = byInvariant.get(name) ?? [];
     const note =
-      found.length > 0 && NEEDS_ENGINE_FIX[name] !== undefined
-        ? ` (needs engine fix: ${NEEDS_ENGINE_FIX[name]})`
+      found.length > 0 && CAUGHT_BEFORE[name] !== undefined
+        ? ` (it caught issue 9: ${CAUGHT_BEFORE[name]})`
         : '';
     lines.push(
       `  ${found.length === 0 ? 'ok  ' : 'FAIL'}  ${name}: ${description}${found.length === 0 ? '' : ` — ${found.length} violation(s)${note}`}`,

@@ -90,9 +90,13 @@ const NAMESPACE = 'chaos';
 const PODS_SERVICE = 'pods';
 const POD_COUNT = 5;
 const SERVICE_LABEL = 'kubernetes.io/service-name';
+/**
+ * Two clients: paged LIST and streaming list. The first bounds its connections, as a user may, below
+ * the number of its watches (four): no watch may wait for a connection another one holds.
+ */
 const CLIENTS = [
-  { name: 'list', initialList: 'list' },
-  { name: 'streaming', initialList: 'auto' },
+  { name: 'list', initialList: 'list', connections: 2 },
+  { name: 'streaming', initialList: 'auto', connections: undefined },
 ] as const;
 
 interface Stream {
@@ -245,13 +249,14 @@ async function run(
   for (const c of CLIENTS) {
     const client = createKubeClient(loadKubeConfig({ server: server.url, tokenFile }), {
       userAgent: `chaos/${c.name}`,
+      ...(c.connections === undefined ? {} : { connections: c.connections }),
     });
     clients.set(c.name, client);
     cleanup.push(() => client.close());
   }
   const checker = new SetHistoryChecker(truths);
   const convergence = new ConvergenceTracker();
-  const silence = new SilenceChecker(CHAOS_TUNING.idleTimeoutMs + GRACE_MS);
+  const silence = new SilenceChecker(CHAOS_TUNING.silenceTimeoutMs + GRACE_MS);
   const subscriptions: Subscription[] = [];
   cleanup.push(() => {
     for (const s of subscriptions) s.unsubscribe();

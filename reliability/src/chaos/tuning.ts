@@ -7,8 +7,12 @@
 import type { EndpointWatchTuning } from '@endpoint-watch/core';
 
 export const CHAOS_TUNING = {
-  /** Stall detection: a watch silent this long is presumed dead (the server bookmarks every second). */
+  /** Stall detection: a watch without a complete event this long is presumed dead (the server bookmarks every second). */
   idleTimeoutMs: 3_000,
+  /** Every other silence (response headers, a LIST body) is given up after as long. */
+  silenceTimeoutMs: 3_000,
+  /** The default: a healthy watch that ended is reopened within 100 ms. */
+  rewatchJitterMs: 100,
   /**
    * The default first delay (800 ms: a backoff after a healthy watch's cut is then plain to see
    * against the 100 ms "at once"), a small cap so that convergence after the faults is bounded by
@@ -35,13 +39,14 @@ export const BOOKMARK_INTERVAL_MS = 1_000;
  */
 export const GRACE_MS = 500;
 
-/** The contract's "re-opened at once" after a healthy watch ends (jitter < ~100 ms). */
-export const REOPEN_MS = 100;
+/** The contract's "re-opened at once" after a healthy watch ends: within the rewatch jitter. */
+export const REOPEN_MS = CHAOS_TUNING.rewatchJitterMs;
 
 /**
  * After the faults stop (`faults.clear()`, pods back, token files current), every stream must show
  * the final state while synced within this bound. Worst case by construction: a stream asleep for
  * the backoff cap (2 s) or the Retry-After cap (3 s), then a request that is silent until the idle
- * timeout (3 s), then a relist: about 6 s, and 10 s leaves room for a loaded machine.
+ * or silence timeout (3 s), then a relist and a watch confirmed within 1 s: about 7 s, and 10 s
+ * leaves room for a loaded machine.
  */
 export const CONVERGENCE_BOUND_MS = 10_000;

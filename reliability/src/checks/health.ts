@@ -3,10 +3,11 @@
  * synced moment is checked against the watches the fake apiserver really had open for that client
  * and Service, and against the times the chaos schedule kept open watches from delivering.
  */
+import type { WatchHealth } from '@endpoint-watch/core';
 import type { Violation } from '../invariants.js';
 import { type Interval, mergeIntervals } from './intervals.js';
 
-export type HealthState = 'connecting' | 'synced' | 'retrying';
+export type HealthState = WatchHealth['state'];
 
 export interface HealthChange {
   readonly at: number;
