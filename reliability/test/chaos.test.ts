@@ -61,6 +61,8 @@ describe('chaos (short: 3 seeds x 8 s of faults)', () => {
     expect(broken('set-is-true-state', 'set-order', 'no-empty-set')).toEqual([]);
   });
 
+  // Caught issue 9 item 5 before its fix: the client with connections: 2 had its watches wait for one
+  // another's connections, for good.
   it('every stream shows the final state, synced, within 10 s after the faults stop', () => {
     expect(broken('convergence')).toEqual([]);
   });
@@ -83,7 +85,8 @@ describe('chaos (short: 3 seeds x 8 s of faults)', () => {
     expect(broken('synced-on-expired-watch')).toEqual([]);
   });
 
-  // Caught issue 9 item 4 before its fix: idleness counted bytes, not events (a trickle kept a dead watch synced).
+  // Caught issue 9 item 4 before its fix: idleness counted bytes, not events (a trickle kept a dead
+  // watch synced).
   it('health leaves synced within the idle timeout when its watch delivers nothing', () => {
     expect(broken('synced-through-stall')).toEqual([]);
   });

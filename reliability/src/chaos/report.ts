@@ -8,6 +8,7 @@ import { countFaults } from './schedule.js';
  * them next to a broken invariant, as a lead.
  */
 export const CAUGHT_BEFORE: Partial<Record<InvariantName, string>> = {
+  convergence: 'item 5, watches waiting for one another behind the connections bound',
   'prompt-reconnect': 'item 1, backoff after cuts of healthy watches',
   'silence-bound': 'item 2, no silence bound on a LIST body or on headers',
   'error-body-capped': 'item 3, error bodies read whole',
