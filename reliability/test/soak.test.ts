@@ -8,7 +8,7 @@ import { once } from 'node:events';
 import { existsSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { beforeAll, describe, expect, it } from 'vitest';
-import { formatSoakReport, soakFigures, warmUpMs } from '../src/soak/report.js';
+import { formatSoakReport, soakFigures, syncedShareTarget, warmUpMs } from '../src/soak/report.js';
 import type { SoakResult } from '../src/soak/run.js';
 import { slopePerMinute, syncFigures } from '../src/soak/stats.js';
 
@@ -97,6 +97,9 @@ describe('soak figures', () => {
     expect(soakFigures(result(1, 1, 4 * 2 ** 20)).failures).toEqual([]);
     expect(warmUpMs(600_000)).toBe(60_000);
     expect(warmUpMs(20_000)).toBe(4_000);
+    // 99 % with a cut every 20 s is 200 ms of staleness per cut; a cut every 4 s allows 95 %.
+    expect(syncedShareTarget(20_000)).toBeCloseTo(0.99);
+    expect(syncedShareTarget(4_000)).toBeCloseTo(0.95);
   });
 });
 
@@ -158,10 +161,12 @@ describe(`pnpm soak, short mode (20 s, a cut every 4 s, a compaction every 12 s)
   );
 
   // Caught issue 9 item 1 before its fix: each cut of a healthy watch cost a growing backoff (~50 % synced).
-  it.skipIf(!built)('every Service is synced 99 % of the time, never stale for more than 5 s', () => {
-    const figures = [
-      ...stdout.matchAll(/^ {2}(svc-\d|pods) +(\d+\.\d\d) %, longest stale (\d+\.\d+) s/gm),
-    ].map((m) => `${m[1]} ${m[2]} % ${m[3]} s`);
-    expect(figures.filter((f) => Number(f.split(' ')[1]) < 99 || Number(f.split(' ')[3]) > 5)).toEqual([]);
-  });
+  it.skipIf(!built)(
+    'every Service meets the health targets: synced 95 % (200 ms per cut), never stale over 5 s',
+    () => {
+      expect(stdout).toContain('synced share (target >= 95 %: 200 ms per cut)');
+      // Slopes are not judged on a short run: the verdict is about health alone.
+      expect(stdout.slice(stdout.indexOf('verdict:'))).toBe('verdict: PASS\n');
+    },
+  );
 });
