@@ -150,7 +150,9 @@ class EndpointBalancer implements Balancer {
   /**
    * The strategy's pick unless excluded; else asks it again up to `EXCLUDE_RETRIES` times, then
    * scans the candidates for the non-excluded ones and takes one at random. When every candidate is
-   * excluded, the strategy's first answer.
+   * excluded, a member that is not (ejected, or of another zone) at random: a retry is better off on
+   * a pod ejected for past failures than on one that has just failed this very request. Only when
+   * every member is excluded, the strategy's first answer.
    */
   #pickExcluding(key: string | undefined, now: number, exclude: ReadonlySet<string>): EndpointRecord {
     const first = this.#strategyPick(key, now);
@@ -161,7 +163,8 @@ class EndpointBalancer implements Balancer {
       const next = this.#strategyPick(key, now);
       if (!exclude.has(next.key)) return next;
     }
-    const allowed = candidates.filter((record) => !exclude.has(record.key));
+    let allowed = candidates.filter((record) => !exclude.has(record.key));
+    if (allowed.length === 0) allowed = this.#members.filter((record) => !exclude.has(record.key));
     if (allowed.length === 0) return first;
     return allowed[randomIndex(this.#options.random, allowed.length)] as EndpointRecord;
   }

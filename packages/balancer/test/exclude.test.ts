@@ -117,6 +117,19 @@ describe('pick with exclude', () => {
       expect(keyOf(lease)).toBe(KEYS[2]);
       lease?.release({ ok: true });
     }
+    // Every candidate already failed the request: the ejected pod it has not tried beats them.
+    for (let i = 0; i < 10; i++) {
+      const lease = balancer.pick(undefined, { exclude: new Set([KEYS[1] as string, KEYS[2] as string]) });
+      expect(keyOf(lease)).toBe(KEYS[0]);
+      lease?.release({ ok: true });
+    }
+    // Every member excluded: the strategy's pick among the candidates, as without exclude.
+    const all = new Set(KEYS.slice(0, 3));
+    for (let i = 0; i < 10; i++) {
+      const lease = balancer.pick(undefined, { exclude: all });
+      expect([KEYS[1], KEYS[2]]).toContain(keyOf(lease));
+      lease?.release({ ok: true });
+    }
   });
 
   it('waitForPick passes exclude on to the pick made when endpoints arrive', async () => {

@@ -188,11 +188,11 @@ async function run(
     port: 8080,
   }));
   // At most 2 pods are dead at once and outlier detection ejects at most 1 (of fewer than 20): with
-  // 4 of 5 ready in every state, a retry always has a live candidate left, so a request that never
-  // reached a pod has no excuse to fail. (With 3 ready it can: the adapters do not retry on ejected
-  // pods, as documented, and then only the 2 dead ones are candidates.)
+  // 3 of 5 ready in every state, a request has 3 attempts over 3 ready pods, and once the live
+  // candidates are all tried, a retry goes to an untried ejected pod before a dead one, so a request
+  // that never reached a pod has no excuse to fail.
   if (pods !== undefined)
-    churnServices.push({ name: PODS_SERVICE, addresses: pods.addresses, port: pods.port, minReady: 4 });
+    churnServices.push({ name: PODS_SERVICE, addresses: pods.addresses, port: pods.port, minReady: 3 });
   const truths = new Map(churnServices.map((s) => [s.name, new TruthTimeline()]));
   const recordTruth = (service: string) => {
     truths.get(service)!.record(
