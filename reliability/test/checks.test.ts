@@ -225,12 +225,14 @@ describe('checkPromptReconnect', () => {
     watches: EndedWatch[],
     requestTimes: number[],
     downtimes = [] as { from: number; to: number }[],
+    badEvents: number[] = [],
   ) =>
     checkPromptReconnect({
       stream: 'c/web',
       watches,
       requestTimes,
       downtimes,
+      badEvents,
       end: 10_000,
       reopenMs: 100,
       graceMs: 500,
@@ -258,6 +260,14 @@ describe('checkPromptReconnect', () => {
     expect(check([ended({ closedBy: 'restart' })], [5_000])).toEqual([]);
     expect(check([ended({})], [5_000], [{ from: 2_000, to: 4_000 }])).toEqual([]);
     expect(check([ended({ closedAt: 9_800 })], [])).toEqual([]);
+  });
+
+  it('leaves alone a watch that was sent a malformed or oversized event: the client ended it, with backoff', () => {
+    expect(check([ended({})], [2_900], [], [1_998])).toEqual([]);
+    // A bad event outside the watch's life does not excuse it.
+    expect(check([ended({ openedAt: 100 })], [2_900], [], [50, 2_100])[0]?.invariant).toBe(
+      'prompt-reconnect',
+    );
   });
 });
 

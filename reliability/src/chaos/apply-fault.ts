@@ -15,6 +15,8 @@ export interface FaultLog {
   readonly downtimes: Interval[];
   /** Pods that were dead. */
   readonly deaths: Array<Interval & { readonly address: string }>;
+  /** When a malformed or oversized event went to every open watch. */
+  readonly badEvents: number[];
 }
 
 export interface FaultContext {
@@ -119,9 +121,11 @@ export function startFault(fault: Fault, ctx: FaultContext): (() => void) | unde
       };
     }
     case 'malformed':
+      ctx.log.badEvents.push(Date.now());
       faults.sendMalformedLine(fault.line);
       return undefined;
     case 'oversized':
+      ctx.log.badEvents.push(Date.now());
       faults.sendOversizedEvent(fault.bytes);
       return undefined;
     case 'podKill': {

@@ -361,7 +361,7 @@ async function run(
     }
   })();
 
-  const faultLog: FaultLog = { stalls: [], downtimes: [], deaths: [] };
+  const faultLog: FaultLog = { stalls: [], downtimes: [], deaths: [], badEvents: [] };
 
   // The adapters, once the pods' set is there.
   let traffic: Traffic | undefined;
@@ -471,6 +471,7 @@ async function run(
         watches: lives as EndedWatch[],
         requestTimes: requestTimes.get(stream.name) ?? [],
         downtimes: faultLog.downtimes,
+        badEvents: faultLog.badEvents,
         end,
         reopenMs: REOPEN_MS,
         graceMs: GRACE_MS,

@@ -14,6 +14,11 @@ export interface PromptReconnectInput {
   readonly requestTimes: readonly number[];
   /** When the server refused connections (a restart's down time): nothing can arrive then. */
   readonly downtimes: readonly Interval[];
+  /**
+   * When a malformed or oversized event was written to every open watch. A watch open then was
+   * ended by the client for that (a decode error backs off, by design), whoever closed it after.
+   */
+  readonly badEvents?: readonly number[];
   readonly end: number;
   /** How soon the next request is due after a healthy watch ends (the contract's "at once": jitter < ~100 ms). */
   readonly reopenMs: number;
@@ -34,6 +39,7 @@ export function checkPromptReconnect(input: PromptReconnectInput): Violation[] {
     if (w.closedAt === undefined || (w.closedBy !== 'cut' && w.closedBy !== 'end')) continue;
     const healthy = w.closedAt - w.openedAt >= healthyAfterMs || w.lastWriteAt !== undefined;
     if (!healthy) continue;
+    if (input.badEvents?.some((t) => t >= w.openedAt && t <= w.closedAt!)) continue;
     const deadline = w.closedAt + input.reopenMs + input.graceMs;
     if (deadline > input.end) continue;
     if (input.downtimes.some((d) => overlaps(d, { from: w.closedAt!, to: deadline }))) continue;
