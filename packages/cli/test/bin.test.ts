@@ -12,33 +12,46 @@ import { waitFor } from './support.js';
 
 const bin = fileURLToPath(new URL('../dist/bin.js', import.meta.url));
 const built = existsSync(bin);
+const unbuilt = built ? '' : ' [skipped: packages/cli/dist/bin.js is missing, run `pnpm build`]';
+
+/**
+ * `endpoint-watch demo` on pipes, its output collected; `run` gets it once traffic flows, and the
+ * child is killed if it outlives `run`.
+ */
+async function withDemo(
+  run: (demo: { child: ReturnType<typeof spawn>; exited: Promise<unknown[]> }) => Promise<void>,
+): Promise<{ stdout: string; stderr: string }> {
+  const child = spawn(process.execPath, [bin, 'demo', '--duration', '120'], {
+    stdio: ['ignore', 'pipe', 'pipe'],
+    env: { ...process.env, NO_COLOR: '1' },
+  });
+  const output = { stdout: '', stderr: '' };
+  child.stdout.on('data', (chunk: Buffer) => {
+    output.stdout += chunk.toString();
+  });
+  child.stderr.on('data', (chunk: Buffer) => {
+    output.stderr += chunk.toString();
+  });
+  const exited = once(child, 'exit');
+  try {
+    // stdout is a pipe: plain lines.
+    await waitFor(() => /sent [1-9]\d* = ok/.test(output.stdout), 'traffic', 15_000);
+    await run({ child, exited });
+  } finally {
+    if (child.exitCode === null) child.kill('SIGKILL');
+  }
+  return output;
+}
 
 describe('endpoint-watch (dist/bin.js)', () => {
   it.skipIf(!built)(
-    `demo stops on SIGINT with the summary, exit code 0 and no open handle${built ? '' : ' [skipped: packages/cli/dist/bin.js is missing, run `pnpm build`]'}`,
+    `demo stops on SIGINT with the summary, exit code 0 and no open handle${unbuilt}`,
     async () => {
-      const child = spawn(process.execPath, [bin, 'demo', '--duration', '120'], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, NO_COLOR: '1' },
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => {
-        stdout += chunk.toString();
-      });
-      child.stderr.on('data', (chunk: Buffer) => {
-        stderr += chunk.toString();
-      });
-      const exited = once(child, 'exit');
-      try {
-        // stdout is a pipe: plain lines. Wait until traffic flows, then Ctrl-C.
-        await waitFor(() => /sent [1-9]\d* = ok/.test(stdout), 'traffic', 15_000);
+      const { stdout, stderr } = await withDemo(async ({ child, exited }) => {
         child.kill('SIGINT');
         const [code, signal] = await exited;
         expect({ code, signal }).toEqual({ code: 0, signal: null });
-      } finally {
-        if (child.exitCode === null) child.kill('SIGKILL');
-      }
+      });
       expect(stdout).toContain('stopped by Ctrl-C');
       expect(stdout.match(/^ {2}✓ /gm)).toHaveLength(4);
       expect(stdout).not.toMatch(/^ {2}✗ /m);
@@ -50,30 +63,14 @@ describe('endpoint-watch (dist/bin.js)', () => {
   );
 
   it.skipIf(!built)(
-    `stops quietly, with exit code 0, when the reader of its output goes away (| head)${built ? '' : ' [skipped: packages/cli/dist/bin.js is missing, run `pnpm build`]'}`,
+    `stops quietly, with exit code 0, when the reader of its output goes away (| head)${unbuilt}`,
     async () => {
-      const child = spawn(process.execPath, [bin, 'demo', '--duration', '120'], {
-        stdio: ['ignore', 'pipe', 'pipe'],
-        env: { ...process.env, NO_COLOR: '1' },
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk: Buffer) => {
-        stdout += chunk.toString();
-      });
-      child.stderr.on('data', (chunk: Buffer) => {
-        stderr += chunk.toString();
-      });
-      const exited = once(child, 'exit');
-      try {
-        await waitFor(() => /sent [1-9]\d* = ok/.test(stdout), 'traffic', 15_000);
+      const { stderr } = await withDemo(async ({ child, exited }) => {
         // What `| head` does once it has its lines: the next writes fail with EPIPE.
-        child.stdout.destroy();
+        child.stdout?.destroy();
         const [code, signal] = await within(exited, 10_000, 'the demo to end after its reader left');
         expect({ code, signal }).toEqual({ code: 0, signal: null });
-      } finally {
-        if (child.exitCode === null) child.kill('SIGKILL');
-      }
+      });
       expect(stderr).toBe('');
     },
     30_000,
