@@ -326,7 +326,7 @@ export class BalancedRequest {
       attempt.status = statusCode;
       attempt.headersMs = now() - attempt.startedAt;
       if (statusCode >= 500 || statusCode === 429) this.#markFailed(attempt.key);
-      else this.#memory?.forget(this.#handler);
+      else if (this.#tried.size > 0) this.#memory?.forget(this.#handler); // only after failures: no map work per request
     }
     this.#responseStarted = true;
     try {
