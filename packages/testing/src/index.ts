@@ -1,3 +1,4 @@
+export * from './control-plane/index.js';
 export type {
   FailNextOptions,
   FakeApiServerFaults,
