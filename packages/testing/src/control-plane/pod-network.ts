@@ -28,6 +28,8 @@ export interface NetworkPod {
 }
 
 export interface PodNetwork {
+  /** The host bridge's name. */
+  readonly bridge: string;
   /** The bridge's address, the pods' gateway. */
   readonly gateway: string;
   /** Adds a pod (a namespace with a running HTTP server on `port`, default 8080). */
@@ -204,6 +206,7 @@ export async function startPodNetwork(): Promise<PodNetwork> {
   };
 
   return {
+    bridge,
     gateway,
     addPod,
     removePod,
