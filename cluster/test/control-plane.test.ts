@@ -1,7 +1,10 @@
 /** The harness itself: what `startControlPlane` and `startPodNetwork` promise users of @endpoint-watch/testing. */
-import { execFileSync } from 'node:child_process';
-import { existsSync, readFileSync } from 'node:fs';
+import { execFile, execFileSync } from 'node:child_process';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
 import {
   ControlPlaneBuildError,
   podNetworkUnavailable,
@@ -113,6 +116,33 @@ describe('startControlPlane', () => {
       .split('\n')
       .filter((l) => l.includes(dir));
     expect(leftovers).toEqual([]);
+  });
+});
+
+describe('the README', () => {
+  it('runs the example of "A real control plane" as written, against the built package', async () => {
+    const readme = readFileSync(
+      fileURLToPath(new URL('../../packages/testing/README.md', import.meta.url)),
+      'utf8',
+    );
+    const section = readme.slice(readme.indexOf('## A real control plane'));
+    const code = /```ts\n([\s\S]*?)```/.exec(section)?.[1];
+    expect(code).toContain('startControlPlane()');
+    // Next to cluster/package.json, so `@endpoint-watch/testing` resolves to the built package.
+    const script = fileURLToPath(new URL(`../readme-example-${process.pid}.mjs`, import.meta.url));
+    const cwd = mkdtempSync(join(plane().dir, 'readme-'));
+    writeFileSync(script, `${code}\nconsole.log('done');\n`);
+    try {
+      const { stdout } = await promisify(execFile)(process.execPath, [script], {
+        cwd,
+        env: { ...process.env, ENDPOINT_WATCH_CONTROL_PLANE_BIN: inject('controlPlaneBin') },
+        timeout: 60_000,
+      });
+      expect(stdout.trim()).toBe('done');
+      expect(readFileSync(join(cwd, 'kubeconfig'), 'utf8')).toContain('certificate-authority-data');
+    } finally {
+      rmSync(script, { force: true });
+    }
   });
 });
 

@@ -39,7 +39,7 @@ for pkg in k8s.io/component-base/version k8s.io/client-go/pkg/version; do
   ldflags+=" -X $pkg.gitTreeState=clean -X $pkg.buildDate=$build_date"
 done
 
-echo "building kube-apiserver, kube-controller-manager and kubectl $kube_version (cold: ~13 min on 2 cores)" >&2
+echo "building kube-apiserver, kube-controller-manager and kubectl $kube_version (cold: 8-14 min on 2 cores)" >&2
 (cd "$here/kube" && go build -trimpath -ldflags "$ldflags" -o "$out.tmp/" \
   k8s.io/kubernetes/cmd/kube-apiserver k8s.io/kubernetes/cmd/kube-controller-manager k8s.io/kubernetes/cmd/kubectl)
 echo "building etcd $etcd_version" >&2
