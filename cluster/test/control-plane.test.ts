@@ -1,5 +1,5 @@
 /** The harness itself: what `startControlPlane` and `startPodNetwork` promise users of @endpoint-watch/testing. */
-import { execFile, execFileSync } from 'node:child_process';
+import { execFile, execFileSync, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { connect } from 'node:net';
 import { join } from 'node:path';
@@ -116,6 +116,58 @@ describe('startControlPlane', () => {
       .split('\n')
       .filter((l) => l.includes(dir));
     expect(leftovers).toEqual([]);
+  });
+});
+
+describe('when the test process is killed', () => {
+  it('leaves no process, namespace, link or directory behind, even after SIGKILL', async () => {
+    const script = fileURLToPath(new URL(`../killed-${process.pid}.mjs`, import.meta.url));
+    writeFileSync(
+      script,
+      `import { podNetworkUnavailable, startControlPlane, startPodNetwork } from '@endpoint-watch/testing';
+const plane = await startControlPlane({ binDir: process.argv[2] });
+const network = podNetworkUnavailable() === undefined ? await startPodNetwork() : undefined;
+const pod = await network?.addPod('doomed');
+console.log(JSON.stringify({ dir: plane.dir, port: plane.port, netns: pod?.netns ?? null, bridge: network?.bridge ?? null }));
+setInterval(() => {}, 1000);
+`,
+    );
+    try {
+      const child = spawn(process.execPath, [script, inject('controlPlaneBin')], {
+        stdio: ['ignore', 'pipe', 'inherit'],
+      });
+      const line = await new Promise<string>((resolve, reject) => {
+        child.stdout.setEncoding('utf8').on('data', (chunk: string) => resolve(chunk.trim()));
+        child.once('exit', (code) => reject(new Error(`the child exited (${code}) before it was ready`)));
+      });
+      const made = JSON.parse(line) as {
+        dir: string;
+        port: number;
+        netns: string | null;
+        bridge: string | null;
+      };
+      expect(await portOpen(made.port)).toBe(true);
+      child.kill('SIGKILL');
+      const gone = async () => {
+        const processes = execFileSync('ps', ['-eo', 'args']).toString();
+        const links = execFileSync('ip', ['-o', 'link', 'show']).toString();
+        const namespaces = execFileSync('ip', ['netns', 'list']).toString();
+        return (
+          !processes.includes(made.dir) &&
+          !existsSync(made.dir) &&
+          !(await portOpen(made.port)) &&
+          (made.netns === null || !namespaces.includes(made.netns)) &&
+          (made.bridge === null || !links.includes(made.bridge))
+        );
+      };
+      const deadline = Date.now() + 15_000;
+      while (!(await gone())) {
+        if (Date.now() > deadline) throw new Error(`still there 15 s after SIGKILL: ${line}`);
+        await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+    } finally {
+      rmSync(script, { force: true });
+    }
   });
 });
 

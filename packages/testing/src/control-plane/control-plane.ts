@@ -20,6 +20,7 @@ import { freePort } from './free-port.js';
 import { KubeAdmin } from './kube-admin.js';
 import { apiServerNames, type ControlPlanePki, createControlPlanePki } from './pki.js';
 import { ManagedProcess } from './processes.js';
+import { reapLater, release } from './reaper.js';
 
 export interface ControlPlaneOptions {
   /** Directory of prebuilt binaries (default ENDPOINT_WATCH_CONTROL_PLANE_BIN, else built and cached). */
@@ -156,6 +157,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
     log,
   });
   const dir = mkdtempSync(join(tmpdir(), 'ew-control-plane-'));
+  if (!options.keepDir) reapLater('dir', dir);
   const clusterName = options.clusterName ?? 'cluster.condi.me';
   const started: ManagedProcess[] = [];
   const file = (name: string, content: string) => {
@@ -365,14 +367,20 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
         for (const process of [...started].reverse()) await process.stop(1_000);
         await ready.close();
         await readyAgent.close();
-        if (!options.keepDir) rmSync(dir, { recursive: true, force: true });
+        if (!options.keepDir) {
+          rmSync(dir, { recursive: true, force: true });
+          release('dir', dir);
+        }
       },
     };
     return plane;
   } catch (error) {
     for (const process of [...started].reverse()) await process.kill();
     await admin?.close();
-    if (!options.keepDir) rmSync(dir, { recursive: true, force: true });
+    if (!options.keepDir) {
+      rmSync(dir, { recursive: true, force: true });
+      release('dir', dir);
+    }
     throw error;
   }
 }

@@ -7,6 +7,7 @@ import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_pro
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { promisify } from 'node:util';
+import { reapLater, release } from './reaper.js';
 
 const run = promisify(execFile);
 
@@ -70,21 +71,6 @@ server.listen(Number(port), '0.0.0.0', () => console.log('listening'));
 process.on('SIGTERM', () => process.exit(0));
 `;
 
-const owned = new Set<string>(); // namespaces and links to remove even if the process dies
-let exitHookInstalled = false;
-
-function removeOwnedSync(): void {
-  for (const entry of owned) {
-    const [kind, name] = entry.split(':') as [string, string];
-    try {
-      execFileSync('ip', kind === 'netns' ? ['netns', 'del', name] : ['link', 'del', name], {
-        stdio: 'ignore',
-      });
-    } catch {}
-  }
-  owned.clear();
-}
-
 async function ip(...args: string[]): Promise<void> {
   try {
     await run('ip', args);
@@ -116,16 +102,12 @@ async function pickSubnet(): Promise<number> {
 export async function startPodNetwork(): Promise<PodNetwork> {
   const reason = podNetworkUnavailable();
   if (reason !== undefined) throw new Error(`cannot start a pod network: ${reason}`);
-  if (!exitHookInstalled) {
-    exitHookInstalled = true;
-    process.once('exit', removeOwnedSync);
-  }
   const id = randomBytes(2).toString('hex');
   const octet = await pickSubnet();
   const bridge = `ewbr${id}`;
   const gateway = `198.18.${octet}.1`;
   await ip('link', 'add', bridge, 'type', 'bridge');
-  owned.add(`link:${bridge}`);
+  reapLater('link', bridge);
   await ip('addr', 'add', `${gateway}/24`, 'dev', bridge);
   await ip('link', 'set', bridge, 'up');
 
@@ -141,9 +123,9 @@ export async function startPodNetwork(): Promise<PodNetwork> {
     const hostLink = `ewh${id}-${index}`;
     const podLink = `ewp${id}-${index}`;
     await ip('netns', 'add', netns);
-    owned.add(`netns:${netns}`);
+    reapLater('netns', netns);
     await ip('link', 'add', hostLink, 'type', 'veth', 'peer', 'name', podLink);
-    owned.add(`link:${hostLink}`);
+    reapLater('link', hostLink);
     await ip('link', 'set', podLink, 'netns', netns);
     await ip('link', 'set', hostLink, 'master', bridge);
     await ip('link', 'set', hostLink, 'up');
@@ -171,6 +153,11 @@ export async function startPodNetwork(): Promise<PodNetwork> {
           },
         );
         server = child;
+        const pid = child.pid;
+        if (pid !== undefined) {
+          reapLater('pid', pid);
+          child.once('exit', () => release('pid', pid));
+        }
         const listening = new Promise<void>((resolve, reject) => {
           child.stdout?.setEncoding('utf8').on('data', (chunk: string) => {
             if (chunk.includes('listening')) resolve();
@@ -198,11 +185,11 @@ export async function startPodNetwork(): Promise<PodNetwork> {
     await pod.kill();
     pods.delete(pod);
     await ip('netns', 'del', pod.netns);
-    owned.delete(`netns:${pod.netns}`);
+    release('netns', pod.netns);
     const hostLink = pod.netns.replace(/^ew/, 'ewh');
     // The kernel removes the host end of the veth asynchronously after its namespace is gone.
     for (let i = 0; i < 100 && (await linkExists(hostLink)); i++) await new Promise((r) => setTimeout(r, 20));
-    owned.delete(`link:${hostLink}`);
+    release('link', hostLink);
   };
 
   return {
@@ -213,7 +200,7 @@ export async function startPodNetwork(): Promise<PodNetwork> {
     async close() {
       for (const pod of [...pods]) await removePod(pod);
       await ip('link', 'del', bridge).catch(() => {});
-      owned.delete(`link:${bridge}`);
+      release('link', bridge);
     },
   };
 }

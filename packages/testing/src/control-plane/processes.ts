@@ -1,20 +1,10 @@
 /**
  * Child processes of the control plane: started with their output in a log file, stopped by PID with
- * a short grace, and killed when the test process exits however it exits (nothing is left running).
+ * a short grace, and killed by the reaper if the test process ends first (nothing is left running).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { closeSync, openSync, readFileSync } from 'node:fs';
-
-const running = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const child of running) child.kill('SIGKILL');
-  });
-}
+import { reapLater, release } from './reaper.js';
 
 export class ManagedProcess {
   readonly name: string;
@@ -30,7 +20,6 @@ export class ManagedProcess {
     logPath: string,
     env?: NodeJS.ProcessEnv,
   ) {
-    installExitHook();
     this.name = name;
     this.logPath = logPath;
     const log = openSync(logPath, 'a');
@@ -39,15 +28,15 @@ export class ManagedProcess {
     } finally {
       closeSync(log);
     }
-    running.add(this.#child);
+    const pid = this.#child.pid;
+    if (pid !== undefined) reapLater('pid', pid);
     this.exited = new Promise((resolve) => {
       this.#child.once('error', () => {
-        running.delete(this.#child);
         this.#exitCode = null;
         resolve(null);
       });
       this.#child.once('exit', (code, signal) => {
-        running.delete(this.#child);
+        if (pid !== undefined) release('pid', pid);
         this.#exitCode = code ?? (signal === null ? null : -1);
         resolve(this.#exitCode);
       });
