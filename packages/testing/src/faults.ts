@@ -5,9 +5,37 @@
  * expire) and on the whole server (restart).
  */
 import { randomSource } from './random.js';
+import { qualifiedResource } from './resources.js';
+import { parseRoute } from './routes.js';
 import { expiredStatus, failureStatus, type Status } from './status.js';
 import type { RecordedRequest } from './types.js';
 import type { WatchStream, WriteFaults } from './watch-stream.js';
+
+/**
+ * The message and details kube-apiserver's RBAC authorizer answers a denied request with:
+ * `endpointslices.discovery.k8s.io "web" is forbidden: User "u" cannot get resource "endpointslices"
+ * in API group "discovery.k8s.io" in the namespace "ns"` (or `at the cluster scope`).
+ */
+function forbiddenStatus(
+  request: RecordedRequest,
+  user = 'system:serviceaccount:default:default',
+): { message: string; details: NonNullable<Status['details']> } | undefined {
+  const route = parseRoute(request.path);
+  if (route.type !== 'resource') return undefined;
+  const { resource, namespace, name } = route;
+  const verb = request.watch ? 'watch' : name !== undefined ? 'get' : 'list';
+  const what = `${qualifiedResource(resource)}${name !== undefined ? ` ${JSON.stringify(name)}` : ''}`;
+  const scope =
+    namespace !== undefined ? `in the namespace ${JSON.stringify(namespace)}` : 'at the cluster scope';
+  return {
+    message: `${what} is forbidden: User ${JSON.stringify(user)} cannot ${verb} resource ${JSON.stringify(resource.resource)} in API group ${JSON.stringify(resource.group)} ${scope}`,
+    details: {
+      ...(name !== undefined ? { name } : {}),
+      ...(resource.group !== '' ? { group: resource.group } : {}),
+      kind: resource.resource,
+    },
+  };
+}
 
 /** Which requests a rule applies to: only those for which it returns true (default: every request). */
 export type RequestMatch = (req: RecordedRequest) => boolean;
@@ -17,7 +45,13 @@ export interface FailNextOptions {
   retryAfterSeconds?: number;
   /** Status reason; defaults to the apiserver's reason for the code (429 TooManyRequests, 503 ServiceUnavailable, ...). */
   reason?: string;
+  /**
+   * Default: the apiserver's message for the code; for 403 the RBAC authorizer's text for this
+   * request (`endpointslices.discovery.k8s.io is forbidden: User "…" cannot watch resource …`).
+   */
   message?: string;
+  /** The user a 403's message names (default `system:serviceaccount:default:default`). */
+  user?: string;
   /** Only requests for which this returns true count (and are failed); default: every request. */
   match?: RequestMatch;
   /**
@@ -195,10 +229,13 @@ export class FaultState implements WriteFaults {
   takeFailure(request: RecordedRequest): Failure | undefined {
     const rule = this.failures.take(request);
     if (rule === undefined) return undefined;
-    const { reason, message, retryAfterSeconds, bodyBytes } = rule;
+    const { reason, message, retryAfterSeconds, bodyBytes, user } = rule;
+    const forbidden =
+      rule.status === 403 && message === undefined ? forbiddenStatus(request, user) : undefined;
     const status = failureStatus(rule.status, {
       ...(reason !== undefined ? { reason } : {}),
       ...(message !== undefined ? { message } : {}),
+      ...(forbidden ?? {}),
       ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}),
     });
     return { status, bodyBytes };

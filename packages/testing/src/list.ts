@@ -43,7 +43,7 @@ export const CONTINUE_EXPIRED_MESSAGE =
 export function tooLargeResourceVersion(requested: number, current: number): Status {
   return failureStatus(504, {
     reason: 'Timeout',
-    message: `Too large resource version: ${requested}, current: ${current}`,
+    message: `Timeout: Too large resource version: ${requested}, current: ${current}`,
     details: { causes: [{ reason: 'ResourceVersionTooLarge', message: 'Too large resource version' }] },
     retryAfterSeconds: 1,
   });
@@ -55,9 +55,18 @@ export function parseResourceVersion(value: string | undefined): number | undefi
   return /^[0-9]+$/.test(value) ? Number(value) : Number.NaN;
 }
 
+/** 400 for a malformed resourceVersion on a list, worded as kube-apiserver words it. */
 export function badResourceVersion(value: string): Status {
+  const quoted = JSON.stringify(value);
   return failureStatus(400, {
-    message: `invalid resource version "${value}": not a decimal unsigned integer`,
+    message: `invalid resource version: resourceVersion: Invalid value: ${quoted}: strconv.ParseUint: parsing ${quoted}: invalid syntax`,
+  });
+}
+
+/** 400 for a query parameter that is not an integer (limit, timeoutSeconds), as the parameter codec says it. */
+export function invalidInteger(value: string): Status {
+  return failureStatus(400, {
+    message: `strconv.ParseInt: parsing ${JSON.stringify(value)}: invalid syntax`,
   });
 }
 
@@ -135,7 +144,7 @@ export function listObjects(
   let limit = 0;
   if (query.limit !== undefined && query.limit !== '') {
     if (!/^-?[0-9]+$/.test(query.limit)) {
-      return { ok: false, status: failureStatus(400, { message: `invalid limit "${query.limit}"` }) };
+      return { ok: false, status: invalidInteger(query.limit) };
     }
     limit = Math.max(0, Number(query.limit));
   }
@@ -155,7 +164,8 @@ export function listObjects(
       };
     }
     const token = decodeContinue(query.continue);
-    if (typeof token === 'string') return { ok: false, status: failureStatus(400, { message: token }) };
+    if (typeof token === 'string')
+      return { ok: false, status: failureStatus(400, { message: `invalid continue token: ${token}` }) };
     start = token.start;
     if (token.rv === -1) {
       snapshotRv = current;
@@ -212,8 +222,8 @@ export function listObjects(
     if (filterMatches(filter, obj)) matching.push(obj);
   }
   // resourceVersion=0 is served from the watch cache, which ignores `limit` (kubernetes#70735):
-  // the whole list comes back in one page.
-  const servedFromCache = !query.continue && query.resourceVersion === '0';
+  // the whole list (or, with a continue token, all the rest of it) comes back in one page.
+  const servedFromCache = query.resourceVersion === '0';
   const page = limit > 0 && !servedFromCache ? matching.slice(0, limit) : matching;
   const metadata: { resourceVersion: string; continue?: string; remainingItemCount?: number } = {
     resourceVersion: String(snapshotRv),

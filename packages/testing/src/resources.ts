@@ -14,6 +14,8 @@ export interface ResourceInfo {
   readonly shortNames: readonly string[];
   /** `Warning` header every response about this resource carries, if any. */
   readonly warning: string | undefined;
+  /** The fields an empty object of the kind serializes with (besides kind, apiVersion, metadata). */
+  readonly emptyFields: Readonly<Record<string, unknown>>;
 }
 
 export const ENDPOINT_SLICES: ResourceInfo = {
@@ -26,6 +28,7 @@ export const ENDPOINT_SLICES: ResourceInfo = {
   singular: 'endpointslice',
   shortNames: [],
   warning: undefined,
+  emptyFields: { addressType: '', endpoints: null, ports: null },
 };
 
 export const ENDPOINTS: ResourceInfo = {
@@ -38,6 +41,7 @@ export const ENDPOINTS: ResourceInfo = {
   singular: 'endpoints',
   shortNames: ['ep'],
   warning: '299 - "v1 Endpoints is deprecated in v1.33+; use discovery.k8s.io/v1 EndpointSlice"',
+  emptyFields: {},
 };
 
 export const RESOURCES: readonly ResourceInfo[] = [ENDPOINT_SLICES, ENDPOINTS];

@@ -34,6 +34,20 @@ const FIXED: Record<string, Route> = {
 /** Paths that anonymous requests may read (system:public-info-viewer). */
 export const PUBLIC_PATHS = new Set(['/version', '/healthz', '/livez', '/readyz']);
 
+/**
+ * Whether a path not served is under an API prefix the server knows (the core API or a served
+ * group): kube-apiserver answers those with a NotFound Status, every other path with its plain-text
+ * `404 page not found` (an unknown group included).
+ */
+export function underKnownApi(path: string): boolean {
+  return (
+    path === '/api' ||
+    path.startsWith('/api/') ||
+    path === '/apis/discovery.k8s.io' ||
+    path.startsWith('/apis/discovery.k8s.io/')
+  );
+}
+
 export function parseRoute(path: string): Route {
   const fixed = FIXED[path];
   if (fixed !== undefined) return fixed;

@@ -171,7 +171,12 @@ function parseFieldTerm(term: string): FieldRequirement {
     if (idx < 0) continue;
     const field = term.slice(0, idx).trim();
     const value = unescapeFieldValue(term.slice(idx + op.length).trim());
-    if (!(field in FIELDS)) throw new SelectorError(`field label not supported: ${field}`);
+    if (!(field in FIELDS))
+      throw new SelectorError(
+        `${JSON.stringify(field)} is not a known field selector: only ${Object.keys(FIELDS)
+          .map((f) => JSON.stringify(f))
+          .join(', ')}`,
+      );
     return { field, value, negate };
   }
   throw new SelectorError(`invalid selector: '${term}'; can't understand '${term}'`);

@@ -29,7 +29,7 @@ import {
 import { listObjects } from './list.js';
 import { qualifiedResource, type ResourceInfo, resourceForKind } from './resources.js';
 import { baseHeaders, sendJson, sendJsonInParts, sendPaddedStatus, sendStatus, sendText } from './respond.js';
-import { parseRoute, type Route } from './routes.js';
+import { parseRoute, type Route, underKnownApi } from './routes.js';
 import {
   type ObjectFilter,
   parseFieldSelector,
@@ -482,7 +482,8 @@ class FakeApiServerImpl implements FakeApiServer, FaultTarget {
       return;
     }
     if (route.type === 'unknown') {
-      sendStatus(res, record, failureStatus(404, { details: {} }));
+      if (underKnownApi(record.path)) sendStatus(res, record, failureStatus(404, { details: {} }));
+      else sendText(res, record, 404, '404 page not found\n');
       return;
     }
     if (record.method !== 'GET') {
@@ -616,6 +617,7 @@ class FakeApiServerImpl implements FakeApiServer, FaultTarget {
         allowBookmarks: plan.allowBookmarks,
         bookmarkIntervalMs: this.bookmarkIntervalMs,
         timeoutSeconds: plan.timeoutSeconds,
+        afterResourceVersion: plan.afterResourceVersion,
       },
       this.store,
       this.faultState,

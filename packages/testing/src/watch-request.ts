@@ -2,7 +2,7 @@
  * WATCH request semantics: ListOptions validation for watches (watch-list included), the start point
  * from resourceVersion, and the initial lines (synthetic ADDED, replay, or the streaming-list bookmark).
  */
-import { badResourceVersion, parseResourceVersion, tooLargeResourceVersion } from './list.js';
+import { invalidInteger, parseResourceVersion } from './list.js';
 import type { ResourceInfo } from './resources.js';
 import { filterMatches, type ObjectFilter } from './selectors.js';
 import { expiredStatus, type FieldError, failureStatus, invalidListOptions, type Status } from './status.js';
@@ -30,6 +30,11 @@ export interface WatchPlan {
   initialResourceVersion: number | undefined;
   /** Set when the start resourceVersion is compacted: send it as an in-stream ERROR, then end. */
   expired: Status | undefined;
+  /**
+   * Only changes after this resourceVersion reach the watch: set when it starts from a
+   * resourceVersion the server has not reached yet (the apiserver accepts it and waits).
+   */
+  afterResourceVersion: number | undefined;
 }
 
 const isTrue = (value: string | undefined) => value === 'true' || value === '1';
@@ -53,13 +58,9 @@ function validate(query: WatchQuery, watchListEnabled: boolean): FieldError[] {
         type: 'Forbidden',
         detail: 'sendInitialEvents is forbidden for watch unless the WatchList feature gate is enabled',
       });
-    } else if (sendInitialEvents && !isTrue(query.allowWatchBookmarks)) {
-      errors.push({
-        field: 'allowWatchBookmarks',
-        type: 'Forbidden',
-        detail: 'sendInitialEvents requires setting allowWatchBookmarks to true',
-      });
     }
+    // kube-apiserver 1.37 no longer requires allowWatchBookmarks: without it the initial events
+    // come without their end bookmark.
   }
   if (match !== '') {
     if (sendInitialEvents === undefined) {
@@ -78,13 +79,15 @@ function validate(query: WatchQuery, watchListEnabled: boolean): FieldError[] {
         supported: ['NotOlderThan'],
       });
     }
-    if (query.continue) {
-      errors.push({
-        field: 'resourceVersionMatch',
-        type: 'Forbidden',
-        detail: 'resourceVersionMatch is forbidden when continue is provided',
-      });
-    }
+  }
+  // A watch cannot continue a list: kube-apiserver 1.37 blames resourceVersionMatch even when none
+  // was given.
+  if (query.continue) {
+    errors.push({
+      field: 'resourceVersionMatch',
+      type: 'Forbidden',
+      detail: 'resourceVersionMatch is forbidden when continue is provided',
+    });
   }
   return errors;
 }
@@ -105,22 +108,23 @@ export function planWatch(
 
   const requested = parseResourceVersion(query.resourceVersion);
   if (requested !== undefined && Number.isNaN(requested)) {
-    return { ok: false, status: badResourceVersion(query.resourceVersion ?? '') };
+    // The watch path of kube-apiserver answers a malformed resourceVersion with a bare 500 (the
+    // list path says 400 BadRequest).
+    const value = JSON.stringify(query.resourceVersion ?? '');
+    const status = failureStatus(500, {
+      message: `resourceVersion: Invalid value: ${value}: strconv.ParseUint: parsing ${value}: invalid syntax`,
+    });
+    const { reason: _reason, ...bare } = status;
+    return { ok: false, status: bare as Status };
   }
   let timeoutSeconds: number | undefined;
   if (query.timeoutSeconds !== undefined && query.timeoutSeconds !== '') {
     if (!/^[0-9]+$/.test(query.timeoutSeconds)) {
-      return {
-        ok: false,
-        status: failureStatus(400, { message: `invalid timeoutSeconds "${query.timeoutSeconds}"` }),
-      };
+      return { ok: false, status: invalidInteger(query.timeoutSeconds) };
     }
     timeoutSeconds = Number(query.timeoutSeconds) || undefined;
   }
   const current = store.resourceVersion;
-  if (requested !== undefined && requested > current) {
-    return { ok: false, status: tooLargeResourceVersion(requested, current) };
-  }
 
   const sendInitialEvents =
     query.sendInitialEvents === undefined ? undefined : isTrue(query.sendInitialEvents);
@@ -137,17 +141,27 @@ export function planWatch(
     initial: '',
     initialResourceVersion: undefined,
     expired: undefined,
+    afterResourceVersion: undefined,
   };
+  // The bookmark that ends the initial events, when bookmarks are allowed.
+  const endOfInitialEvents = () =>
+    plan.allowBookmarks
+      ? eventLine('BOOKMARK', bookmarkObject(resource, current, { [INITIAL_EVENTS_END]: 'true' }))
+      : '';
   if (sendInitialEvents === true) {
-    // Streaming list: the state now, then the bookmark that marks its end.
-    plan.initial =
-      matchingNow() +
-      eventLine('BOOKMARK', bookmarkObject(resource, current, { [INITIAL_EVENTS_END]: 'true' }));
+    // Streaming list: the state now, then the bookmark that marks its end (without bookmarks
+    // allowed, kube-apiserver 1.37 sends the initial events alone).
+    plan.initial = matchingNow() + endOfInitialEvents();
     plan.initialResourceVersion = current;
   } else if (requested === undefined || requested === 0) {
-    // Legacy semantics: synthetic ADDED for the current state; sendInitialEvents=false starts from now.
-    if (sendInitialEvents === undefined) plan.initial = matchingNow();
+    // Legacy semantics: synthetic ADDED for the current state; sendInitialEvents=false starts from
+    // now. kube-apiserver 1.37 (watch cache) ends the synthetic ADDED with the initial-events-end
+    // bookmark too, when bookmarks are allowed.
+    if (sendInitialEvents === undefined) plan.initial = matchingNow() + endOfInitialEvents();
     if (plan.initial !== '') plan.initialResourceVersion = current;
+  } else if (requested > current) {
+    // Ahead of the server: accepted (HTTP 200); it sees the changes once they pass that point.
+    plan.afterResourceVersion = requested;
   } else {
     const events = store.eventsAfter(resource, requested);
     if (events === undefined) {

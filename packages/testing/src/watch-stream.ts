@@ -25,6 +25,8 @@ export interface WatchSpec {
   readonly bookmarkIntervalMs: number;
   /** End the response cleanly after this many seconds. */
   readonly timeoutSeconds: number | undefined;
+  /** Only changes (and bookmarks) past this resourceVersion are sent: a watch started ahead of the server. */
+  readonly afterResourceVersion?: number | undefined;
 }
 
 const serialized = new WeakMap<object, string>();
@@ -69,7 +71,11 @@ export function eventFor(
   }
 }
 
-/** The object of a BOOKMARK event: kind, apiVersion and metadata.resourceVersion only. */
+/**
+ * The object of a BOOKMARK event: kind, apiVersion and metadata.resourceVersion, plus what the
+ * apiserver's empty object of the kind serializes to (an EndpointSlice's fields are not omitempty:
+ * `addressType: ""`, `endpoints: null`, `ports: null`; an Endpoints has none).
+ */
 export function bookmarkObject(
   resource: ResourceInfo,
   rv: number,
@@ -79,7 +85,7 @@ export function bookmarkObject(
     resourceVersion: String(rv),
   };
   if (annotations !== undefined) metadata.annotations = annotations;
-  return { kind: resource.kind, apiVersion: resource.apiVersion, metadata };
+  return { kind: resource.kind, apiVersion: resource.apiVersion, metadata, ...resource.emptyFields };
 }
 
 /** One watch as the server sees it (`FakeApiServer.listWatches`, `onWatchChange`). Times are `Date.now()`. */
@@ -286,8 +292,10 @@ export class WatchStream {
   private onStoreEvents(events: readonly StoreEvent[]): void {
     let text = '';
     let rv: number | undefined;
+    const after = this.spec.afterResourceVersion;
     for (const ev of events) {
       if (ev.resource !== this.spec.resource) continue;
+      if (after !== undefined && ev.rv <= after) continue;
       const out = eventFor(ev, this.spec.filter);
       if (out === undefined) continue;
       text += eventLine(out.type, out.object);
@@ -298,6 +306,7 @@ export class WatchStream {
 
   private bookmark(): void {
     const rv = this.store.resourceVersion;
+    if (this.spec.afterResourceVersion !== undefined && rv <= this.spec.afterResourceVersion) return;
     this.enqueue(eventLine('BOOKMARK', bookmarkObject(this.spec.resource, rv)), rv);
   }
 

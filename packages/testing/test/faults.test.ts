@@ -168,6 +168,36 @@ describe('faults', () => {
     expect((await get(server, SLICES)).status).toBe(200);
   });
 
+  it('failNext(403) words the denial as the RBAC authorizer does, for the verb, resource and scope asked', async () => {
+    await start();
+    const user = 'system:serviceaccount:team:reader';
+    server.faults.failNext(3, 403, { user });
+    const list = await get(server, SLICES);
+    expect(list.status).toBe(403);
+    expect(list.json).toEqual({
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: `endpointslices.discovery.k8s.io is forbidden: User "${user}" cannot list resource "endpointslices" in API group "discovery.k8s.io" in the namespace "default"`,
+      reason: 'Forbidden',
+      details: { group: 'discovery.k8s.io', kind: 'endpointslices' },
+      code: 403,
+    });
+    const one = await get(server, `${SLICES}/web`);
+    expect(one.json.message).toBe(
+      `endpointslices.discovery.k8s.io "web" is forbidden: User "${user}" cannot get resource "endpointslices" in API group "discovery.k8s.io" in the namespace "default"`,
+    );
+    expect(one.json.details).toEqual({ name: 'web', group: 'discovery.k8s.io', kind: 'endpointslices' });
+    const w = await RawWatch.open(server, '/api/v1/endpoints', {});
+    watches.push(w);
+    await w.waitForClose();
+    expect(w.json.message).toBe(
+      `endpoints is forbidden: User "${user}" cannot watch resource "endpoints" in API group "" at the cluster scope`,
+    );
+    expect(w.json.details).toEqual({ kind: 'endpoints' });
+  });
+
   it('stallWatches holds events and bookmarks (socket open) and flushes them as one burst', async () => {
     await start({ bookmarkIntervalMs: 20 });
     const w = await watch({ resourceVersion: server.resourceVersion, allowWatchBookmarks: 'true' });

@@ -171,7 +171,9 @@ describe('selectors', () => {
     expect(parseFieldSelector('metadata.name=n').matches(obj({}))).toBe(true);
     expect(parseFieldSelector('metadata.namespace!=default').matches(obj({}))).toBe(false);
     expect(parseFieldSelector('metadata.name=a\\,b').matches(obj({}, 'a,b'))).toBe(true);
-    expect(() => parseFieldSelector('status.phase=Running')).toThrow(/field label not supported/);
+    expect(() => parseFieldSelector('status.phase=Running')).toThrow(
+      '"status.phase" is not a known field selector: only "metadata.name", "metadata.namespace"',
+    );
   });
 });
 

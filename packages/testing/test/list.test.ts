@@ -68,6 +68,30 @@ describe('LIST', () => {
     const consistent = await get(server, SLICES, { limit: '1' });
     expect(names(consistent.json)).toEqual(['a']);
     expect(consistent.json.metadata.continue).toBeDefined();
+    // With a continue token too: the rest of the list in one page.
+    const rest = await get(server, SLICES, {
+      limit: '1',
+      resourceVersion: '0',
+      continue: consistent.json.metadata.continue,
+    });
+    expect(names(rest.json)).toEqual(['b', 'c']);
+    expect(rest.json.metadata.continue).toBeUndefined();
+  });
+
+  it('words malformed parameters as kube-apiserver does (400 BadRequest)', async () => {
+    const message = async (query: Record<string, string>) => {
+      const res = await get(server, SLICES, query);
+      expect(res.status).toBe(400);
+      expect(res.json.reason).toBe('BadRequest');
+      return res.json.message;
+    };
+    expect(await message({ resourceVersion: 'abc' })).toBe(
+      'invalid resource version: resourceVersion: Invalid value: "abc": strconv.ParseUint: parsing "abc": invalid syntax',
+    );
+    expect(await message({ limit: 'abc' })).toBe('strconv.ParseInt: parsing "abc": invalid syntax');
+    expect(await message({ continue: 'garbage' })).toMatch(
+      /^invalid continue token: continue key is not valid: /,
+    );
   });
 
   it('a continue token issued before compact() answers 410 Expired with an inconsistent continuation', async () => {
@@ -124,7 +148,10 @@ describe('LIST', () => {
     expect(await sel('metadata.namespace!=default', SLICES)).toEqual([]);
     const bad = await get(server, SLICES, { fieldSelector: 'spec.nodeName=x' });
     expect(bad.status).toBe(400);
-    expect(bad.json.message).toContain('field label not supported');
+    // kube-apiserver's wording, which names the fields endpointslices support.
+    expect(bad.json.message).toBe(
+      '"spec.nodeName" is not a known field selector: only "metadata.name", "metadata.namespace"',
+    );
   });
 
   it('honours resourceVersion and resourceVersionMatch', async () => {
@@ -150,7 +177,9 @@ describe('LIST', () => {
     expect(tooLarge.status).toBe(504);
     expect(tooLarge.headers['retry-after']).toBe('1');
     expect(tooLarge.json).toMatchObject({ reason: 'Timeout', code: 504 });
-    expect(tooLarge.json.message).toContain('Too large resource version');
+    expect(tooLarge.json.message).toBe(
+      `Timeout: Too large resource version: ${Number(current) + 10}, current: ${current}`,
+    );
 
     const invalid = await get(server, SLICES, { resourceVersionMatch: 'Exact' });
     expect(invalid.status).toBe(422);
@@ -193,10 +222,16 @@ describe('LIST', () => {
     expect((await get(server, ALL_SLICES)).headers.warning).toBeUndefined();
   });
 
-  it('answers unknown paths 404 and other methods 405, as Status JSON', async () => {
+  it('answers unknown paths 404 (Status JSON under a known API, plain text elsewhere) and other methods 405', async () => {
     const unknown = await get(server, '/api/v1/pods');
     expect(unknown.status).toBe(404);
     expect(unknown.json).toMatchObject({ kind: 'Status', status: 'Failure', reason: 'NotFound', code: 404 });
+    for (const path of ['/apis/widgets.example.com/v1/namespaces/default/widgets', '/nope']) {
+      const page = await get(server, path);
+      expect(page.status).toBe(404);
+      expect(page.headers['content-type']).toBe('text/plain; charset=utf-8');
+      expect(page.text).toBe('404 page not found\n');
+    }
     const post = await get(server, SLICES, {}, { method: 'POST' });
     expect(post.status).toBe(405);
     expect(post.json.reason).toBe('MethodNotAllowed');

@@ -5,7 +5,7 @@ import {
   type FakeApiServerOptions,
   startFakeApiServer,
 } from '../src/index.js';
-import { get, type Json, RawWatch, SLICES } from './helpers.js';
+import { get, type Json, RawWatch, SLICES, sleep } from './helpers.js';
 
 const slice = (name: string, labels: Record<string, string> = {}, ip = '10.0.0.1') =>
   endpointSlice({ service: 'web', name, labels, endpoints: [{ addresses: [ip] }] });
@@ -107,14 +107,19 @@ describe('WATCH', () => {
     expect(w.events[1].type).toBe('DELETED');
   });
 
-  it('answers a resourceVersion ahead of the server with 504 Timeout and Retry-After 1', async () => {
-    await start();
-    const w = await watch({ resourceVersion: String(Number(server.resourceVersion) + 5) });
-    await w.waitForClose();
-    expect(w.status).toBe(504);
-    expect(w.headers['retry-after']).toBe('1');
-    expect(w.json).toMatchObject({ kind: 'Status', reason: 'Timeout', code: 504 });
-    expect(w.json.message).toContain('Too large resource version');
+  it('accepts a resourceVersion ahead of the server (200) and sends only the changes past it', async () => {
+    await start({ bookmarkIntervalMs: 20 });
+    const ahead = Number(server.resourceVersion) + 2;
+    const w = await watch({ resourceVersion: String(ahead), allowWatchBookmarks: 'true' });
+    expect(w.status).toBe(200);
+    await server.waitForWatches(1);
+    server.upsert(slice('a'));
+    server.upsert(slice('b'));
+    await sleep(100);
+    expect(w.events).toEqual([]);
+    server.upsert(slice('c'));
+    await w.until(() => w.events.some((e) => e.type === 'ADDED'), 'the ADDED past the resourceVersion');
+    expect(summary(w.events.filter((e) => e.type === 'ADDED'))).toEqual([`ADDED c@${ahead + 1}`]);
   });
 
   it('after compact(), a watch from an older resourceVersion gets 200 + in-stream 410 Expired, then ends', async () => {
@@ -152,6 +157,10 @@ describe('WATCH', () => {
           kind: 'EndpointSlice',
           apiVersion: 'discovery.k8s.io/v1',
           metadata: { resourceVersion: server.resourceVersion },
+          // The fields of an empty EndpointSlice, as the apiserver serializes its bookmarks.
+          addressType: '',
+          endpoints: null,
+          ports: null,
         },
       });
     }
@@ -194,6 +203,9 @@ describe('WATCH', () => {
       kind: 'EndpointSlice',
       apiVersion: 'discovery.k8s.io/v1',
       metadata: { resourceVersion: rv, annotations: { 'k8s.io/initial-events-end': 'true' } },
+      addressType: '',
+      endpoints: null,
+      ports: null,
     });
     server.upsert(slice('c'));
     expect((await w.waitForEvents(4))[3]).toMatchObject({
@@ -202,12 +214,46 @@ describe('WATCH', () => {
     });
   });
 
+  it('streams a watch-list without bookmarks allowed: the initial ADDED without an end bookmark', async () => {
+    await start();
+    server.upsert(slice('a'));
+    const w = await watch({ sendInitialEvents: 'true', resourceVersionMatch: 'NotOlderThan' });
+    expect(w.status).toBe(200);
+    await w.waitForEvents(1);
+    server.upsert(slice('b'));
+    expect(summary(await w.waitForEvents(2)).map((s) => s.split('@')[0])).toEqual(['ADDED a', 'ADDED b']);
+  });
+
+  it('ends the synthetic ADDED of a legacy watch (rv unset or 0) with the initial-events-end bookmark when allowed', async () => {
+    await start();
+    server.upsert(slice('a'));
+    const rv = server.resourceVersion;
+    for (const query of [
+      { allowWatchBookmarks: 'true' },
+      { allowWatchBookmarks: 'true', resourceVersion: '0' },
+    ] as Record<string, string>[]) {
+      const w = await watch(query);
+      const events = await w.waitForEvents(2);
+      expect(events[0]).toMatchObject({ type: 'ADDED', object: { metadata: { name: 'a' } } });
+      expect(events[1]).toMatchObject({
+        type: 'BOOKMARK',
+        object: { metadata: { resourceVersion: rv, annotations: { 'k8s.io/initial-events-end': 'true' } } },
+      });
+    }
+  });
+
+  it('rejects a watch with a continue token (422, blaming resourceVersionMatch as kube-apiserver does)', async () => {
+    await start();
+    const w = await watch({ continue: 'abc' });
+    await w.waitForClose();
+    expect(w.status).toBe(422);
+    expect(w.json.message).toBe(
+      'ListOptions.meta.k8s.io "" is invalid: resourceVersionMatch: Forbidden: resourceVersionMatch is forbidden when continue is provided',
+    );
+  });
+
   it('rejects invalid watch-list requests with 422 Invalid', async () => {
     await start();
-    const noBookmarks = await watch({ sendInitialEvents: 'true', resourceVersionMatch: 'NotOlderThan' });
-    await noBookmarks.waitForClose();
-    expect(noBookmarks.status).toBe(422);
-    expect(noBookmarks.json.details.causes[0].field).toBe('allowWatchBookmarks');
     const noMatch = await watch({ sendInitialEvents: 'true', allowWatchBookmarks: 'true' });
     await noMatch.waitForClose();
     expect(noMatch.status).toBe(422);
@@ -235,10 +281,18 @@ describe('WATCH', () => {
     expect(fromRv.events[0].object.metadata.name).toBe('b');
     server.upsert(slice('c'));
     expect((await fromNow.waitForEvents(1))[0].object.metadata.name).toBe('c');
+    // The watch path answers a malformed resourceVersion with a bare 500 (no reason), the list 400.
     const bad = await watch({ resourceVersion: 'abc' });
     await bad.waitForClose();
-    expect(bad.status).toBe(400);
-    expect(bad.json.reason).toBe('BadRequest');
+    expect(bad.status).toBe(500);
+    expect(bad.json).toEqual({
+      kind: 'Status',
+      apiVersion: 'v1',
+      metadata: {},
+      status: 'Failure',
+      message: 'resourceVersion: Invalid value: "abc": strconv.ParseUint: parsing "abc": invalid syntax',
+      code: 500,
+    });
   });
 
   it('with watchList: false rejects sendInitialEvents like a server whose WatchList gate is off', async () => {
