@@ -39,6 +39,7 @@ describe('one Service followed through the real EndpointSlice controller', () =>
     const ips = dataPodIps(250);
     let running = 0;
     for (const size of [1, 100, 250, 120, 0]) {
+      const from = recorder.mark();
       const work: Promise<unknown>[] = [];
       for (let i = running; i < size; i++)
         work.push(
@@ -54,7 +55,14 @@ describe('one Service followed through the real EndpointSlice controller', () =>
       await Promise.all(work);
       running = size;
       const want = ips.slice(0, size);
-      const reached = await recorder.until((s) => targetsAre(s, want, 8080), `${size} endpoints`, 60_000);
+      // Deleted pods first turn terminating (not ready) in the slices, then leave: wait until `all`
+      // has settled too, so the slices read next are the controller's final word for this step.
+      const reached = await recorder.until(
+        (s) => targetsAre(s, want, 8080) && s.all.length === size,
+        `${size} endpoints`,
+        60_000,
+        from,
+      );
       expect(reached.endpoints.every((e) => e.ready && e.serving && !e.terminating)).toBe(true);
       expect(reached.endpoints.every((e) => e.nodeName === 'node-a' && e.zone === 'zone-a')).toBe(true);
       // The union the SDK computed is the union of the slices the controller wrote.
@@ -87,15 +95,22 @@ describe('conditions as the controller sets them', () => {
     const recorder = new Recorder(watchEndpoints(clientFor(plane(), { namespace: NS }), { service: 'flip' }));
     try {
       await recorder.until((s) => targetsAre(s, ips, 8080), 'three ready pods');
+      let from = recorder.mark();
       await admin.setPodReady(NS, 'flip-1', false);
-      const unready = await recorder.until((s) => targetsAre(s, [ips[0]!, ips[2]!], 8080), 'flip-1 unready');
+      const unready = await recorder.until(
+        (s) => targetsAre(s, [ips[0]!, ips[2]!], 8080),
+        'flip-1 unready',
+        30_000,
+        from,
+      );
       expect(unready.all.find((e) => e.address === ips[1])).toMatchObject({
         ready: false,
         serving: false,
         terminating: false,
       });
+      from = recorder.mark();
       await admin.setPodReady(NS, 'flip-1', true);
-      await recorder.next((s) => targetsAre(s, ips, 8080), 'flip-1 ready again');
+      await recorder.until((s) => targetsAre(s, ips, 8080), 'flip-1 ready again', 30_000, from);
     } finally {
       recorder.close();
     }
@@ -270,8 +285,9 @@ describe("source: 'endpoints' (the v1 Endpoints the endpoints controller writes)
       expect(a.source).toBe('endpoints');
       expect(a.all.find((e) => e.address === ips[2])).toMatchObject({ ready: false });
       expect(b.all.find((e) => e.address === ips[2])).toMatchObject({ ready: false });
+      const from = fromEndpoints.mark();
       await admin.setPodReady(NS, 'legacy-2', true);
-      await fromEndpoints.next((s) => targetsAre(s, ips, 8080), 'Endpoints: legacy-2 ready');
+      await fromEndpoints.until((s) => targetsAre(s, ips, 8080), 'Endpoints: legacy-2 ready', 30_000, from);
     } finally {
       fromEndpoints.close();
       fromSlices.close();

@@ -83,6 +83,14 @@ export class Recorder<T> {
     });
   }
 
+  /**
+   * The index the next value will have: take it BEFORE causing a change, then pass it to
+   * {@link until}, so that neither an older value nor one emitted before the wait starts is missed.
+   */
+  mark(): number {
+    return this.values.length;
+  }
+
   /** Like {@link until}, for values emitted after this call. */
   next(predicate: (value: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
     return this.until(predicate, what, timeoutMs, this.values.length);
