@@ -18,7 +18,7 @@ import {
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain .mjs example without type declarations
 import { watchBlog } from '../../examples/seed-blog/watch-blog.mjs';
-import { dataPodIps, useControlPlane } from './helpers.js';
+import { dataPodIps, until, useControlPlane } from './helpers.js';
 
 const plane = useControlPlane();
 const MANIFESTS = fileURLToPath(new URL('../../examples/kind/manifests/', import.meta.url));
@@ -27,14 +27,6 @@ const KIND_CLIENT = fileURLToPath(new URL('../../examples/kind/src/client.mjs', 
 beforeAll(async () => {
   await plane().admin.createNode('node-a', { zone: 'zone-a' });
 });
-
-/** Bounded polling (a timeout only fails the wait). */
-async function until(check: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  for (let waited = 0; !check(); waited += 20) {
-    if (waited >= timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 const ENDPOINTS_RULE = { apiGroups: [''], resources: ['endpoints'], verbs: ['get', 'list', 'watch'] };
 const SLICES_RULE = {
@@ -356,9 +348,9 @@ describe('kind manifests', () => {
           code = await client.stop();
         }
         expect(code).toBe(0);
-        expect(client.lines.at(-1)).toMatch(
-          /^distribution: \d+ answers, 0 errors so far \| echo-a \d+ .*echo-b \d+/,
-        );
+        // The last report covers only the window since the one before (it may hold a single answer);
+        // the spread over both pods was checked above, the error count is cumulative.
+        expect(client.lines.at(-1)).toMatch(/^distribution: \d+ answers, 0 errors so far/);
 
         // Without the RoleBinding the same client is refused: the check above would notice a gap.
         await kubectl(['delete', '-n', DEMO, 'rolebinding/client-endpoint-reader']);

@@ -2,7 +2,12 @@
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createKubeClient, type EndpointSet, type KubeClient, loadKubeConfig } from '@endpoint-watch/core';
-import { type ControlPlane, type ControlPlaneOptions, startControlPlane } from '@endpoint-watch/testing';
+import {
+  type ControlPlane,
+  type ControlPlaneOptions,
+  eventually,
+  startControlPlane,
+} from '@endpoint-watch/testing';
 import type { Observable, Subscription } from 'rxjs';
 import { afterAll, beforeAll, inject } from 'vitest';
 
@@ -119,4 +124,9 @@ export function dataPodIps(count: number, offset = 0): string[] {
     const n = offset + i + 1;
     return `198.19.${n >> 8}.${n & 255}`;
   });
+}
+
+/** Bounded polling for a condition (a timeout only fails the wait; nothing asserts on time). */
+export function until(check: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
+  return eventually(check, what, timeoutMs);
 }

@@ -27,7 +27,7 @@ import { request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain .mjs example without type declarations
 import { runClient } from '../../examples/kind/src/client.mjs';
-import { clientFor, Recorder, targetsAre, useControlPlane } from './helpers.js';
+import { clientFor, Recorder, targetsAre, until, useControlPlane } from './helpers.js';
 
 const unavailable = podNetworkUnavailable();
 if (unavailable !== undefined)
@@ -72,12 +72,13 @@ async function traffic(harness: Harness, total: number, path = '/', concurrency 
   return result;
 }
 
-/** Bounded polling (no assertion on time: a timeout only fails the wait). */
-async function until(check: () => boolean, what: string, timeoutMs = 30_000): Promise<void> {
-  for (let waited = 0; !check(); waited += 20) {
-    if (waited >= timeoutMs) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
+/** Waits (bounded) until the pod's server holds as many requests as the balancer has in flight on it. */
+async function arrived(pod: NetworkPod, inFlightByBalancer: () => number): Promise<void> {
+  for (let attempt = 0; attempt < 500; attempt++) {
+    if ((await pod.stats()).inFlight === inFlightByBalancer()) return;
+    await sleep(10);
   }
+  throw new Error(`${pod.name}'s server never held the ${inFlightByBalancer()} requests sent to it`);
 }
 
 const addressesOf = (balancer: Balancer) =>
@@ -234,7 +235,8 @@ describe.skipIf(unavailable !== undefined)(
           ),
         );
         await until(() => onP2() > 0, `POSTs in flight on ${p2.name}`);
-        await sleep(500); // the requests reach the pods, which hold them 2 s: the kill lands mid-request
+        // The kill must land mid-request: wait until p2's server holds every POST the balancer sent it.
+        await arrived(p2, onP2);
         const postsOnP2 = onP2();
         await p2.kill();
         const postResults = await Promise.all(posts);
@@ -248,7 +250,7 @@ describe.skipIf(unavailable !== undefined)(
         expectSpread(await traffic(harness, 60), [p0, p2], 60);
         const gets = Array.from({ length: 6 }, () => harness.send('/delay/2000'));
         await until(() => onP2() > 0, `GETs in flight on ${p2.name}`);
-        await sleep(500);
+        await arrived(p2, onP2);
         expect(onP2()).toBeGreaterThan(0);
         await p2.kill();
         expect(await Promise.all(gets)).toEqual(Array(6).fill(p0.name));

@@ -7,6 +7,7 @@ import { type ChildProcess, execFile, execFileSync, spawn } from 'node:child_pro
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { promisify } from 'node:util';
+import { request } from 'undici';
 import { reapLater, release } from './reaper.js';
 
 const run = promisify(execFile);
@@ -26,6 +27,8 @@ export interface NetworkPod {
   kill(): Promise<void>;
   /** Starts the server again. */
   start(): Promise<void>;
+  /** Requests the server holds now (received, not yet answered) and has answered since it started. */
+  stats(): Promise<{ inFlight: number; answered: number }>;
 }
 
 export interface PodNetwork {
@@ -53,13 +56,24 @@ export function podNetworkUnavailable(): string | undefined {
   return undefined;
 }
 
-// Each request is answered with the pod's name; `/delay/<ms>` waits first (a slow pod).
+// Each request is answered with the pod's name; `/delay/<ms>` waits first (a slow pod); `/_stats` tells
+// how many requests the server holds and has answered (a test can wait until requests have arrived).
 const POD_SERVER = `
 const http = require('node:http');
 const [name, port] = process.argv.slice(1);
+let inFlight = 0;
+let answered = 0;
 const server = http.createServer((req, res) => {
+  if (req.url === '/_stats') {
+    res.setHeader('content-type', 'application/json');
+    res.end(JSON.stringify({ pod: name, inFlight, answered }));
+    return;
+  }
+  inFlight++;
   const delay = /^\\/delay\\/(\\d+)/.exec(req.url ?? '');
   const answer = () => {
+    inFlight--;
+    answered++;
     res.setHeader('content-type', 'application/json');
     res.setHeader('x-pod', name);
     res.end(JSON.stringify({ pod: name, method: req.method, url: req.url }));
@@ -167,6 +181,14 @@ export async function startPodNetwork(): Promise<PodNetwork> {
           );
         });
         await listening;
+      },
+      async stats() {
+        const response = await request(`http://${podIp}:${port}/_stats`, {
+          headersTimeout: 5_000,
+          bodyTimeout: 5_000,
+        });
+        const { inFlight, answered } = (await response.body.json()) as { inFlight: number; answered: number };
+        return { inFlight, answered };
       },
       async kill() {
         const child = server;
