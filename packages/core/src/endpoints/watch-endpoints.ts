@@ -1,4 +1,4 @@
-import { defer, from, Observable, shareReplay, switchMap } from 'rxjs';
+import { defer, finalize, from, Observable, shareReplay, switchMap } from 'rxjs';
 import { KubeApiError } from '../transport/kube-api-error.js';
 import type { KubeClient } from '../transport/kube-client.js';
 import type { ListWatchOptions } from '../watch/list-watch.js';
@@ -61,9 +61,17 @@ export function watchEndpoints(client: KubeClient, options: WatchEndpointsOption
     let sets = registry.sets.get(key);
     if (!sets) {
       const shared = sharedWatch(client, source, namespace, options);
-      sets = endpointSets(shared, () => createAggregator(source, namespace, options)).pipe(
+      const created: Observable<EndpointSet> = defer(() => {
+        // Subscribed again after its last subscriber left: share it again, unless a newer one is.
+        if (!registry.sets.has(key)) registry.sets.set(key, created);
+        return endpointSets(shared, () => createAggregator(source, namespace, options));
+      }).pipe(
+        // The last subscriber left: forget it, so a client that watched 10,000 Services over its
+        // life keeps nothing for those it no longer watches.
+        finalize(() => forget(registry.sets, key, created)),
         shareReplay({ bufferSize: 1, refCount: true }),
       );
+      sets = created;
       registry.sets.set(key, sets);
     }
     return sets;
@@ -119,7 +127,7 @@ function sharedWatch(
     const ns = encodeURIComponent(namespace);
     // The store keeps the parsed form: the raw objects die young (no managedFields, annotations or
     // unchanged entries retained), and the aggregators of every port share the parse.
-    shared = new SharedResourceWatch(
+    const created: SharedResourceWatch = new SharedResourceWatch(
       client,
       source === 'endpointslices'
         ? {
@@ -136,10 +144,31 @@ function sharedWatch(
             path: `/api/v1/namespaces/${ns}/endpoints`,
             fieldSelector: `metadata.name=${options.service}`,
           },
+      {
+        started: () => {
+          if (!registry.watches.has(key)) registry.watches.set(key, created);
+        },
+        stopped: () => forget(registry.watches, key, created),
+      },
     );
+    shared = created;
     registry.watches.set(key, shared);
   }
   return shared;
+}
+
+/** Removes `key` from a registry if it still names `value` (a newer entry stays). */
+function forget<V>(map: Map<string, V>, key: string, value: V): void {
+  if (map.get(key) === value) map.delete(key);
+}
+
+/**
+ * @internal How many shared watches and set streams a client keeps registered (tests and the memory
+ * benchmark read it; entries exist only while subscribed, or created and not yet subscribed).
+ */
+export function registeredCounts(client: KubeClient): { watches: number; sets: number } {
+  const registry = registries.get(client);
+  return { watches: registry?.watches.size ?? 0, sets: registry?.sets.size ?? 0 };
 }
 
 function registryOf(client: KubeClient): ClientRegistry {

@@ -235,6 +235,9 @@ export function listWatch(client: KubeClient, options: ListWatchOptions): Observ
       let step = machine.handle({ kind: 'start' });
       while (!lifetime.signal.aborted) {
         deliver(step);
+        // A subscriber may leave inside that emission (`take(1)`, `firstValueFrom`): then nothing
+        // more may start, or the WATCH after a LIST would open with no one to abort it.
+        if (lifetime.signal.aborted) return;
         const command = step.command;
         if (!command) throw new Error('ListWatchMachine returned no command');
         // One controller per operation, aborted by unsubscribe or by a resync request.

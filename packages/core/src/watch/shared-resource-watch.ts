@@ -16,6 +16,12 @@ export interface SharedResourceWatchOptions extends Omit<ListWatchOptions, 'resy
   readonly transform?: ObjectTransform;
 }
 
+/** Told when the shared watch starts (first subscriber) and stops (last unsubscribe), e.g. to keep a registry of live watches. */
+export interface SharedResourceWatchLifecycle {
+  readonly started?: () => void;
+  readonly stopped?: () => void;
+}
+
 type SharedNotification =
   | { readonly kind: 'change'; readonly change: StoreChange }
   | { readonly kind: 'health'; readonly health: WatchHealth };
@@ -31,9 +37,14 @@ export class SharedResourceWatch {
   #store: ObjectStore | undefined;
   #health: WatchHealth | undefined;
 
-  constructor(client: KubeClient, options: SharedResourceWatchOptions) {
+  constructor(
+    client: KubeClient,
+    options: SharedResourceWatchOptions,
+    lifecycle: SharedResourceWatchLifecycle = {},
+  ) {
     const { transform, ...listWatchOptions } = options;
     this.#notifications = defer(() => {
+      lifecycle.started?.();
       const store = new ObjectStore();
       this.#store = store;
       this.#health = undefined;
@@ -68,6 +79,7 @@ export class SharedResourceWatch {
       finalize(() => {
         this.#store = undefined;
         this.#health = undefined;
+        lifecycle.stopped?.();
       }),
       share(),
     );

@@ -1,7 +1,9 @@
 import { endpointSlice, v1Endpoints } from '@endpoint-watch/testing';
+import { firstValueFrom } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { EndpointSet } from '../../src/endpoints/types.js';
 import {
+  registeredCounts,
   type WatchEndpointsOptions,
   watchEndpoints,
   watchEndpointsHealth,
@@ -131,6 +133,59 @@ describe('watchEndpoints over a real socket', () => {
     expect(cluster.server.openWatches).toBe(1);
     b.unsubscribe();
     await eventually(() => cluster.server.openWatches === 0, 5000, 'the watch to close');
+  });
+
+  it('keeps nothing registered for a Service once its last subscriber has left', async () => {
+    const services = Array.from({ length: 50 }, (_, i) => `svc-${i}`);
+    cluster = await startCluster({
+      initialObjects: services.map((service) =>
+        endpointSlice({ service, name: `${service}-a`, endpoints: [{ addresses: ['10.0.0.1'] }] }),
+      ),
+    });
+    for (const service of services) {
+      const sets = record(watch({ service }));
+      const states = record(health({ service }));
+      await sets.waitFor(hasAddresses('10.0.0.1:8080'));
+      expect(registeredCounts(cluster.client)).toEqual({ watches: 1, sets: 1 });
+      sets.unsubscribe();
+      expect(registeredCounts(cluster.client)).toEqual({ watches: 1, sets: 0 }); // health still holds the watch
+      states.unsubscribe();
+      expect(registeredCounts(cluster.client)).toEqual({ watches: 0, sets: 0 });
+    }
+    await eventually(() => cluster.server.openWatches === 0, 5000, 'every watch to close');
+  });
+
+  it('shares again when a stream is subscribed anew after its last subscriber left', async () => {
+    cluster = await startCluster({ initialObjects: [webSlice('web-a', ['10.0.0.1'])] });
+    const stream = watch();
+    const first = record(stream);
+    await first.waitFor(hasAddresses('10.0.0.1:8080'));
+    first.unsubscribe();
+    await eventually(() => cluster.server.openWatches === 0, 5000, 'the watch to close');
+    const watchesBefore = cluster.server.requests.filter((r) => r.watch).length;
+    // The old Observable, subscribed again, registers itself again: a new call shares its watch.
+    const again = record(stream);
+    await again.waitFor(hasAddresses('10.0.0.1:8080'));
+    expect(watch()).toBe(stream);
+    const other = record(watch({ port: 'http' }));
+    await other.waitFor(hasAddresses('10.0.0.1:8080'));
+    await cluster.server.waitForWatches(1);
+    expect(cluster.server.openWatches).toBe(1);
+    // One watch after the pause: the new call did not open another.
+    expect(cluster.server.requests.filter((r) => r.watch)).toHaveLength(watchesBefore + 1);
+    expect(registeredCounts(cluster.client)).toEqual({ watches: 1, sets: 2 });
+  });
+
+  it('opens no watch after a subscriber left inside the first emission (firstValueFrom after a LIST)', async () => {
+    cluster = await startCluster({ initialObjects: [webSlice('web-a', ['10.0.0.1'])] });
+    for (let i = 0; i < 5; i++) expect(addresses(await firstValueFrom(watch()))).toEqual(['10.0.0.1:8080']);
+    expect(
+      cluster.server.requests.filter((r) => !r.watch && r.path.endsWith('/endpointslices')),
+    ).toHaveLength(5);
+    // Absence needs a window: a leaked WATCH would be sent within milliseconds of its LIST.
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(cluster.server.requests.filter((r) => r.watch)).toEqual([]);
+    expect(cluster.server.openWatches).toBe(0);
   });
 
   it('re-watches from the last resourceVersion after a clean end, without relisting', async () => {
