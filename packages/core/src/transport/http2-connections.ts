@@ -380,15 +380,20 @@ export class Http2Connections {
           stream.pause();
         }
       });
+      // Node ends the readable side of every stream it closes, a reset or a lost connection
+      // included: the body ends only when the close shows a complete response (below).
       stream.once('end', () => {
         ended = true;
-        body.push(null);
       });
       stream.once('close', () => {
         signal?.removeEventListener('abort', onAbort);
         this.#release(c);
         if (responded) {
-          if (!ended && !body.destroyed) body.destroy(failure ?? resetError(stream.rstCode));
+          if (body.destroyed) return;
+          // Complete: END_STREAM, no reset, and the connection still up when the stream closed.
+          const complete = ended && failure === undefined && stream.rstCode === NGHTTP2_NO_ERROR && !c.session.destroyed;
+          if (complete) body.push(null);
+          else body.destroy(failure ?? (c.session.destroyed ? connectionLostError() : resetError(stream.rstCode)));
           return;
         }
         if (failure !== undefined && (failure.name === 'AbortError' || isTimeout(failure))) {
@@ -451,6 +456,12 @@ function isTimeout(error: Error): boolean {
 
 function connectTimeoutError(ms: number): Error {
   return Object.assign(new Error(`HTTP/2: connect timeout after ${ms} ms`), { code: 'ETIMEDOUT' });
+}
+
+function connectionLostError(): Error {
+  return Object.assign(new Error('HTTP/2: the connection closed before the response was complete'), {
+    code: 'UND_ERR_SOCKET',
+  });
 }
 
 function resetError(code: number): Error {
