@@ -8,7 +8,7 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
-import { constants as http2Constants, createSecureServer, type ServerHttp2Session } from 'node:http2';
+import { createSecureServer, constants as http2Constants, type ServerHttp2Session } from 'node:http2';
 import { createServer as createHttpsServer } from 'node:https';
 import type { Server as NetServer, Socket } from 'node:net';
 import { authenticate } from './auth.js';
@@ -494,7 +494,8 @@ class FakeApiServerImpl implements FakeApiServer, FaultTarget {
 
   handle(req: IncomingMessage, res: ServerResponse): void {
     res.on('error', () => {});
-    const stream = req.httpVersionMajor === 2 ? (req as unknown as { stream: Http2StreamLike }).stream : undefined;
+    const stream =
+      req.httpVersionMajor === 2 ? (req as unknown as { stream: Http2StreamLike }).stream : undefined;
     if (stream !== undefined && this.overStreamLimit(stream)) {
       this.refused++;
       stream.close(http2Constants.NGHTTP2_REFUSED_STREAM);
@@ -786,15 +787,15 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
             handler as unknown as Parameters<typeof createSecureServer>[1],
           )
         : createHttpsServer(
-          {
-            key: tls.key,
-            cert: tls.cert,
-            ca: [tls.ca],
-            requestCert: options.requireClientCertificate === true,
-            rejectUnauthorized: options.requireClientCertificate === true,
-          },
-          handler,
-        );
+            {
+              key: tls.key,
+              cert: tls.cert,
+              ca: [tls.ca],
+              requestCert: options.requireClientCertificate === true,
+              rejectUnauthorized: options.requireClientCertificate === true,
+            },
+            handler,
+          );
   impl.attach(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -816,4 +817,3 @@ interface Http2StreamLike {
   close(code: number): void;
   once(event: 'close', listener: () => void): unknown;
 }
-

@@ -237,8 +237,9 @@ export class WatchStream {
     if (this.cleanedUp) return;
     this.closedBy ??= by;
     this.closed = true;
-    const stream = (this.res as unknown as { stream?: { close(code: number): void; on(e: 'error', f: () => void): void } })
-      .stream;
+    const stream = (
+      this.res as unknown as { stream?: { close(code: number): void; on(e: 'error', f: () => void): void } }
+    ).stream;
     if (stream !== undefined && by !== 'restart' && this.cutConnection !== undefined) {
       // HTTP/2: a cut is the connection's (every watch on it ends), abrupt, so that what is
       // queued is lost as on HTTP/1.1 (a stream reset would flush it first).

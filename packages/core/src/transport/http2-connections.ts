@@ -391,9 +391,13 @@ export class Http2Connections {
         if (responded) {
           if (body.destroyed) return;
           // Complete: END_STREAM, no reset, and the connection still up when the stream closed.
-          const complete = ended && failure === undefined && stream.rstCode === NGHTTP2_NO_ERROR && !c.session.destroyed;
+          const complete =
+            ended && failure === undefined && stream.rstCode === NGHTTP2_NO_ERROR && !c.session.destroyed;
           if (complete) body.push(null);
-          else body.destroy(failure ?? (c.session.destroyed ? connectionLostError() : resetError(stream.rstCode)));
+          else
+            body.destroy(
+              failure ?? (c.session.destroyed ? connectionLostError() : resetError(stream.rstCode)),
+            );
           return;
         }
         if (failure !== undefined && (failure.name === 'AbortError' || isTimeout(failure))) {
