@@ -101,6 +101,16 @@ async function putSlice(service: string, index: number, ips: readonly string[]):
   }
 }
 
+/** Gives every Service's slice the addresses of `generation`, 40 writes at a time. */
+async function moveAll(generation: number): Promise<void> {
+  const work: Promise<unknown>[] = [];
+  for (let i = 0; i < SERVICES; i++) {
+    work.push(putSlice(`svc-${i}`, 0, [ipOf(i, generation)]));
+    if (work.length >= 40) await Promise.all(work.splice(0));
+  }
+  await Promise.all(work);
+}
+
 function watchAll(client: KubeClient): { sets: Recorder<EndpointSet>[]; health: Recorder<WatchHealth>[] } {
   const sets: Recorder<EndpointSet>[] = [];
   const health: Recorder<WatchHealth>[] = [];
@@ -132,12 +142,7 @@ describe('HTTP/2 to the real apiserver', () => {
     );
     // Changes reach every Service over the shared connections.
     const marks = sets.map((s) => s.mark());
-    const work: Promise<unknown>[] = [];
-    for (let i = 0; i < SERVICES; i++) {
-      work.push(putSlice(`svc-${i}`, 0, [ipOf(i, 1)]));
-      if (work.length >= 40) await Promise.all(work.splice(0));
-    }
-    await Promise.all(work);
+    await moveAll(1);
     await Promise.all(
       sets.map((s, i) =>
         s.until((set) => targetsAre(set, [ipOf(i, 1)], PORT), `svc-${i} updated`, 60_000, marks[i]),
@@ -163,12 +168,7 @@ describe('HTTP/2 to the real apiserver', () => {
       ),
     );
     const marks = sets.map((s) => s.mark());
-    const work: Promise<unknown>[] = [];
-    for (let i = 0; i < SERVICES; i++) {
-      work.push(putSlice(`svc-${i}`, 0, [ipOf(i, 2)]));
-      if (work.length >= 40) await Promise.all(work.splice(0));
-    }
-    await Promise.all(work);
+    await moveAll(2);
     await Promise.all(
       sets.map((s, i) =>
         s.until((set) => targetsAre(set, [ipOf(i, 2)], PORT), `svc-${i} after restart`, 60_000, marks[i]),

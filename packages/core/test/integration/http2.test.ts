@@ -24,6 +24,7 @@ import {
 } from '../../src/transport/kube-client.js';
 import type { WatchHealth } from '../../src/watch/watch-health.js';
 import { type Recorder, recorderPool } from '../support/cluster.js';
+import { rejection } from '../support/rejection.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 const { record, unsubscribeAll } = recorderPool();
@@ -55,15 +56,6 @@ const serviceSlice = (service: string, ip: string) =>
   endpointSlice({ service, name: `${service}-a`, endpoints: [{ addresses: [ip] }] });
 const addressesOf = (set: EndpointSet) => set.endpoints.map((e) => e.address).sort();
 const FAST = { initialList: 'list' as const, backoff: { initialMs: 50, maxMs: 200 } };
-
-async function rejection(promise: Promise<unknown>): Promise<Error & { code?: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error & { code?: string };
-  }
-  throw new Error('expected a rejection');
-}
 
 /** Subscribes one endpoint watch per Service and waits until every set holds its address. */
 async function watchServices(
