@@ -407,11 +407,11 @@ class FakeApiServerImpl implements FakeApiServer, FaultTarget {
       return;
     }
     // Let the GOAWAY frames reach the wire before the sockets go.
-    const timer = setTimeout(() => {
+    // Not unref'd: a close() waiting for these sockets must keep the process alive until they go.
+    setTimeout(() => {
       for (const session of sessions) session.destroy();
       for (const socket of sockets) socket.destroy();
     }, 50);
-    timer.unref();
   }
 
   private wait<T>(timeoutMs: number, describe: () => string, poll: () => T | undefined): Promise<T> {
