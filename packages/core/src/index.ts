@@ -20,6 +20,7 @@ export {
   createKubeClient,
   type KubeClient,
   type KubeClientOptions,
+  type KubeClientTransportStats,
   type KubeRequestOptions,
   type KubeStream,
 } from './transport/kube-client.js';

@@ -125,6 +125,12 @@ export interface FakeApiServerFaults {
   /** The next `count` matching requests (Infinity allowed) are answered with a Status of this code. */
   failNext(count: number, status: number, options?: FailNextOptions): void;
   /**
+   * HTTP/2: the next `count` matching streams are refused with RST_STREAM(REFUSED_STREAM) before
+   * anything is served, as a server over its concurrent stream limit does (they are recorded with
+   * status 0). HTTP/1.1 requests are not affected and do not consume the count.
+   */
+  refuseStreams(count: number, options?: StallOptions): void;
+  /**
    * The next `count` matching requests get no response headers (the socket stays open) until
    * `releaseStalls()` or `clear()`; then they are served as usual (a failNext rule may still apply).
    */
@@ -162,7 +168,8 @@ export interface FakeApiServerFaults {
   /** Sends an in-stream 410 Expired ERROR to every open watch, then ends them. */
   expireWatches(): void;
   /**
-   * An apiserver restart: every watch and connection ends at once (held requests included), and the
+   * An apiserver restart: every watch and connection ends at once (held requests included; an HTTP/2
+   * connection gets a GOAWAY first, as from an apiserver shutting down), and the
    * history is lost, as with a fresh watch cache: the objects stay, but a watch or an Exact LIST
    * from any resourceVersion handed out before gets 410 Expired. Resolves once the server accepts
    * connections again.
@@ -213,6 +220,7 @@ export class FaultState implements WriteFaults {
   split: WriteFaults['split'] = undefined;
   private readonly failures = new CountedRules<Omit<FailNextOptions, 'match'> & { status: number }>();
   private readonly headerStalls = new CountedRules<true>();
+  private readonly refusals = new CountedRules<true>();
   private readonly listBodyStalls = new CountedRules<{ bytes: number | undefined }>();
   /** Each request held by a stall, with what releases it. */
   private readonly held = new Map<() => void, HeldRequest>();
@@ -239,6 +247,15 @@ export class FaultState implements WriteFaults {
       ...(retryAfterSeconds !== undefined ? { retryAfterSeconds } : {}),
     });
     return { status, bodyBytes };
+  }
+
+  addRefusal(count: number, match: RequestMatch | undefined): void {
+    this.refusals.add(count, true, match);
+  }
+
+  /** HTTP/2: whether to refuse this stream (RST_STREAM REFUSED_STREAM) instead of serving it. */
+  takeRefusal(request: RecordedRequest): boolean {
+    return this.refusals.take(request) !== undefined;
   }
 
   addHeaderStall(count: number, match: RequestMatch | undefined): void {
@@ -295,6 +312,7 @@ export class FaultState implements WriteFaults {
     this.failures.clear();
     this.headerStalls.clear();
     this.listBodyStalls.clear();
+    this.refusals.clear();
   }
 }
 
@@ -335,6 +353,9 @@ export function createFaults(state: FaultState, target: FaultTarget): FakeApiSer
     },
     failNext(count, status, options = {}) {
       state.addFailure(count, status, options);
+    },
+    refuseStreams(count, options = {}) {
+      state.addRefusal(count, options.match);
     },
     stallHeaders(count, options = {}) {
       state.addHeaderStall(count, options.match);

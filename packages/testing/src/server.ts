@@ -8,8 +8,9 @@ import {
   type Server,
   type ServerResponse,
 } from 'node:http';
+import { createSecureServer, constants as http2Constants, type ServerHttp2Session } from 'node:http2';
 import { createServer as createHttpsServer } from 'node:https';
-import type { Socket } from 'node:net';
+import type { Server as NetServer, Socket } from 'node:net';
 import { authenticate } from './auth.js';
 import {
   apiGroup,
@@ -77,6 +78,35 @@ export interface FakeApiServerOptions {
    * as from a watch cache: watches and continue tokens from before them get 410 Expired.
    */
   historyLimit?: number;
+  /**
+   * With TLS: HTTP/2 as well (ALPN `h2`; HTTP/1.1 clients are still served, as by the apiserver).
+   * Default true; false serves HTTP/1.1 only. Ignored without TLS (no h2c, like the apiserver).
+   */
+  http2?: boolean | FakeHttp2Options;
+}
+
+export interface FakeHttp2Options {
+  /** SETTINGS_MAX_CONCURRENT_STREAMS advertised per connection, and enforced (default 100, the apiserver's). */
+  maxConcurrentStreams?: number;
+  /**
+   * Refuse (RST_STREAM REFUSED_STREAM) every stream over this many open on one connection, without
+   * advertising it: a server whose real limit is below what it said, or that lowered it.
+   */
+  refuseStreamsOver?: number;
+}
+
+/** The connections the server has accepted (TCP, both protocols). */
+export interface FakeConnectionStats {
+  /** Accepted since the start. */
+  readonly accepted: number;
+  /** Open now. */
+  readonly open: number;
+  /** HTTP/2 sessions open now. */
+  readonly http2Sessions: number;
+  /** HTTP/2 sessions since the start. */
+  readonly http2SessionsTotal: number;
+  /** Streams refused with REFUSED_STREAM (the fault or `refuseStreamsOver`). */
+  readonly refusedStreams: number;
 }
 
 export interface WaitForRequestOptions {
@@ -140,6 +170,8 @@ export interface FakeApiServer {
     match: (req: RecordedRequest) => boolean,
     options?: WaitForRequestOptions,
   ): Promise<RecordedRequest>;
+  /** TCP connections accepted and open, HTTP/2 sessions, refused streams. */
+  connectionStats(): FakeConnectionStats;
   /** A kubeconfig YAML for this server (CA data, token, client certificate under mTLS). */
   kubeconfig(options?: KubeconfigOptions): string;
   /** Writes token, ca.crt and namespace into `dir`, like a pod's mounted service account. */
@@ -185,12 +217,20 @@ class FakeApiServerImpl implements FakeApiServer, FaultTarget {
   private watchCount = 0;
   private downTime: DownTime | undefined;
   private readonly sockets = new Set<Socket>();
+  private readonly sessions = new Set<ServerHttp2Session>();
+  /** TLS sockets by remote address:port, to cut an HTTP/2 connection abruptly. */
+  private readonly tlsSockets = new Map<string, Socket>();
+  private readonly sessionStreams = new WeakMap<ServerHttp2Session, number>();
+  private accepted = 0;
+  private sessionsTotal = 0;
+  private refused = 0;
+  refuseStreamsOver: number | undefined;
   private readonly waiters = new Set<Waiter>();
   private currentToken: string | undefined;
   private closing: Promise<void> | undefined;
   url = '';
   port = 0;
-  server!: Server;
+  server!: NetServer;
 
   constructor(
     readonly host: string,
@@ -206,12 +246,34 @@ class FakeApiServerImpl implements FakeApiServer, FaultTarget {
     this.faults = createFaults(this.faultState, this);
   }
 
-  attach(server: Server): void {
+  attach(server: NetServer): void {
     this.server = server;
     server.on('connection', (socket: Socket) => {
+      this.accepted++;
       this.sockets.add(socket);
       socket.on('close', () => this.sockets.delete(socket));
     });
+    server.on('secureConnection', (socket: Socket) => {
+      const key = `${socket.remoteAddress}:${socket.remotePort}`;
+      this.tlsSockets.set(key, socket);
+      socket.on('close', () => this.tlsSockets.delete(key));
+    });
+    server.on('session', (session: ServerHttp2Session) => {
+      this.sessionsTotal++;
+      this.sessions.add(session);
+      session.on('error', () => {});
+      session.on('close', () => this.sessions.delete(session));
+    });
+  }
+
+  connectionStats(): FakeConnectionStats {
+    return {
+      accepted: this.accepted,
+      open: this.sockets.size,
+      http2Sessions: this.sessions.size,
+      http2SessionsTotal: this.sessionsTotal,
+      refusedStreams: this.refused,
+    };
   }
 
   get token(): string | undefined {
@@ -326,12 +388,30 @@ class FakeApiServerImpl implements FakeApiServer, FaultTarget {
     this.downTime?.end();
   }
 
-  /** Ends every watch, held request and connection at once. */
+  /**
+   * Ends every watch, held request and connection at once. HTTP/2 connections get a GOAWAY first
+   * (what a shutting-down apiserver sends), then their sockets close too.
+   */
   private dropConnections(): void {
+    for (const session of this.sessions) {
+      if (!session.closed && !session.destroyed) session.goaway(http2Constants.NGHTTP2_NO_ERROR);
+    }
     for (const watch of [...this.watches]) watch.destroy('restart');
     this.faultState.dropAll();
-    this.server.closeAllConnections();
-    for (const socket of this.sockets) socket.destroy();
+    const server = this.server as Partial<Server>;
+    server.closeAllConnections?.();
+    const sockets = [...this.sockets];
+    const sessions = [...this.sessions];
+    if (sessions.length === 0) {
+      for (const socket of sockets) socket.destroy();
+      return;
+    }
+    // Let the GOAWAY frames reach the wire before the sockets go.
+    // Not unref'd: a close() waiting for these sockets must keep the process alive until they go.
+    setTimeout(() => {
+      for (const session of sessions) session.destroy();
+      for (const socket of sockets) socket.destroy();
+    }, 50);
   }
 
   private wait<T>(timeoutMs: number, describe: () => string, poll: () => T | undefined): Promise<T> {
@@ -414,6 +494,13 @@ class FakeApiServerImpl implements FakeApiServer, FaultTarget {
 
   handle(req: IncomingMessage, res: ServerResponse): void {
     res.on('error', () => {});
+    const stream =
+      req.httpVersionMajor === 2 ? (req as unknown as { stream: Http2StreamLike }).stream : undefined;
+    if (stream !== undefined && this.overStreamLimit(stream)) {
+      this.refused++;
+      stream.close(http2Constants.NGHTTP2_REFUSED_STREAM);
+      return;
+    }
     const url = new URL(req.url ?? '/', 'http://fake');
     const path = url.pathname;
     const query = Object.fromEntries(url.searchParams);
@@ -421,7 +508,7 @@ class FakeApiServerImpl implements FakeApiServer, FaultTarget {
     const watch = isTrue(query.watch) || (route.type === 'resource' && route.watchPrefix);
     const headers: Record<string, string> = {};
     for (const [name, value] of Object.entries(req.headers)) {
-      if (value === undefined) continue;
+      if (value === undefined || name.startsWith(':')) continue;
       headers[name] = name === 'authorization' ? 'REDACTED' : Array.isArray(value) ? value.join(', ') : value;
     }
     const record: RecordedRequest = {
@@ -434,12 +521,29 @@ class FakeApiServerImpl implements FakeApiServer, FaultTarget {
       receivedAt: Date.now(),
     };
     this.recorded.push(record);
+    if (stream !== undefined && this.faultState.takeRefusal(record)) {
+      this.refused++;
+      stream.close(http2Constants.NGHTTP2_REFUSED_STREAM);
+      this.checkWaiters();
+      return;
+    }
     try {
       this.route(req, res, record, route);
     } catch (error) {
       sendStatus(res, record, failureStatus(500, { message: `Internal error occurred: ${String(error)}` }));
     }
     this.checkWaiters();
+  }
+
+  /** Counts the streams open on the session; true when this one is over `refuseStreamsOver`. */
+  private overStreamLimit(stream: Http2StreamLike): boolean {
+    const session = stream.session;
+    if (session === undefined) return false;
+    const open = (this.sessionStreams.get(session) ?? 0) + 1;
+    if (this.refuseStreamsOver !== undefined && open > this.refuseStreamsOver) return true;
+    this.sessionStreams.set(session, open);
+    stream.once('close', () => this.sessionStreams.set(session, (this.sessionStreams.get(session) ?? 1) - 1));
+    return false;
   }
 
   private route(req: IncomingMessage, res: ServerResponse, record: RecordedRequest, route: Route): void {
@@ -553,7 +657,7 @@ class FakeApiServerImpl implements FakeApiServer, FaultTarget {
     const filter: ObjectFilter = { namespace: route.namespace, labels, fields };
 
     if (record.watch) {
-      this.serveWatch(res, record, resource, filter);
+      this.serveWatch(req, res, record, resource, filter);
       return;
     }
     if (name !== undefined && route.namespace !== undefined) {
@@ -597,6 +701,7 @@ class FakeApiServerImpl implements FakeApiServer, FaultTarget {
   }
 
   private serveWatch(
+    req: IncomingMessage,
     res: ServerResponse,
     record: RecordedRequest,
     resource: ResourceInfo,
@@ -625,6 +730,10 @@ class FakeApiServerImpl implements FakeApiServer, FaultTarget {
         if (this.watches.delete(w)) this.watchChanged(w, 'closed');
       },
     );
+    if (req.httpVersionMajor === 2) {
+      const socket = this.tlsSockets.get(`${req.socket.remoteAddress}:${req.socket.remotePort}`);
+      if (socket !== undefined) stream.cutConnection = () => socket.destroy();
+    }
     this.watches.add(stream);
     record.status = 200;
     stream.start(baseHeaders(warning), plan.initial, plan.initialResourceVersion);
@@ -657,19 +766,36 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
   for (const obj of options.initialObjects ?? []) impl.store.upsert(obj);
 
   const handler = (req: IncomingMessage, res: ServerResponse) => impl.handle(req, res);
-  const server: Server =
+  const http2 = options.http2 ?? true;
+  const http2Options = typeof http2 === 'object' ? http2 : {};
+  impl.refuseStreamsOver = http2Options.refuseStreamsOver;
+  const server: NetServer =
     tls === undefined
       ? createHttpServer(handler)
-      : createHttpsServer(
-          {
-            key: tls.key,
-            cert: tls.cert,
-            ca: [tls.ca],
-            requestCert: options.requireClientCertificate === true,
-            rejectUnauthorized: options.requireClientCertificate === true,
-          },
-          handler,
-        );
+      : http2 !== false
+        ? createSecureServer(
+            {
+              key: tls.key,
+              cert: tls.cert,
+              ca: [tls.ca],
+              requestCert: options.requireClientCertificate === true,
+              rejectUnauthorized: options.requireClientCertificate === true,
+              allowHTTP1: true,
+              settings: { maxConcurrentStreams: http2Options.maxConcurrentStreams ?? 100 },
+            },
+            // The compatibility API's request and response stand in for node:http's (same methods used).
+            handler as unknown as Parameters<typeof createSecureServer>[1],
+          )
+        : createHttpsServer(
+            {
+              key: tls.key,
+              cert: tls.cert,
+              ca: [tls.ca],
+              requestCert: options.requireClientCertificate === true,
+              rejectUnauthorized: options.requireClientCertificate === true,
+            },
+            handler,
+          );
   impl.attach(server);
   await new Promise<void>((resolve, reject) => {
     server.once('error', reject);
@@ -683,4 +809,11 @@ export async function startFakeApiServer(options: FakeApiServerOptions = {}): Pr
   impl.port = address.port;
   impl.url = `${tls === undefined ? 'http' : 'https'}://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
   return impl;
+}
+
+/** What the server needs of an HTTP/2 stream (node:http2's ServerHttp2Stream). */
+interface Http2StreamLike {
+  readonly session: ServerHttp2Session | undefined;
+  close(code: number): void;
+  once(event: 'close', listener: () => void): unknown;
 }

@@ -4,6 +4,7 @@
  * timeoutSeconds, and teardown.
  */
 import type { ServerResponse } from 'node:http';
+import { constants as http2Constants } from 'node:http2';
 import type { ResourceInfo } from './resources.js';
 import { filterMatches, type ObjectFilter } from './selectors.js';
 import type { Status } from './status.js';
@@ -159,6 +160,9 @@ export class WatchStream {
   private cleanedUp = false;
   private unsubscribe: (() => void) | undefined;
 
+  /** HTTP/2: destroys the TLS connection the stream is on (set by the server). */
+  cutConnection: (() => void) | undefined;
+
   constructor(
     private readonly res: ServerResponse,
     private readonly origin: WatchOrigin,
@@ -233,7 +237,21 @@ export class WatchStream {
     if (this.cleanedUp) return;
     this.closedBy ??= by;
     this.closed = true;
-    this.res.socket?.destroy();
+    const stream = (
+      this.res as unknown as { stream?: { close(code: number): void; on(e: 'error', f: () => void): void } }
+    ).stream;
+    if (stream !== undefined && by !== 'restart' && this.cutConnection !== undefined) {
+      // HTTP/2: a cut is the connection's (every watch on it ends), abrupt, so that what is
+      // queued is lost as on HTTP/1.1 (a stream reset would flush it first).
+      this.cutConnection();
+    } else if (stream !== undefined) {
+      // HTTP/2 restart: this stream is reset (abnormally: not the end of the response) after the
+      // server's GOAWAY.
+      stream.on('error', () => {});
+      stream.close(http2Constants.NGHTTP2_INTERNAL_ERROR);
+    } else {
+      this.res.socket?.destroy();
+    }
     this.res.destroy();
     this.cleanup();
   }

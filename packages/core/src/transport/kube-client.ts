@@ -1,7 +1,8 @@
 import type { Readable } from 'node:stream';
-import { type Dispatcher, Pool } from 'undici';
+import { Pool } from 'undici';
 import { withoutTrailingSlashes } from '../config/settings.js';
 import type { ClientCertificate, KubeConfig } from '../config/types.js';
+import { type Http2ConnectionStats, Http2Connections, Http2NotNegotiatedError } from './http2-connections.js';
 import {
   KubeApiError,
   type KubeStatus,
@@ -38,11 +39,32 @@ export interface KubeClientOptions {
   /** Sent as User-Agent. */
   readonly userAgent?: string;
   /**
-   * Upper bound of the connections that one-shot requests (LIST, GET) use. Watches never queue
-   * behind it: each open watch holds a connection of its own (HTTP/1.1), outside this bound, so that
-   * a watch cannot wait forever for a connection another watch holds. Default: no bound.
+   * Upper bound of the one-shot requests (LIST, GET) in flight at once. Over HTTP/1.1 that is the
+   * connections they use; over HTTP/2 it bounds their streams (they share the connections of the
+   * watches). Watches never queue behind it: over HTTP/1.1 each open watch holds a connection of its
+   * own, outside this bound; over HTTP/2 each is a stream. Default: no bound.
    */
   readonly connections?: number;
+  /**
+   * HTTP/2 over TLS when the apiserver offers it (ALPN `h2`): all requests and watches of the client
+   * multiplex over ⌈streams / SETTINGS_MAX_CONCURRENT_STREAMS⌉ connections (the apiserver allows
+   * 100 per connection). Plain `http://` servers and servers that negotiate HTTP/1.1 get HTTP/1.1.
+   * Default true; false keeps HTTP/1.1 (one connection per watch).
+   */
+  readonly http2?: boolean;
+  /**
+   * HTTP/2: at most this many streams per connection, below the server's advertised limit
+   * (SETTINGS_MAX_CONCURRENT_STREAMS; 1000 when it advertises none). Default: the server's limit.
+   */
+  readonly maxStreamsPerConnection?: number;
+}
+
+/** What a client is speaking to its apiserver, and over how many connections (diagnostics, tests). */
+export interface KubeClientTransportStats {
+  /** `undefined` before the first request decided it. */
+  readonly protocol: 'h2' | 'http/1.1' | undefined;
+  /** HTTP/2 only: its connections and streams. */
+  readonly http2?: Http2ConnectionStats;
 }
 
 /** A small, authenticated HTTP client for one apiserver. */
@@ -54,6 +76,8 @@ export interface KubeClient {
   stream(path: string, options?: KubeRequestOptions): Promise<KubeStream>;
   /** Closes the connection pool, aborting requests in flight (watches included: their streams complete). */
   close(): Promise<void>;
+  /** The protocol in use and the HTTP/2 connections. */
+  transportStats(): KubeClientTransportStats;
 }
 
 const DEFAULT_USER_AGENT = 'endpoint-watch/0.1 (node)';
@@ -77,8 +101,16 @@ class UndiciKubeClient implements KubeClient {
   readonly #basePath: string;
   readonly #userAgent: string;
   readonly #connections: number | undefined;
+  readonly #maxStreamsPerConnection: number | undefined;
+  /** 'h2' while HTTP/2 is possible (not yet refused by ALPN); 'http/1.1' for good once it is not. */
+  #protocol: 'h2' | 'http/1.1';
+  #negotiated = false;
   #pools: { readonly requests: Pool; readonly streams: Pool } | undefined;
   #poolCertificate: ClientCertificate | undefined;
+  #h2: Http2Connections | undefined;
+  #h2Certificate: ClientCertificate | undefined;
+  /** HTTP/2: the `connections` bound on one-shot requests in flight. */
+  readonly #requestSlots: Semaphore | undefined;
   #closed = false;
 
   constructor(config: KubeConfig, options: KubeClientOptions) {
@@ -88,6 +120,16 @@ class UndiciKubeClient implements KubeClient {
     this.#basePath = withoutTrailingSlashes(url.pathname);
     this.#userAgent = options.userAgent ?? DEFAULT_USER_AGENT;
     this.#connections = options.connections;
+    this.#maxStreamsPerConnection = options.maxStreamsPerConnection;
+    this.#protocol = options.http2 !== false && url.protocol === 'https:' ? 'h2' : 'http/1.1';
+    this.#negotiated = this.#protocol === 'http/1.1';
+    this.#requestSlots = options.connections === undefined ? undefined : new Semaphore(options.connections);
+  }
+
+  transportStats(): KubeClientTransportStats {
+    const protocol = this.#negotiated ? this.#protocol : undefined;
+    if (protocol !== 'h2' || this.#h2 === undefined) return { protocol };
+    return { protocol, http2: this.#h2.stats() };
   }
 
   async getJson(path: string, options: KubeRequestOptions = {}): Promise<unknown> {
@@ -136,14 +178,16 @@ class UndiciKubeClient implements KubeClient {
     const pools = this.#pools;
     this.#pools = undefined;
     // Watches never finish on their own: end them instead of waiting for them.
+    this.#h2?.destroy();
+    this.#h2 = undefined;
     await Promise.all([pools?.requests.destroy(), pools?.streams.destroy()]);
   }
 
   /** Sends a GET; on 401 re-reads the credentials once and retries (rotated tokens). */
-  async #send(path: string, options: KubeRequestOptions, use: PoolUse): Promise<Dispatcher.ResponseData> {
+  async #send(path: string, options: KubeRequestOptions, use: PoolUse): Promise<Response> {
     let response = await this.#attempt(path, options, false, use);
     if (response.statusCode === 401) {
-      await response.body.dump({ limit: MAX_ERROR_BODY_BYTES }).catch(() => undefined);
+      await response.discard();
       response = await this.#attempt(path, options, true, use);
     }
     if (response.statusCode >= 200 && response.statusCode < 300) return response;
@@ -155,7 +199,7 @@ class UndiciKubeClient implements KubeClient {
     options: KubeRequestOptions,
     refresh: boolean,
     use: PoolUse,
-  ): Promise<Dispatcher.ResponseData> {
+  ): Promise<Response> {
     if (this.#closed) {
       throw new KubeTransportError('ERR_KUBE_CLIENT_CLOSED', 'GET', path, 'the client is closed');
     }
@@ -165,9 +209,22 @@ class UndiciKubeClient implements KubeClient {
     });
     const headers: Record<string, string> = { accept: 'application/json', 'user-agent': this.#userAgent };
     if (credentials.token) headers.authorization = `Bearer ${credentials.token.reveal()}`;
+    if (this.#protocol === 'h2') {
+      try {
+        return await this.#attemptHttp2(path, options, headers, credentials.clientCertificate, use);
+      } catch (error) {
+        if (!(error instanceof Http2NotNegotiatedError))
+          throw describeTransportFailure(error, path, this.config);
+        // The server speaks HTTP/1.1 only: so will this client, from now on.
+        this.#protocol = 'http/1.1';
+        this.#h2?.close();
+        this.#h2 = undefined;
+      }
+    }
+    this.#negotiated = true;
     const pool = this.#poolsFor(credentials.clientCertificate)[use];
     try {
-      return await pool.request({
+      const response = await pool.request({
         method: 'GET',
         path: this.#basePath + path + renderQuery(options.query),
         headers,
@@ -176,9 +233,72 @@ class UndiciKubeClient implements KubeClient {
         headersTimeout: options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS,
         ...(options.highWaterMark === undefined ? {} : { highWaterMark: options.highWaterMark }),
       });
+      return {
+        statusCode: response.statusCode,
+        headers: response.headers,
+        body: response.body,
+        discard: () => response.body.dump({ limit: MAX_ERROR_BODY_BYTES }).then(ignoreError, ignoreError),
+      };
     } catch (error) {
       throw describeTransportFailure(error, path, this.config);
     }
+  }
+
+  /** One request as a stream of the shared HTTP/2 connections; one-shot ones within `connections`. */
+  async #attemptHttp2(
+    path: string,
+    options: KubeRequestOptions,
+    headers: Record<string, string>,
+    certificate: ClientCertificate | undefined,
+    use: PoolUse,
+  ): Promise<Response> {
+    const connections = this.#http2For(certificate);
+    const release = use === 'requests' ? await this.#requestSlots?.acquire(options.signal) : undefined;
+    try {
+      const response = await connections.request({
+        path: this.#basePath + path + renderQuery(options.query),
+        headers,
+        signal: options.signal,
+        headersTimeoutMs: options.headersTimeoutMs ?? DEFAULT_HEADERS_TIMEOUT_MS,
+        bodyTimeoutMs: options.bodyTimeoutMs ?? DEFAULT_BODY_TIMEOUT_MS,
+        highWaterMark: options.highWaterMark,
+      });
+      this.#negotiated = true;
+      // A one-shot request holds its slot until its body is read or dropped.
+      if (release !== undefined) response.body.once('close', release);
+      return {
+        ...response,
+        discard: async () => {
+          // Resets the stream: nothing to drain, the connection stays.
+          response.body.on('error', ignoreError);
+          response.body.destroy();
+        },
+      };
+    } catch (error) {
+      release?.();
+      throw error;
+    }
+  }
+
+  /** The HTTP/2 connections presenting the current client certificate; a rotated one gets new ones. */
+  #http2For(certificate: ClientCertificate | undefined): Http2Connections {
+    if (this.#h2 && this.#h2Certificate?.cert === certificate?.cert) return this.#h2;
+    const previous = this.#h2;
+    const { tls } = this.config;
+    this.#h2 = new Http2Connections(
+      this.#origin,
+      {
+        ...(tls.ca === undefined ? {} : { ca: tls.ca }),
+        ...(tls.serverName === undefined ? {} : { servername: tls.serverName }),
+        ...(certificate ? { cert: certificate.cert, key: certificate.key.reveal() } : {}),
+        rejectUnauthorized: !tls.insecureSkipTlsVerify,
+      },
+      { maxStreamsPerConnection: this.#maxStreamsPerConnection },
+    );
+    this.#h2Certificate = certificate;
+    // In-flight watches on the old connections end on their own; new requests use the new identity.
+    previous?.close();
+    return this.#h2;
   }
 
   /**
@@ -209,7 +329,7 @@ class UndiciKubeClient implements KubeClient {
     return this.#pools;
   }
 
-  async #apiError(path: string, response: Dispatcher.ResponseData): Promise<KubeApiError> {
+  async #apiError(path: string, response: Response): Promise<KubeApiError> {
     const head = await readAtMost(response.body, MAX_ERROR_BODY_BYTES, true).catch(() => undefined);
     const text = head?.bytes.toString('utf8') ?? '';
     let status: KubeStatus | undefined;
@@ -235,6 +355,58 @@ class UndiciKubeClient implements KubeClient {
 }
 
 type PoolUse = 'requests' | 'streams';
+
+/** A response over either protocol. */
+interface Response {
+  readonly statusCode: number;
+  readonly headers: Readonly<Record<string, string | string[] | undefined>>;
+  readonly body: Readable;
+  /** Drops the body of a response that will not be read (a 401 before the retry). */
+  discard(): Promise<void>;
+}
+
+/** A counting semaphore whose waiters can give up (abort). */
+class Semaphore {
+  #free: number;
+  readonly #waiters: Array<() => void> = [];
+
+  constructor(size: number) {
+    this.#free = Math.max(1, Math.floor(size));
+  }
+
+  async acquire(signal: AbortSignal | undefined): Promise<() => void> {
+    if (this.#free > 0) {
+      this.#free--;
+      return this.#releaser();
+    }
+    signal?.throwIfAborted();
+    await new Promise<void>((resolve, reject) => {
+      const grant = () => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve();
+      };
+      const onAbort = () => {
+        const index = this.#waiters.indexOf(grant);
+        if (index >= 0) this.#waiters.splice(index, 1);
+        reject(signal?.reason);
+      };
+      signal?.addEventListener('abort', onAbort, { once: true });
+      this.#waiters.push(grant);
+    });
+    return this.#releaser();
+  }
+
+  #releaser(): () => void {
+    let released = false;
+    return () => {
+      if (released) return;
+      released = true;
+      const next = this.#waiters.shift();
+      if (next === undefined) this.#free++;
+      else next();
+    };
+  }
+}
 
 function ignoreError(): void {}
 

@@ -18,6 +18,7 @@ import { loadKubeConfig } from '../../src/config/index.js';
 import { watchEndpoints } from '../../src/endpoints/watch-endpoints.js';
 import { KubeApiError, KubeTransportError } from '../../src/transport/kube-api-error.js';
 import { createKubeClient, type KubeClient } from '../../src/transport/kube-client.js';
+import { rejection } from '../support/rejection.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
@@ -43,14 +44,6 @@ function kubeconfigFile(s: FakeApiServer, options: Parameters<FakeApiServer['kub
   const path = join(tempDir(), 'config');
   writeFileSync(path, s.kubeconfig(options));
   return path;
-}
-async function rejection(promise: Promise<unknown>): Promise<Error & { code?: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error & { code?: string };
-  }
-  throw new Error('expected a rejection');
 }
 
 describe('TLS verification', () => {
