@@ -38,6 +38,7 @@ export {
   type LoopbackPods,
   type LoopbackPodsOptions,
   readyEndpoint,
+  rejection,
   startLoopbackPods,
   within,
 } from './loopback-pods.js';

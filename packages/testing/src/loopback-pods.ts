@@ -371,6 +371,16 @@ export async function eventually(condition: () => boolean, what: string, timeout
   }
 }
 
+/** The error a promise rejects with; throws (failing the test) if it resolves. */
+export async function rejection(promise: Promise<unknown>): Promise<Error & { code?: string }> {
+  try {
+    await promise;
+  } catch (error) {
+    return error as Error & { code?: string };
+  }
+  throw new Error('expected a rejection');
+}
+
 /** Rejects if `promise` has not settled within `timeoutMs`. */
 export async function within<T>(promise: Promise<T>, timeoutMs: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined;

@@ -75,15 +75,7 @@ export function endpointSet(addresses: readonly string[], port: number): Endpoin
   return loopback.endpointSet(addresses, port, { namespace: 'shop' });
 }
 
-/** The error a promise rejects with (fails the test if it resolves). */
-export async function rejection(promise: Promise<unknown>): Promise<Error & { code?: string }> {
-  try {
-    await promise;
-  } catch (error) {
-    return error as Error & { code?: string };
-  }
-  throw new Error('expected a rejection');
-}
+export { rejection } from '@endpoint-watch/testing';
 
 export function counts(pods: Pods): Record<string, number> {
   return pods.counts();

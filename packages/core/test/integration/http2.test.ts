@@ -10,6 +10,7 @@ import {
   endpointSlice,
   type FakeApiServer,
   type FakeApiServerOptions,
+  rejection,
   startFakeApiServer,
 } from '@endpoint-watch/testing';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -24,7 +25,6 @@ import {
 } from '../../src/transport/kube-client.js';
 import type { WatchHealth } from '../../src/watch/watch-health.js';
 import { type Recorder, recorderPool } from '../support/cluster.js';
-import { rejection } from '../support/rejection.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 const { record, unsubscribeAll } = recorderPool();

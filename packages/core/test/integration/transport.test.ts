@@ -8,6 +8,7 @@ import {
   endpointSlice,
   eventually,
   type FakeApiServer,
+  rejection,
   startFakeApiServer,
   v1Endpoints,
   within,
@@ -18,7 +19,6 @@ import { loadKubeConfig } from '../../src/config/index.js';
 import { watchEndpoints } from '../../src/endpoints/watch-endpoints.js';
 import { KubeApiError, KubeTransportError } from '../../src/transport/kube-api-error.js';
 import { createKubeClient, type KubeClient } from '../../src/transport/kube-client.js';
-import { rejection } from '../support/rejection.js';
 
 const cleanups: Array<() => Promise<void> | void> = [];
 afterEach(async () => {
