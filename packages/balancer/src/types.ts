@@ -61,6 +61,18 @@ export interface StrategyContext {
 export interface Strategy {
   readonly name: string;
   setCandidates(candidates: readonly EndpointState[]): void;
+  /**
+   * Optional, O(changed): the candidates after an incremental change (`added` joined, `removed`
+   * left). A strategy that has this method gets the balancer's own candidate array in both calls:
+   * it may keep it and read it at pick time (the balancer updates it in place, in no particular
+   * order, and always calls this method or `setCandidates` right after), but must never modify it.
+   * Without it, `setCandidates` gets a copy after every change.
+   */
+  updateCandidates?(
+    candidates: readonly EndpointState[],
+    added: readonly EndpointState[],
+    removed: readonly EndpointState[],
+  ): void;
   pick(key: string | undefined, now: number): EndpointState;
 }
 
