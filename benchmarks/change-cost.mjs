@@ -8,7 +8,8 @@
 // endpoint chosen by a seeded PRNG (not ready, then ready again on its next turn: the size stays
 // N ± 1). The raw slice of each change is built before the clock starts (the watch decoder's work is
 // not part of this); everything after it is timed, one change at a time. Median of the iterations
-// (at least MIN_ITERATIONS and MIN_MS per cell, after a warm-up).
+// (at least MIN_ITERATIONS and MIN_MS per cell, after a warm-up), and the 99th percentile at 100k
+// (a deferred Maglev build shows there: its steps run at the next keyed picks).
 //
 //   node benchmarks/change-cost.mjs                    # this checkout (build it first: pnpm build)
 //   node benchmarks/change-cost.mjs --root /work/wt-before   # another checkout's dist (e.g. main)
@@ -25,9 +26,7 @@ const { createBalancer } = await load('balancer');
 const { realisticEndpointSlices, seededRandom } = await load('testing');
 
 const SIZES = (process.env.BENCH_SIZES ?? '1000,10000,50000,100000').split(',').map(Number);
-const STRATEGIES = (
-  process.env.BENCH_STRATEGIES ?? 'least-request,peak-ewma,round-robin,random,consistent-hash'
-)
+const STRATEGIES = (process.env.BENCH_STRATEGIES ?? 'least-request,peak-ewma,round-robin,random,maglev,ring')
   .split(',')
   .filter(Boolean);
 const MIN_ITERATIONS = Number(process.env.BENCH_MIN_ITERATIONS ?? 30);
@@ -62,10 +61,11 @@ function measure(size, strategy) {
   const aggregator = new core.EndpointSliceAggregator({ namespace: 'default', service: 'web' });
   aggregator.reset(slices);
   const sets = source();
+  const hashed = strategy === 'maglev' || strategy === 'ring';
   const balancer = createBalancer(sets.observable, {
-    strategy,
+    strategy: hashed ? 'consistent-hash' : strategy,
     random: seededRandom(7),
-    ...(strategy === 'consistent-hash' ? { hash: { algorithm: 'maglev' } } : {}),
+    ...(hashed ? { hash: { algorithm: strategy } } : {}),
   });
   let rv = 1_000_000;
   sets.next(aggregator.snapshot(String(rv)));
@@ -108,7 +108,8 @@ function measure(size, strategy) {
     if (total.length >= MIN_ITERATIONS && performance.now() - started >= MIN_MS) break;
   }
   balancer.close();
-  return { total: median(total), core: median(coreOnly), iterations: total.length, diffs };
+  const p99 = [...total].sort((a, b) => a - b)[Math.floor(total.length * 0.99)];
+  return { total: median(total), p99, core: median(coreOnly), iterations: total.length, diffs };
 }
 
 const fmt = (us) => (us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${us.toFixed(1)} µs`);
@@ -126,6 +127,7 @@ const header = [
   '100k/1k',
   'core 1k',
   'core 100k',
+  'p99 100k',
   'sets with a diff',
 ];
 console.log(`| ${header.join(' | ')} |`);
@@ -136,12 +138,13 @@ for (const strategy of STRATEGIES) {
   const at = (n) => cells.get(n);
   const base = at(1000)?.total;
   const row = [
-    strategy === 'consistent-hash' ? 'maglev' : strategy,
+    strategy,
     ...SIZES.map((n) => fmt(at(n).total)),
     base && at(50000) ? ratio(at(50000).total, base) : '-',
     base && at(100000) ? ratio(at(100000).total, base) : '-',
     at(1000) ? fmt(at(1000).core) : '-',
     at(100000) ? fmt(at(100000).core) : '-',
+    at(100000) ? fmt(at(100000).p99) : '-',
     `${SIZES.reduce((sum, n) => sum + at(n).diffs, 0)}/${SIZES.reduce((sum, n) => sum + at(n).iterations, 0)}`,
   ];
   console.log(`| ${row.join(' | ')} |`);
