@@ -129,6 +129,31 @@ describe('consistent hash under incremental changes', () => {
     });
   }
 
+  it('ring: thousands of single-point changes (blocks split, shrink and vanish) = a ring built whole', () => {
+    const big: EndpointState[] = Array.from({ length: 4_500 }, (_, i) => ({
+      ...POOL[0]!,
+      key: `10.1.${i >> 8}.${i & 255}:8080`,
+    }));
+    const s = strategy('ring');
+    let members = big.slice(0, 3_000);
+    s.setCandidates(members);
+    for (const state of big.slice(3_000)) {
+      members = [...members, state];
+      s.updateCandidates!(members, [state], []);
+    }
+    expect(KEYS.map((k) => s.pick(k, 0).key)).toEqual(expected('ring', members, KEYS, 65_537, 1_024));
+    const random = seeded(3);
+    const gone = new Set<EndpointState>();
+    while (gone.size < 3_300) {
+      const state = big[Math.floor(random() * big.length)]!;
+      if (gone.has(state)) continue;
+      gone.add(state);
+      members = members.filter((m) => m !== state);
+      s.updateCandidates!(members, [], [state]);
+    }
+    expect(KEYS.map((k) => s.pick(k, 0).key)).toEqual(expected('ring', members, KEYS, 65_537, 1_024));
+  });
+
   it('Maglev: while the new table is built, a key keeps its endpoint unless that one left', () => {
     const s = strategy('maglev');
     const members = POOL.slice(0, 30);

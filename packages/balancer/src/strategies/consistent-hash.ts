@@ -175,13 +175,23 @@ function lowerBound<T>(list: readonly T[], count: number, before: (item: T) => b
 
 const byKey = (a: EndpointState, b: EndpointState) => (a.key < b.key ? -1 : a.key > b.key ? 1 : 0);
 
+/** Entries per block of a `LiveRing` (a block splits at twice this). */
+const RING_BLOCK = 512;
+
+/** A run of consecutive ring entries, in ring order. */
+interface RingBlock {
+  points: number[];
+  owners: EndpointState[];
+}
+
 /**
- * A ring whose owners are the states themselves, updated in O(points per backend · log P) searches
- * and O(P) moves per backend that comes or goes: always equal to `buildRing` over the sorted keys.
+ * A ring whose owners are the states themselves, kept in blocks of at most 2·`RING_BLOCK` entries
+ * so that adding or removing one point moves O(√P)-ish entries, not the whole ring: per backend
+ * that comes or goes, O(points per backend · (log P + block size)). Always equal to `buildRing`
+ * over the sorted keys.
  */
 class LiveRing {
-  points: number[] = [];
-  owners: EndpointState[] = [];
+  #blocks: RingBlock[] = [];
   perName = 0;
 
   constructor(readonly minSize: number) {}
@@ -191,50 +201,87 @@ class LiveRing {
       sorted.map((s) => s.key),
       this.minSize,
     );
-    this.points = Array.from(ring.points);
-    this.owners = Array.from(ring.owners, (i) => sorted[i] as EndpointState);
+    const blocks: RingBlock[] = [];
+    for (let at = 0; at < ring.points.length; at += RING_BLOCK) {
+      const end = Math.min(at + RING_BLOCK, ring.points.length);
+      blocks.push({
+        points: Array.from(ring.points.subarray(at, end)),
+        owners: Array.from(ring.owners.subarray(at, end), (i) => sorted[i] as EndpointState),
+      });
+    }
+    this.#blocks = blocks;
     this.perName = pointsPerName(sorted.length, this.minSize);
   }
 
   /** Applies a membership change; false when every backend's points change (another band). */
   update(count: number, added: readonly EndpointState[], removed: readonly EndpointState[]): boolean {
     if (pointsPerName(count, this.minSize) !== this.perName) return false;
-    for (const state of removed) this.#each(state, (at) => this.#removeAt(at, state));
-    for (const state of added) this.#each(state, (at, point) => this.#insertAt(at, point, state));
+    for (const state of removed) {
+      for (let r = 0; r < this.perName; r++) this.#remove(ringPoint(state.key, r), state);
+    }
+    for (const state of added) {
+      for (let r = 0; r < this.perName; r++) this.#insert(ringPoint(state.key, r), state);
+    }
     return true;
   }
 
+  /** The owner of the first point ≥ hash, wrapping around. */
   owner(hash: number): EndpointState {
-    return this.owners[firstAtOrAfter(this.points, hash)] as EndpointState;
+    const blocks = this.#blocks;
+    const b = lowerBound(blocks, blocks.length, (block) => (block.points.at(-1) as number) < hash);
+    if (b === blocks.length) return (blocks[0] as RingBlock).owners[0] as EndpointState;
+    const block = blocks[b] as RingBlock;
+    return block.owners[lowerBound(block.points, block.points.length, (p) => p < hash)] as EndpointState;
   }
 
-  #each(state: EndpointState, f: (at: number, point: number) => void): void {
-    const name = state.key;
-    for (let r = 0; r < this.perName; r++) {
-      const point = ringPoint(name, r);
-      const owners = this.owners;
-      const at = lowerBound(this.points, this.points.length, (p: number) => p < point);
-      // Among equal points, by name.
-      let i = at;
-      while (
-        i < this.points.length &&
-        this.points[i] === point &&
-        ringOrder(point, (owners[i] as EndpointState).key, point, name) < 0
-      )
-        i++;
-      f(i, point);
+  /** The block and position where (point, name) is or would go, in ring order. */
+  #find(point: number, name: string): { block: number; at: number } {
+    const blocks = this.#blocks;
+    const before = (p: number, owner: EndpointState) => ringOrder(p, owner.key, point, name) < 0;
+    let b = lowerBound(blocks, blocks.length, (block) => {
+      const last = block.points.length - 1;
+      return before(block.points[last] as number, block.owners[last] as EndpointState);
+    });
+    if (b === blocks.length) {
+      if (b === 0) return { block: -1, at: 0 };
+      b -= 1;
+      return { block: b, at: (blocks[b] as RingBlock).points.length };
+    }
+    const block = blocks[b] as RingBlock;
+    let lo = 0;
+    let hi = block.points.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (before(block.points[mid] as number, block.owners[mid] as EndpointState)) lo = mid + 1;
+      else hi = mid;
+    }
+    return { block: b, at: lo };
+  }
+
+  #insert(point: number, state: EndpointState): void {
+    const { block: b, at } = this.#find(point, state.key);
+    if (b < 0) {
+      this.#blocks.push({ points: [point], owners: [state] });
+      return;
+    }
+    const block = this.#blocks[b] as RingBlock;
+    block.points.splice(at, 0, point);
+    block.owners.splice(at, 0, state);
+    if (block.points.length > 2 * RING_BLOCK) {
+      this.#blocks.splice(b + 1, 0, {
+        points: block.points.splice(RING_BLOCK),
+        owners: block.owners.splice(RING_BLOCK),
+      });
     }
   }
 
-  #removeAt(at: number, state: EndpointState): void {
-    if (this.owners[at] !== state) return;
-    this.points.splice(at, 1);
-    this.owners.splice(at, 1);
-  }
-
-  #insertAt(at: number, point: number, state: EndpointState): void {
-    this.points.splice(at, 0, point);
-    this.owners.splice(at, 0, state);
+  #remove(point: number, state: EndpointState): void {
+    const { block: b, at } = this.#find(point, state.key);
+    const block = this.#blocks[b];
+    if (block === undefined || block.owners[at] !== state) return;
+    block.points.splice(at, 1);
+    block.owners.splice(at, 1);
+    if (block.points.length === 0) this.#blocks.splice(b, 1);
   }
 }
 
@@ -247,9 +294,10 @@ class LiveRing {
  * the key, then O(1) (Maglev) or O(log n) (ring).
  *
  * A candidate list given whole (`setCandidates`) rebuilds the table at once, as Envoy does. An
- * incremental change (`updateCandidates`) costs O(changed · log n) plus array moves: the ring is
- * updated in place (the same ring a rebuild would give; a whole rebuild only when n crosses into
- * another power-of-two band of points per backend), and a new Maglev table is built off the hot
+ * incremental change (`updateCandidates`) costs O(changed · log n) plus moves within one block of
+ * the ring (ring), or in the sorted list (Maglev, a memmove): the ring is updated in place (the same ring a rebuild would give; a
+ * whole rebuild only when n crosses into another power-of-two band of points per backend), and a
+ * new Maglev table is built off the hot
  * path, in steps of `MAGLEV_STEP_UNITS` (a fraction of a millisecond) taken at that change and at
  * each keyed pick. Until it is done, picks use the previous table, except that a key whose slot
  * belongs to an endpoint that left goes to a candidate chosen by the key's hash, and endpoints that
