@@ -71,11 +71,13 @@ function asRecord(state: EndpointState): EndpointRecord {
 
 class EndpointBalancer implements Balancer {
   readonly stats$: Observable<BalancerStats>;
+  readonly left$: Observable<readonly string[]>;
   readonly #options: ResolvedOptions;
   readonly #clock: () => number;
   readonly #strategy: Strategy;
   readonly #outlier: OutlierDetector | undefined;
   readonly #changes = new Subject<BalancerStats>();
+  readonly #left = new Subject<readonly string[]>();
   readonly #waiters = new Set<Waiter>();
   readonly #totals = { inFlight: 0, picks: 0, successes: 0, failures: 0 };
   #records = new Map<string, EndpointRecord>();
@@ -121,6 +123,7 @@ class EndpointBalancer implements Balancer {
       }
       return this.#changes.subscribe(subscriber);
     });
+    this.left$ = this.#left.asObservable();
     const subscription = endpoints$.subscribe({
       next: (set) => this.#onSet(set),
       error: (error: unknown) => this.#onSourceEnd(error),
@@ -254,6 +257,10 @@ class EndpointBalancer implements Balancer {
     return this.#snapshot(this.#refresh());
   }
 
+  has(key: string): boolean {
+    return this.#records.has(key);
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -265,6 +272,7 @@ class EndpointBalancer implements Balancer {
     for (const waiter of [...this.#waiters]) waiter.fail(error);
     if (this.#changes.observed) this.#changes.next(this.#snapshot(this.#clock()));
     this.#changes.complete();
+    this.#left.complete();
   }
 
   #onSet(set: EndpointSet): void {
@@ -290,10 +298,12 @@ class EndpointBalancer implements Balancer {
       else record = this.#newRecord(key, endpoint, now, slowStart);
       next.set(key, record);
     }
+    const left: string[] = [];
     for (const [key, record] of this.#records) {
       if (next.has(key)) continue;
       record.removed = true;
       record.candidate = false;
+      left.push(key);
     }
     this.#records = next;
     const members = [...next.values()];
@@ -301,6 +311,7 @@ class EndpointBalancer implements Balancer {
     this.#members = members;
     this.#set = set;
     this.#rebuild(now);
+    if (left.length > 0) this.#left.next(left);
   }
 
   #newRecord(key: string, endpoint: Endpoint, now: number, slowStart: boolean): EndpointRecord {
@@ -325,11 +336,13 @@ class EndpointBalancer implements Balancer {
     const candidates = this.#candidates;
     const added: EndpointRecord[] = [];
     const removed: EndpointRecord[] = [];
+    const left: string[] = [];
     for (const endpoint of changes.removed) {
       const key = endpointKey(endpoint);
       const record = records.get(key);
       if (record === undefined) continue;
       records.delete(key);
+      left.push(key);
       record.removed = true;
       if (record.candidate) {
         record.candidate = false;
@@ -354,15 +367,16 @@ class EndpointBalancer implements Balancer {
     const healthy = members.length - this.#ejected;
     if (isPanic(healthy, members.length, this.#options.panicThresholdPercent) !== this.#panic) {
       this.#rebuild(now);
-      return;
+    } else {
+      // Same mode: a new endpoint is healthy, so a candidate in panic (everyone) and out of it (the healthy).
+      for (const record of added) {
+        record.candidate = true;
+        append(candidates, record, 'candidateIndex');
+      }
+      this.#setCandidates(added, removed);
+      if (this.#changes.observed) this.#changes.next(this.#snapshot(now));
     }
-    // Same mode: a new endpoint is healthy, so a candidate in panic (everyone) and out of it (the healthy).
-    for (const record of added) {
-      record.candidate = true;
-      append(candidates, record, 'candidateIndex');
-    }
-    this.#setCandidates(added, removed);
-    if (this.#changes.observed) this.#changes.next(this.#snapshot(now));
+    if (left.length > 0) this.#left.next(left);
   }
 
   /** Hands the candidates to the strategy: its incremental method with our array, else a copy. */

@@ -275,6 +275,15 @@ export interface Balancer {
    * ejection (noticed lazily, at the next pick or `stats()`), close (then completes). Not on every pick.
    */
   readonly stats$: Observable<BalancerStats>;
+  /**
+   * The keys (`address:port`) that left the set, at each set change where some did; completes on
+   * close. O(changed) per change, unlike `stats$` (which lists every endpoint): what a consumer that
+   * keeps per-endpoint resources (connection pools) should follow. Optional for other `Balancer`
+   * implementations; `createBalancer`'s has it.
+   */
+  readonly left$?: Observable<readonly string[]>;
+  /** Whether `key` (`address:port`) is in the current set. O(1). Present when `left$` is. */
+  has?(key: string): boolean;
   /** Unsubscribes from the endpoint stream; later picks return `undefined`, waits reject. Idempotent. */
   close(): void;
 }
