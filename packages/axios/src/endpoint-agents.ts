@@ -1,8 +1,7 @@
 import http from 'node:http';
 import https from 'node:https';
-import { type Balancer, type BalancerStats, endpointKey } from '@endpoint-watch/balancer';
+import { type Balancer, EndpointResources, endpointKey } from '@endpoint-watch/balancer';
 import type { Endpoint } from '@endpoint-watch/core';
-import type { Subscription } from 'rxjs';
 import type { EndpointAgentInfo, EndpointAgentOptions, PodTlsOptions } from './types.js';
 import type { Target } from './url.js';
 
@@ -25,23 +24,21 @@ const count = (lists: NodeJS.ReadOnlyDict<unknown[]>): number =>
  * one agent would reuse a socket to pod A for a request picked for pod B; one agent per endpoint
  * keeps every request on the connection to the pod it was picked for.
  *
- * Watches the balancer's `stats$`: when an endpoint leaves the set its agent is retired (no new
- * request uses it) and destroyed, with its sockets, as soon as the attempts running on it are done.
+ * Follows the balancer's membership (`EndpointResources`, O(changed) per set change): when an
+ * endpoint leaves the set its agent is retired (no new request uses it) and destroyed, with its sockets, as soon as the attempts running on it are done.
  */
 export class EndpointAgents {
   readonly #agentOptions: EndpointAgentOptions;
   readonly #tls: PodTlsOptions;
-  readonly #entries = new Map<string, AgentEntry>();
+  /** Agents in use, each under its endpoint. */
+  readonly #entries: EndpointResources<AgentEntry>;
   readonly #retired = new Set<AgentEntry>();
-  readonly #subscription: Subscription;
-  /** Endpoint keys of the latest set; `undefined` before the first stats. */
-  #current: Set<string> | undefined;
   #closed = false;
 
   constructor(balancer: Balancer, agentOptions: EndpointAgentOptions = {}, tlsOptions: PodTlsOptions = {}) {
     this.#agentOptions = agentOptions;
     this.#tls = tlsOptions;
-    this.#subscription = balancer.stats$.subscribe((stats) => this.#onStats(stats));
+    this.#entries = new EndpointResources(balancer, (entry) => this.#retire(entry));
   }
 
   /** The agent for an attempt to `endpoint`; call `done` when the attempt is over. */
@@ -55,11 +52,11 @@ export class EndpointAgents {
     }
     const entry = this.#create(target, key);
     entry.inFlight = 1;
-    if (this.#closed || (this.#current !== undefined && !this.#current.has(key))) {
+    if (this.#closed || !this.#entries.has(key)) {
       // Picked just before it left (or while closing): a one-off agent, destroyed after this attempt.
       this.#retire(entry);
     } else {
-      this.#entries.set(id, entry);
+      this.#entries.add(id, key, entry);
     }
     return entry;
   }
@@ -84,9 +81,7 @@ export class EndpointAgents {
   /** Retires every agent: idle ones are destroyed now, busy ones when their attempts are done. */
   close(): void {
     this.#closed = true;
-    this.#subscription.unsubscribe();
-    for (const entry of this.#entries.values()) this.#retire(entry);
-    this.#entries.clear();
+    for (const entry of this.#entries.takeAll()) this.#retire(entry);
   }
 
   #create(target: Target, key: string): AgentEntry {
@@ -111,16 +106,6 @@ export class EndpointAgents {
       inFlight: 0,
       retired: false,
     };
-  }
-
-  #onStats(stats: BalancerStats): void {
-    const current = new Set(stats.endpoints.map((endpoint) => endpoint.key));
-    this.#current = current;
-    for (const [id, entry] of this.#entries) {
-      if (current.has(entry.endpoint)) continue;
-      this.#entries.delete(id);
-      this.#retire(entry);
-    }
   }
 
   #retire(entry: AgentEntry): void {

@@ -1,4 +1,4 @@
-import type { EndpointSet } from '@endpoint-watch/core';
+import { changesSince, type Endpoint, type EndpointChanges, type EndpointSet } from '@endpoint-watch/core';
 import { Observable, Subject, type Subscription } from 'rxjs';
 import { EndpointRecord, endpointKey } from './endpoint-state.js';
 import { BalancerClosedError, NoEndpointsError } from './errors.js';
@@ -45,6 +45,23 @@ interface Waiter {
   fail(error: unknown): void;
 }
 
+/** Appends a record to a member or candidate array, keeping its position on the record. */
+function append(list: EndpointRecord[], record: EndpointRecord, at: 'memberIndex' | 'candidateIndex'): void {
+  record[at] = list.length;
+  list.push(record);
+}
+
+/** Removes a record from such an array in O(1): the last one takes its place. */
+function detach(list: EndpointRecord[], record: EndpointRecord, at: 'memberIndex' | 'candidateIndex'): void {
+  const i = record[at];
+  const last = list.pop()!;
+  if (last !== record) {
+    list[i] = last;
+    last[at] = i;
+  }
+  record[at] = -1;
+}
+
 function asRecord(state: EndpointState): EndpointRecord {
   if (!(state instanceof EndpointRecord)) {
     throw new TypeError('a strategy must return one of the EndpointState objects it was given');
@@ -54,16 +71,20 @@ function asRecord(state: EndpointState): EndpointRecord {
 
 class EndpointBalancer implements Balancer {
   readonly stats$: Observable<BalancerStats>;
+  readonly left$: Observable<readonly string[]>;
   readonly #options: ResolvedOptions;
   readonly #clock: () => number;
   readonly #strategy: Strategy;
   readonly #outlier: OutlierDetector | undefined;
   readonly #changes = new Subject<BalancerStats>();
+  readonly #left = new Subject<readonly string[]>();
   readonly #waiters = new Set<Waiter>();
   readonly #totals = { inFlight: 0, picks: 0, successes: 0, failures: 0 };
   #records = new Map<string, EndpointRecord>();
-  #members: readonly EndpointRecord[] = [];
-  #candidates: readonly EndpointRecord[] = [];
+  /** Owned and updated in place by incremental changes (positions in `memberIndex`). */
+  #members: EndpointRecord[] = [];
+  /** Owned, never the member array; updated in place by incremental changes (`candidateIndex`). */
+  #candidates: EndpointRecord[] = [];
   #ejected = 0;
   #nextReturnAt = Number.POSITIVE_INFINITY;
   /** When the success rates are next compared (no timer: the first pick or outcome after it does). */
@@ -102,6 +123,7 @@ class EndpointBalancer implements Balancer {
       }
       return this.#changes.subscribe(subscriber);
     });
+    this.left$ = this.#left.asObservable();
     const subscription = endpoints$.subscribe({
       next: (set) => this.#onSet(set),
       error: (error: unknown) => this.#onSourceEnd(error),
@@ -235,6 +257,10 @@ class EndpointBalancer implements Balancer {
     return this.#snapshot(this.#refresh());
   }
 
+  has(key: string): boolean {
+    return this.#records.has(key);
+  }
+
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
@@ -246,11 +272,22 @@ class EndpointBalancer implements Balancer {
     for (const waiter of [...this.#waiters]) waiter.fail(error);
     if (this.#changes.observed) this.#changes.next(this.#snapshot(this.#clock()));
     this.#changes.complete();
+    this.#left.complete();
   }
 
   #onSet(set: EndpointSet): void {
     if (this.#closed) return;
     const now = this.#clock();
+    const changes = changesSince(this.#set, set);
+    if (changes !== undefined && this.#options.zone === undefined && now < this.#nextReturnAt) {
+      this.#set = set;
+      this.#applyChanges(changes, now);
+    } else this.#replaceMembers(set, now);
+    for (const waiter of [...this.#waiters]) waiter.attempt();
+  }
+
+  /** A set read whole: O(n) plus the strategy's rebuild. */
+  #replaceMembers(set: EndpointSet, now: number): void {
     const slowStart = this.#options.slowStart !== undefined && this.#set !== undefined;
     const next = new Map<string, EndpointRecord>();
     for (const endpoint of set.endpoints) {
@@ -258,28 +295,96 @@ class EndpointBalancer implements Balancer {
       if (next.has(key)) continue;
       let record = this.#records.get(key);
       if (record) record.endpoint = endpoint;
-      else {
-        record = new EndpointRecord(
-          key,
-          endpoint,
-          now,
-          slowStart ? now : undefined,
-          this.#options.ewmaDecayMs,
-          this.#options.ewmaDefaultLatencyMs,
-        );
-      }
+      else record = this.#newRecord(key, endpoint, now, slowStart);
       next.set(key, record);
     }
+    const left: string[] = [];
     for (const [key, record] of this.#records) {
       if (next.has(key)) continue;
       record.removed = true;
       record.candidate = false;
+      left.push(key);
     }
     this.#records = next;
-    this.#members = [...next.values()];
+    const members = [...next.values()];
+    for (let i = 0; i < members.length; i++) members[i]!.memberIndex = i;
+    this.#members = members;
     this.#set = set;
     this.#rebuild(now);
-    for (const waiter of [...this.#waiters]) waiter.attempt();
+    if (left.length > 0) this.#left.next(left);
+  }
+
+  #newRecord(key: string, endpoint: Endpoint, now: number, slowStart: boolean): EndpointRecord {
+    return new EndpointRecord(
+      key,
+      endpoint,
+      now,
+      slowStart ? now : undefined,
+      this.#options.ewmaDecayMs,
+      this.#options.ewmaDefaultLatencyMs,
+    );
+  }
+
+  /**
+   * The set's diff from the one applied before, in O(changed): the same state as `#replaceMembers`
+   * would reach (member and candidate order aside), when no zone routing applies and no ejection is
+   * due (the caller checks both). A change of panic mode falls back to the full `#rebuild`.
+   */
+  #applyChanges(changes: EndpointChanges, now: number): void {
+    const records = this.#records;
+    const members = this.#members;
+    const candidates = this.#candidates;
+    const added: EndpointRecord[] = [];
+    const removed: EndpointRecord[] = [];
+    const left: string[] = [];
+    for (const endpoint of changes.removed) {
+      const key = endpointKey(endpoint);
+      const record = records.get(key);
+      if (record === undefined) continue;
+      records.delete(key);
+      left.push(key);
+      record.removed = true;
+      if (record.candidate) {
+        record.candidate = false;
+        detach(candidates, record, 'candidateIndex');
+        removed.push(record);
+      }
+      detach(members, record, 'memberIndex');
+      if (record.ejectedUntil !== undefined) this.#ejected -= 1;
+    }
+    for (const { after } of changes.changed) {
+      const record = records.get(endpointKey(after));
+      if (record !== undefined) record.endpoint = after;
+    }
+    for (const endpoint of changes.added) {
+      const key = endpointKey(endpoint);
+      if (records.has(key)) continue;
+      const record = this.#newRecord(key, endpoint, now, this.#options.slowStart !== undefined);
+      records.set(key, record);
+      append(members, record, 'memberIndex');
+      added.push(record);
+    }
+    const healthy = members.length - this.#ejected;
+    if (isPanic(healthy, members.length, this.#options.panicThresholdPercent) !== this.#panic) {
+      this.#rebuild(now);
+    } else {
+      // Same mode: a new endpoint is healthy, so a candidate in panic (everyone) and out of it (the healthy).
+      for (const record of added) {
+        record.candidate = true;
+        append(candidates, record, 'candidateIndex');
+      }
+      this.#setCandidates(added, removed);
+      if (this.#changes.observed) this.#changes.next(this.#snapshot(now));
+    }
+    if (left.length > 0) this.#left.next(left);
+  }
+
+  /** Hands the candidates to the strategy: its incremental method with our array, else a copy. */
+  #setCandidates(added: readonly EndpointRecord[] | undefined, removed: readonly EndpointRecord[]): void {
+    const strategy = this.#strategy;
+    if (strategy.updateCandidates === undefined) strategy.setCandidates(this.#candidates.slice());
+    else if (added === undefined) strategy.setCandidates(this.#candidates);
+    else strategy.updateCandidates(this.#candidates, added, removed);
   }
 
   #onSourceEnd(error: unknown): void {
@@ -352,9 +457,9 @@ class EndpointBalancer implements Balancer {
     this.#nextReturnAt = nextReturnAt;
     const threshold = this.#options.panicThresholdPercent;
     this.#panic = isPanic(healthy.length, this.#members.length, threshold);
-    let candidates: readonly EndpointRecord[];
+    let candidates: EndpointRecord[];
     if (this.#panic) {
-      candidates = this.#members;
+      candidates = this.#members.slice();
       this.#zoneRouting = 'off';
     } else if (this.#options.zone) {
       const selection = selectZone(
@@ -364,15 +469,19 @@ class EndpointBalancer implements Balancer {
         this.#options.zone,
         threshold,
       );
-      candidates = selection.candidates;
+      candidates = selection.candidates.slice();
       this.#zoneRouting = selection.routing;
     } else {
       candidates = healthy;
       this.#zoneRouting = 'off';
     }
-    for (const record of candidates) record.candidate = true;
+    for (let i = 0; i < candidates.length; i++) {
+      const record = candidates[i]!;
+      record.candidate = true;
+      record.candidateIndex = i;
+    }
     this.#candidates = candidates;
-    this.#strategy.setCandidates(candidates);
+    this.#setCandidates(undefined, []);
     if (this.#changes.observed) this.#changes.next(this.#snapshot(now));
   }
 

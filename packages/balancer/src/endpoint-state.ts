@@ -30,6 +30,10 @@ export class EndpointRecord implements EndpointState {
   candidate = false;
   /** Left the set: outcomes of its leases no longer count. */
   removed = false;
+  /** Position in the balancer's member array (kept for O(1) removal). */
+  memberIndex = -1;
+  /** Position in the balancer's candidate array while `candidate`. */
+  candidateIndex = -1;
   readonly ewma: PeakEwma;
 
   constructor(

@@ -1,4 +1,5 @@
 export { createBalancer } from './balancer.js';
+export { EndpointResources } from './endpoint-resources.js';
 export { endpointKey } from './endpoint-state.js';
 export { BalancerClosedError, BalancerOptionsError, NoEndpointsError } from './errors.js';
 export { PeakEwma } from './ewma.js';

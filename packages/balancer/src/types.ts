@@ -61,6 +61,18 @@ export interface StrategyContext {
 export interface Strategy {
   readonly name: string;
   setCandidates(candidates: readonly EndpointState[]): void;
+  /**
+   * Optional, O(changed): the candidates after an incremental change (`added` joined, `removed`
+   * left). A strategy that has this method gets the balancer's own candidate array in both calls:
+   * it may keep it and read it at pick time (the balancer updates it in place, in no particular
+   * order, and always calls this method or `setCandidates` right after), but must never modify it.
+   * Without it, `setCandidates` gets a copy after every change.
+   */
+  updateCandidates?(
+    candidates: readonly EndpointState[],
+    added: readonly EndpointState[],
+    removed: readonly EndpointState[],
+  ): void;
   pick(key: string | undefined, now: number): EndpointState;
 }
 
@@ -263,6 +275,15 @@ export interface Balancer {
    * ejection (noticed lazily, at the next pick or `stats()`), close (then completes). Not on every pick.
    */
   readonly stats$: Observable<BalancerStats>;
+  /**
+   * The keys (`address:port`) that left the set, at each set change where some did; completes on
+   * close. O(changed) per change, unlike `stats$` (which lists every endpoint): what a consumer that
+   * keeps per-endpoint resources (connection pools) should follow. Optional for other `Balancer`
+   * implementations; `createBalancer`'s has it.
+   */
+  readonly left$?: Observable<readonly string[]>;
+  /** Whether `key` (`address:port`) is in the current set. O(1). Present when `left$` is. */
+  has?(key: string): boolean;
   /** Unsubscribes from the endpoint stream; later picks return `undefined`, waits reject. Idempotent. */
   close(): void;
 }

@@ -1,5 +1,4 @@
-import type { Balancer, BalancerStats } from '@endpoint-watch/balancer';
-import type { Subscription } from 'rxjs';
+import { type Balancer, EndpointResources } from '@endpoint-watch/balancer';
 import { type Dispatcher, errors, Pool } from 'undici';
 import type { EndpointPoolInfo } from './types.js';
 
@@ -14,8 +13,9 @@ interface PoolEntry {
 }
 
 /**
- * One keep-alive `Pool` per endpoint (and TLS server name), created on first use. Watches the
- * balancer's `stats$`: when an endpoint leaves the set its pool is retired at once, which lets its
+ * One keep-alive `Pool` per endpoint (and TLS server name), created on first use. Follows the
+ * balancer's membership (`EndpointResources`, O(changed) per set change): when an endpoint leaves
+ * the set its pool is retired at once, which lets its
  * running and queued requests finish and then closes its sockets. A pool is never reused after
  * retirement: an endpoint that comes back gets a new one.
  */
@@ -27,12 +27,9 @@ export class EndpointPools {
     targets: readonly Dispatcher[],
     error?: Error,
   ) => void;
-  /** Pools in use, by `origin servername`. */
-  readonly #pools = new Map<string, PoolEntry>();
+  /** Pools in use, by `origin servername`, each under its endpoint. */
+  readonly #pools: EndpointResources<PoolEntry>;
   readonly #draining = new Set<PoolEntry>();
-  readonly #subscription: Subscription;
-  /** Endpoint keys of the balancer's latest set; `undefined` before the first stats. */
-  #current: Set<string> | undefined;
   #closed = false;
 
   constructor(
@@ -42,7 +39,7 @@ export class EndpointPools {
   ) {
     this.#options = options;
     this.#forward = forward;
-    this.#subscription = balancer.stats$.subscribe((stats) => this.#onStats(stats));
+    this.#pools = new EndpointResources(balancer, (entry) => this.#retire(entry));
   }
 
   dispatch(
@@ -57,13 +54,13 @@ export class EndpointPools {
     let entry = this.#pools.get(key);
     if (entry === undefined) {
       entry = this.#create(origin, endpoint, servername);
-      if (this.#current !== undefined && !this.#current.has(endpoint)) {
+      if (!this.#pools.has(endpoint)) {
         // The endpoint left between the pick and now: a one-off pool, closed after this request.
         const result = entry.pool.dispatch(options, handler);
         this.#retire(entry);
         return result;
       }
-      this.#pools.set(key, entry);
+      this.#pools.add(key, endpoint, entry);
     }
     return entry.pool.dispatch(options, handler);
   }
@@ -95,10 +92,7 @@ export class EndpointPools {
 
   #takeAll(): PoolEntry[] {
     this.#closed = true;
-    this.#subscription.unsubscribe();
-    const all = [...this.#pools.values(), ...this.#draining];
-    this.#pools.clear();
-    return all;
+    return [...this.#pools.takeAll(), ...this.#draining];
   }
 
   #create(origin: string, endpoint: string, servername: string | undefined): PoolEntry {
@@ -109,16 +103,6 @@ export class EndpointPools {
       );
     }
     return { pool, origin, endpoint, servername, draining: false };
-  }
-
-  #onStats(stats: BalancerStats): void {
-    const current = new Set(stats.endpoints.map((endpoint) => endpoint.key));
-    this.#current = current;
-    for (const [key, entry] of this.#pools) {
-      if (current.has(entry.endpoint)) continue;
-      this.#pools.delete(key);
-      this.#retire(entry);
-    }
   }
 
   #retire(entry: PoolEntry): void {

@@ -9,12 +9,15 @@ import { bestOfDistinct } from './sampling.js';
  * "fewest in flight" while all weights are equal. O(choiceCount).
  */
 export function leastRequest(context: StrategyContext): Strategy {
-  let items: EndpointState[] = [];
+  let items: readonly EndpointState[] = [];
   const bias = context.activeRequestBias;
   return {
     name: 'least-request',
     setCandidates(candidates) {
-      items = candidates.slice();
+      items = candidates;
+    },
+    updateCandidates(candidates) {
+      items = candidates;
     },
     pick(_key, now) {
       return bestOfDistinct(items, context.choiceCount, context.random, (s) => {

@@ -9,11 +9,14 @@ import { bestOfDistinct } from './sampling.js';
  * weight. O(choiceCount).
  */
 export function peakEwma(context: StrategyContext): Strategy {
-  let items: EndpointState[] = [];
+  let items: readonly EndpointState[] = [];
   return {
     name: 'peak-ewma',
     setCandidates(candidates) {
-      items = candidates.slice();
+      items = candidates;
+    },
+    updateCandidates(candidates) {
+      items = candidates;
     },
     pick(_key, now) {
       return bestOfDistinct(

@@ -7,7 +7,10 @@ export function randomStrategy(context: StrategyContext): Strategy {
   return {
     name: 'random',
     setCandidates(candidates) {
-      items = candidates.slice();
+      items = candidates;
+    },
+    updateCandidates(candidates) {
+      items = candidates;
     },
     pick() {
       return items[randomIndex(context.random, items.length)] as EndpointState;

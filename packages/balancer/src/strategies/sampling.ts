@@ -8,23 +8,32 @@ export function randomIndex(random: () => number, n: number): number {
   return i >= 0 ? Math.min(n - 1, i) : 0;
 }
 
+/** Positions drawn so far by `bestOfDistinct` (reused: no allocation per pick). */
+const drawn: number[] = [];
+
 /**
  * Power of `k` choices over `items` (Mitzenmacher; Envoy least_request `choice_count`): samples
- * min(k, n) DISTINCT items by a partial Fisher–Yates shuffle of `items` itself (the caller owns the
- * array and does not care about its order) and returns the one with the lowest `cost`, ties broken
- * uniformly at random. O(k).
+ * min(k, n) DISTINCT items by Floyd's algorithm (a uniformly random subset, without touching
+ * `items`: it may be the balancer's own candidate array) and returns the one with the lowest
+ * `cost`, ties broken uniformly at random. O(k²), k is small.
  */
-export function bestOfDistinct<T>(items: T[], k: number, random: () => number, cost: (item: T) => number): T {
+export function bestOfDistinct<T>(
+  items: readonly T[],
+  k: number,
+  random: () => number,
+  cost: (item: T) => number,
+): T {
   const n = items.length;
   const draws = Math.min(k, n);
   let best = items[0] as T;
   let bestCost = Number.POSITIVE_INFINITY;
   let ties = 0;
-  for (let i = 0; i < draws; i++) {
-    const j = i + randomIndex(random, n - i);
-    const item = items[j] as T;
-    items[j] = items[i] as T;
-    items[i] = item;
+  drawn.length = 0;
+  for (let j = n - draws; j < n; j++) {
+    const t = randomIndex(random, j + 1);
+    const index = drawn.includes(t) ? j : t;
+    drawn.push(index);
+    const item = items[index] as T;
     const c = cost(item);
     if (c < bestCost || ties === 0) {
       best = item;

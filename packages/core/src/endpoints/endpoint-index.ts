@@ -9,10 +9,14 @@
  * changed and hands the list of chunks to the set, which concatenates it on first read (O(n)
  * pointer copies, once per set that is read). Only a change of the automatically selected port
  * name (or a bulk reset that changes it) re-indexes everything.
+ *
+ * Diffs (`EndpointSet.changes`): every promotion or demotion of a winner notes, on the first touch
+ * of its address:port since the last emitted set, what that set routed to there; `snapshot()` then
+ * compares each noted address:port with its current winner. O(changed), whatever the set's size.
  */
 import { makeEndpoint } from './endpoint-fields.js';
 import type { EndpointRecord, RecordGroup } from './endpoint-record.js';
-import { makeEndpointSet, sameMembers } from './endpoint-set.js';
+import { type EndpointsList, makeChanges, makeEndpointSet, sameMembers } from './endpoint-set.js';
 import { PortSelectionError } from './errors.js';
 import {
   countPortNames,
@@ -26,7 +30,7 @@ import {
   selectorFromNames,
   toPortRef,
 } from './ports.js';
-import type { Endpoint, EndpointSet, ServicePortRef } from './types.js';
+import type { Endpoint, EndpointChange, EndpointChanges, EndpointSet, ServicePortRef } from './types.js';
 
 let epochCounter = 0;
 
@@ -58,6 +62,19 @@ class Entry {
 }
 
 const NO_ENDPOINTS: Endpoint[] = [];
+
+/** An address:port whose winner changed since the last emitted set, and what that set routed to there. */
+interface Pending {
+  readonly port: number;
+  readonly address: string;
+  /** The Endpoint the last set's `endpoints` held for this address:port, if any. */
+  readonly before: Endpoint | undefined;
+}
+
+/** Whether an endpoint is in `EndpointSet.endpoints`: ready, or in the fallback list when none is. */
+function routable(e: Endpoint, fallback: boolean): boolean {
+  return fallback ? e.serving && e.terminating : e.ready;
+}
 const isWinner = (e: Entry) => e.winner;
 const endpointOf = (e: Entry) => e.endpoint!;
 
@@ -218,6 +235,12 @@ export class EndpointIndex {
   /** Per sorted group, its current chunk; copied on write because sets keep it. */
   private partsFor: readonly Group[] | undefined = undefined;
   private parts: Endpoint[][] = [];
+  /** Address:ports touched since the last emitted set (keyed `port address`), while `tracking`. */
+  private readonly pending = new Map<string, Pending>();
+  /** The state is the last emitted set's plus what `pending` noted (false before the first set and after a re-index). */
+  private tracking = false;
+  /** The last emitted set routed to the serving-and-terminating fallback. */
+  private lastFallback = false;
 
   constructor(opts: EndpointIndexOptions, source: EndpointSet['source']) {
     this.opts = opts;
@@ -312,6 +335,8 @@ export class EndpointIndex {
 
   private reindexAll(): void {
     const dirty = this.dirty;
+    this.tracking = false;
+    this.pending.clear();
     this.keys.clear();
     this.allCount = 0;
     this.readyCount = 0;
@@ -388,6 +413,8 @@ export class EndpointIndex {
   }
 
   private promote(e: Entry): void {
+    // Any previous winner of this address:port was demoted first (and noted there).
+    if (this.tracking) this.note(e.endpoint!, undefined);
     e.winner = true;
     this.touch(e.group);
     this.allCount++;
@@ -396,11 +423,45 @@ export class EndpointIndex {
   }
 
   private demote(e: Entry): void {
+    if (this.tracking) {
+      const ep = e.endpoint!;
+      this.note(ep, routable(ep, this.lastFallback) ? ep : undefined);
+    }
     e.winner = false;
     this.touch(e.group);
     this.allCount--;
     if (e.ready) this.readyCount--;
     this.dirty = true;
+  }
+
+  /** On the first touch of an address:port since the last set: what that set routed to there. */
+  private note(ep: Endpoint, before: Endpoint | undefined): void {
+    const key = `${ep.port} ${ep.address}`;
+    if (!this.pending.has(key)) this.pending.set(key, { port: ep.port, address: ep.address, before });
+  }
+
+  /** The current winner of an address:port, if any. */
+  private winnerAt(port: number, address: string): Entry | undefined {
+    const slot = this.keys.get(port)?.get(address);
+    if (slot === undefined) return undefined;
+    return Array.isArray(slot) ? slot.find(isWinner) : slot;
+  }
+
+  /** The diff from `base` (the last emitted set) over the noted address:ports. */
+  private diff(base: EndpointSet, fallback: boolean): EndpointChanges {
+    const added: Endpoint[] = [];
+    const removed: Endpoint[] = [];
+    const changed: EndpointChange[] = [];
+    for (const p of this.pending.values()) {
+      const ep = this.winnerAt(p.port, p.address)?.endpoint;
+      const after = ep !== undefined && routable(ep, fallback) ? ep : undefined;
+      const before = p.before;
+      if (before === after) continue;
+      if (before === undefined) added.push(after!);
+      else if (after === undefined) removed.push(before);
+      else changed.push(Object.freeze({ before, after }));
+    }
+    return makeChanges(base, added, removed, changed);
   }
 
   private touch(g: Group): void {
@@ -486,6 +547,16 @@ export class EndpointIndex {
     const last = this.last;
     if (last !== undefined && !this.dirty && !this.verify && port === last.port) return undefined;
     this.updateParts(sorted);
+    const list: EndpointsList =
+      this.readyCount === this.allCount ? 'all' : this.readyCount > 0 ? 'ready' : 'fallback';
+    const fallback = list === 'fallback';
+    const changes =
+      this.tracking && last !== undefined && fallback === this.lastFallback
+        ? this.diff(last, fallback)
+        : undefined;
+    this.pending.clear();
+    this.tracking = true;
+    this.lastFallback = fallback;
     const set = makeEndpointSet(
       {
         namespace: this.opts.namespace,
@@ -495,7 +566,8 @@ export class EndpointIndex {
         source: this.source,
       },
       this.parts,
-      this.readyCount === this.allCount ? 'all' : this.readyCount > 0 ? 'ready' : 'fallback',
+      list,
+      changes,
     );
     const verify = this.verify && !this.dirty;
     this.dirty = false;

@@ -3,7 +3,7 @@
  * chunks they are made of and concatenated on first read: `snapshot()` stays O(number of groups) and
  * a set nobody reads (superseded before a subscriber looks at it) never costs O(n).
  */
-import type { Endpoint, EndpointSet, ServicePortRef } from './types.js';
+import type { Endpoint, EndpointChange, EndpointChanges, EndpointSet, ServicePortRef } from './types.js';
 
 const EMPTY: readonly Endpoint[] = Object.freeze([]);
 
@@ -45,17 +45,55 @@ const SET_PROTOTYPE = Object.freeze({
   },
 });
 
+/** Identity of each set made here, and of the set each diff starts from (numbers: no chain of sets kept alive). */
+const serials = new WeakMap<EndpointSet, number>();
+const bases = new WeakMap<EndpointChanges, number>();
+let serialCounter = 0;
+
+/** A frozen diff from `base` (a set made by `makeEndpointSet`). */
+export function makeChanges(
+  base: EndpointSet,
+  added: Endpoint[],
+  removed: Endpoint[],
+  changed: EndpointChange[],
+): EndpointChanges {
+  const changes: EndpointChanges = Object.freeze({
+    added: Object.freeze(added),
+    removed: Object.freeze(removed),
+    changed: Object.freeze(changed),
+  });
+  const serial = serials.get(base);
+  if (serial !== undefined) bases.set(changes, serial);
+  return changes;
+}
+
+/**
+ * `next.changes` when it is the diff from exactly `previous` (the set this consumer last applied),
+ * else undefined: then read `next.endpoints` whole. O(1).
+ */
+export function changesSince(
+  previous: EndpointSet | undefined,
+  next: EndpointSet,
+): EndpointChanges | undefined {
+  const changes = next.changes;
+  if (changes === undefined || previous === undefined) return undefined;
+  const base = bases.get(changes);
+  return base !== undefined && base === serials.get(previous) ? changes : undefined;
+}
+
 /**
  * A frozen EndpointSet. `all` and `endpoints` are own, enumerable, read-only accessors that build
  * their frozen array on the first read and return that same array afterwards (equality helpers,
  * spreading and JSON see plain values): a set nobody reads costs O(groups), not O(endpoints).
  * When `endpoints` is `all` (every endpoint is ready), both return one array. `chunks` must not be
- * mutated afterwards.
+ * mutated afterwards. `changes` (the diff from the previous set, made by `makeChanges`) is a
+ * non-enumerable own property.
  */
 export function makeEndpointSet(
   header: SetHeader,
   chunks: readonly Endpoint[][],
   endpointsList: EndpointsList,
+  changes?: EndpointChanges,
 ): EndpointSet {
   let all: readonly Endpoint[] | undefined;
   let endpoints: readonly Endpoint[] | undefined;
@@ -86,6 +124,9 @@ export function makeEndpointSet(
     resourceVersion: header.resourceVersion,
     source: header.source,
   } as EndpointSet;
+  // Not enumerable: sets with the same content stay equal whatever their history (see EndpointSet.changes).
+  Object.defineProperty(set, 'changes', { value: changes, enumerable: false });
+  serials.set(set, ++serialCounter);
   return Object.freeze(set);
 }
 

@@ -1,5 +1,14 @@
+export { changesSince } from './endpoint-set.js';
 export * from './model.js';
-export type { Endpoint, EndpointHints, EndpointSet, EndpointTargetRef, ServicePortRef } from './types.js';
+export type {
+  Endpoint,
+  EndpointChange,
+  EndpointChanges,
+  EndpointHints,
+  EndpointSet,
+  EndpointTargetRef,
+  ServicePortRef,
+} from './types.js';
 export {
   type EndpointSource,
   type EndpointWatchTuning,

@@ -56,4 +56,35 @@ export interface EndpointSet {
   readonly resourceVersion: string | undefined;
   /** Which API the set came from. */
   readonly source: 'endpointslices' | 'endpoints';
+  /**
+   * What changed in `endpoints` since the previous set of the same stream (same aggregator, same
+   * port), so that a consumer can follow a stream in O(changed) instead of reading every set whole.
+   * Undefined on the first set, after a re-index of everything (the followed port changed, or the
+   * automatically selected port name did), and when `endpoints` switches between the ready endpoints
+   * and the serving-and-terminating fallback: then read `endpoints` whole. A relist (or a new v1
+   * Endpoints version) that changes one endpoint still gives a one-endpoint diff.
+   *
+   * Not enumerable: equality helpers, spreading and JSON compare content, not history. A shared stream
+   * replays its latest set to a late subscriber, whose diff is then relative to a set that subscriber
+   * never saw: use `changesSince(previous, set)`, which checks that the diff starts at `previous`.
+   */
+  readonly changes?: EndpointChanges | undefined;
+}
+
+/** One address:port whose Endpoint changed (conditions or fields) while it stayed in `endpoints`. */
+export interface EndpointChange {
+  readonly before: Endpoint;
+  readonly after: Endpoint;
+}
+
+/**
+ * The difference between the `endpoints` of two consecutive sets, by address and port. An endpoint
+ * that became ready (or stopped being ready) is added (removed); one that stayed and changed in any
+ * field is in `changed`. Unchanged endpoints are the same frozen objects in both sets, so
+ * `before`/`removed` objects are those of the previous set. Frozen arrays, in no particular order.
+ */
+export interface EndpointChanges {
+  readonly added: readonly Endpoint[];
+  readonly removed: readonly Endpoint[];
+  readonly changed: readonly EndpointChange[];
 }
