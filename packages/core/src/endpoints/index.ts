@@ -1,3 +1,4 @@
+export { type EndpointChangeEvent, endpointChanges, watchEndpointChanges } from './endpoint-changes.js';
 export { changesSince } from './endpoint-set.js';
 export * from './model.js';
 export type {

@@ -1,6 +1,7 @@
 import { endpointSlice, v1Endpoints } from '@endpoint-watch/testing';
 import { firstValueFrom } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { watchEndpointChanges } from '../../src/endpoints/endpoint-changes.js';
 import type { EndpointSet } from '../../src/endpoints/types.js';
 import {
   registeredCounts,
@@ -83,6 +84,28 @@ describe('watchEndpoints over a real socket', () => {
     cluster.server.upsert(webSlice('web-b', []));
     const empty = await sets.waitNext(hasAddresses());
     expect(empty.endpoints).toEqual([]);
+  });
+
+  it('gives informer-style change events (watchEndpointChanges) over a real watch', async () => {
+    cluster = await startCluster({ initialObjects: [webSlice('web-a', ['10.0.0.1'])] });
+    const changes = record(
+      watchEndpointChanges(cluster.client, { service: 'web', namespace: 'default', watch: FAST }),
+    );
+    const named = (list: readonly { address: string }[]) => list.map((e) => e.address).sort();
+    const initial = await changes.waitFor((e) => e.initial);
+    expect(named(initial.added)).toEqual(['10.0.0.1']);
+    cluster.server.upsert(webSlice('web-a', ['10.0.0.1', '10.0.0.2']));
+    const added = await changes.waitNext((e) => e.added.length > 0);
+    expect([named(added.added), added.removed, added.changed]).toEqual([['10.0.0.2'], [], []]);
+    cluster.server.upsert(
+      endpointSlice({
+        service: 'web',
+        name: 'web-a',
+        endpoints: [{ addresses: ['10.0.0.1'], ready: false }, { addresses: ['10.0.0.2'] }],
+      }),
+    );
+    const removed = await changes.waitNext((e) => e.removed.length > 0);
+    expect([removed.added, named(removed.removed), removed.changed]).toEqual([[], ['10.0.0.1'], []]);
   });
 
   it('emits an empty set at once for a Service that has no endpoints', async () => {
