@@ -2,7 +2,12 @@
  * EndpointSlices as the real controller writes them, read by the SDK: the initial sync, scaling across
  * several slices, readiness, terminating pods, dual-stack, and the v1 Endpoints source.
  */
-import { type EndpointSet, watchEndpoints } from '@endpoint-watch/core';
+import {
+  type EndpointChangeEvent,
+  type EndpointSet,
+  watchEndpointChanges,
+  watchEndpoints,
+} from '@endpoint-watch/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientFor, dataPodIps, Recorder, targetsAre, useControlPlane } from './helpers.js';
 
@@ -92,7 +97,9 @@ describe('conditions as the controller sets them', () => {
         }),
       ),
     );
-    const recorder = new Recorder(watchEndpoints(clientFor(plane(), { namespace: NS }), { service: 'flip' }));
+    const client = clientFor(plane(), { namespace: NS });
+    const recorder = new Recorder(watchEndpoints(client, { service: 'flip' }));
+    const changes = new Recorder(watchEndpointChanges(client, { service: 'flip' }));
     try {
       await recorder.until((s) => targetsAre(s, ips, 8080), 'three ready pods');
       let from = recorder.mark();
@@ -111,8 +118,27 @@ describe('conditions as the controller sets them', () => {
       from = recorder.mark();
       await admin.setPodReady(NS, 'flip-1', true);
       await recorder.until((s) => targetsAre(s, ips, 8080), 'flip-1 ready again', 30_000, from);
+      // The same history as informer-style events: once the three pods are in (however the
+      // controller's writes split it), flip-1 removed, then added back, and nothing else.
+      const state = new Set<string>();
+      let complete = -1;
+      changes.values.forEach((event, index) => {
+        for (const e of event.removed) state.delete(e.address);
+        for (const e of event.added) state.add(e.address);
+        if (complete < 0 && state.size === 3) complete = index;
+      });
+      expect(complete).toBeGreaterThanOrEqual(0);
+      const summary = (e: EndpointChangeEvent) => [e.added, e.removed, e.changed].map((list) => list.length);
+      expect(changes.values.slice(complete + 1).map(summary)).toEqual([
+        [0, 1, 0],
+        [1, 0, 0],
+      ]);
+      expect(
+        changes.values.slice(complete + 1).flatMap((e) => [...e.added, ...e.removed].map((x) => x.address)),
+      ).toEqual([ips[1], ips[1]]);
     } finally {
       recorder.close();
+      changes.close();
     }
   });
 
