@@ -10,6 +10,7 @@
 import { type FakeApiServer, startFakeApiServer } from '@endpoint-watch/testing';
 import { Agent, request } from 'undici';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { readResponse } from '../../packages/testing/test/helpers.js';
 import { useControlPlane } from './helpers.js';
 
 const plane = useControlPlane();
@@ -115,16 +116,8 @@ async function send(
     headersTimeout: 20_000,
     bodyTimeout: 20_000,
   });
-  const text = await res.body.text();
-  const headers: Record<string, string> = {};
-  for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k] = String(v);
-  let json: Json;
-  try {
-    json = JSON.parse(text);
-  } catch {
-    json = undefined;
-  }
-  return { status: res.statusCode, contentType: headers['content-type'], headers, text, json };
+  const answer = await readResponse(res);
+  return { ...answer, contentType: answer.headers['content-type'] };
 }
 
 interface WatchAnswer {

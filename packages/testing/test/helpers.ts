@@ -1,6 +1,6 @@
 import { connect as netConnect, type Socket } from 'node:net';
 import { connect as tlsConnect } from 'node:tls';
-import { Agent, request } from 'undici';
+import { Agent, type Dispatcher, request } from 'undici';
 import type { FakeApiServer } from '../src/index.js';
 
 export interface ClientOptions {
@@ -22,6 +22,20 @@ export interface Response {
   headers: Record<string, string>;
   text: string;
   json: Json;
+}
+
+/** An undici response read whole: status, headers as strings, text, and its JSON when it parses. */
+export async function readResponse(res: Dispatcher.ResponseData): Promise<Response> {
+  const text = await res.body.text();
+  const headers: Record<string, string> = {};
+  for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k] = String(v);
+  let json: Json;
+  try {
+    json = JSON.parse(text);
+  } catch {
+    json = undefined;
+  }
+  return { status: res.statusCode, headers, text, json };
 }
 
 function authHeader(server: FakeApiServer, options: ClientOptions): Record<string, string> {
@@ -54,16 +68,7 @@ export async function get(
       headers: { ...authHeader(server, options), ...options.headers },
       dispatcher: agent,
     });
-    const text = await res.body.text();
-    const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(res.headers)) if (v !== undefined) headers[k] = String(v);
-    let json: Json;
-    try {
-      json = JSON.parse(text);
-    } catch {
-      json = undefined;
-    }
-    return { status: res.statusCode, headers, text, json };
+    return await readResponse(res);
   } finally {
     await agent.close();
   }

@@ -291,6 +291,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
       return true;
     });
 
+    const adminKubeconfig = file('admin.kubeconfig', kubeconfigOf());
     let stopped = false;
     const plane: ControlPlane = {
       url,
@@ -312,12 +313,10 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
         return writeServiceAccountFiles(mount, { url, token, tls }, { namespace });
       },
       kubectl(args, kubectlOptions = {}) {
-        const kubeconfigPath = join(dir, 'admin.kubeconfig');
-        writeFileSync(kubeconfigPath, kubeconfigOf(), { mode: 0o600 });
         return new Promise((resolve, reject) => {
           const child = execFile(
             join(binDir, 'kubectl'),
-            [`--kubeconfig=${kubeconfigPath}`, ...args],
+            [`--kubeconfig=${adminKubeconfig}`, ...args],
             { timeout: 60_000, maxBuffer: 16 * 1024 * 1024 },
             (error, stdout, stderr) => {
               if (error) reject(Object.assign(error, { stdout, stderr }));
