@@ -11,6 +11,12 @@ export type {
   ServicePortRef,
 } from './types.js';
 export {
+  EndpointsTimeoutError,
+  needsUserAction,
+  type WaitForEndpointsOptions,
+  waitForEndpoints,
+} from './wait-for-endpoints.js';
+export {
   type EndpointSource,
   type EndpointWatchTuning,
   type WatchEndpointsOptions,
