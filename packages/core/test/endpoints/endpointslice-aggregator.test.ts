@@ -330,7 +330,10 @@ describe('EndpointSliceAggregator: ports', () => {
       /has no port 80 \(a number is matched against .*targetPort/,
     );
     // Slices that declare no port (a Service without endpoints) still give an empty set.
-    expect(setOf([slice('web-a', [], { ports: [] })], { port: 'grpc' })).toMatchObject({ port: undefined, all: [] });
+    expect(setOf([slice('web-a', [], { ports: [] })], { port: 'grpc' })).toMatchObject({
+      port: undefined,
+      all: [],
+    });
   });
 
   it('throws PortSelectionError naming the ports when no port is chosen and several exist', () => {
