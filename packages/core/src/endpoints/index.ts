@@ -13,7 +13,9 @@ export type {
 export {
   type EndpointSource,
   type EndpointWatchTuning,
+  NAMESPACE_WATCH_THRESHOLD,
   type WatchEndpointsOptions,
+  type WatchScope,
   watchEndpoints,
   watchEndpointsHealth,
 } from './watch-endpoints.js';
