@@ -91,7 +91,8 @@ export class NamespaceWatch {
       this.#shared.changes$.subscribe({
         next: (change) => this.#route(change),
         error: (error: unknown) => {
-          for (const followers of [...this.#followers.values()]) for (const f of [...followers]) f.error(error);
+          for (const followers of [...this.#followers.values()])
+            for (const f of [...followers]) f.error(error);
         },
         complete: () => {
           for (const followers of [...this.#followers.values()]) for (const f of [...followers]) f.complete();

@@ -166,7 +166,8 @@ function feedOf(
   const byNamespace =
     scope === 'namespace' ||
     (scope === 'auto' && (shared !== undefined || (own?.size ?? 0) + 1 >= NAMESPACE_WATCH_THRESHOLD));
-  if (byNamespace) return (shared ?? namespaceWatch(client, source, namespace, options)).feed(options.service);
+  if (byNamespace)
+    return (shared ?? namespaceWatch(client, source, namespace, options)).feed(options.service);
   return serviceWatch(client, source, namespace, options);
 }
 
