@@ -24,7 +24,10 @@ import { ParsedV1Endpoints, parseV1Endpoints } from './v1-endpoints-parser.js';
  */
 export type EndpointSource = 'endpointslices' | 'endpoints' | 'auto';
 
-/** Tuning of the underlying list+watch. A watch is shared: the first subscriber's tuning applies. */
+/**
+ * Tuning of the underlying list+watch. A watch is shared: the first subscriber's tuning applies (for
+ * a namespace watch, that of the first Service it served).
+ */
 export type EndpointWatchTuning = Omit<ListWatchOptions, 'path' | 'labelSelector' | 'fieldSelector'>;
 
 /**
@@ -82,7 +85,8 @@ const registries = new WeakMap<KubeClient, ClientRegistry>();
  * Emits after the initial sync and after each effective change; a late subscriber gets the
  * current set at once. Transient faults never error the stream (see `watchEndpointsHealth`);
  * it errors only on misuse (a Service with several ports and no `port` chosen).
- * Subscriptions with the same client, namespace, service and source share one HTTP watch.
+ * Subscriptions with the same client, namespace, service and source share one HTTP watch; past
+ * `NAMESPACE_WATCH_THRESHOLD` Services of a namespace, the Services share one (see `WatchScope`).
  */
 export function watchEndpoints(client: KubeClient, options: WatchEndpointsOptions): Observable<EndpointSet> {
   return resolved(client, options, (source, namespace) => {

@@ -16,7 +16,7 @@ const SERVICES = ['s1', 's2', 's3'] as const;
 const serviceOf = (object: KubeObject) =>
   object instanceof ParsedEndpointSlice ? object.serviceName : undefined;
 const parsed = (name: string, service: string | null, ip = '10.0.0.1') =>
-  parseEndpointSlice(slice(name, [ep(ip)], { service }));
+  parseEndpointSlice(slice(name, [ep(ip)], { service }), undefined);
 const names = (change: StoreChange | undefined) =>
   change === undefined
     ? undefined
