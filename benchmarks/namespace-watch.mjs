@@ -71,6 +71,14 @@ if (process.argv[2] === 'server') {
     return sorted[Math.floor(sorted.length / 2)];
   };
 
+  const watchService = (client, i, scope) =>
+    watchEndpoints(client, {
+      service: `svc-${i}`,
+      namespace: 'default',
+      scope,
+      watch: { initialList: 'list' },
+    });
+
   const measure = async (scope) => {
     const acceptedBefore = (await serverStats()).accepted;
     const client = createKubeClient(loadKubeConfig({ kubeconfig: path }));
@@ -82,12 +90,7 @@ if (process.argv[2] === 'server') {
       for (let i = 0; i < WATCHED; i++) {
         let first = true;
         subscriptions.push(
-          watchEndpoints(client, {
-            service: `svc-${i}`,
-            namespace: 'default',
-            scope,
-            watch: { initialList: 'list' },
-          }).subscribe((set) => {
+          watchService(client, i, scope).subscribe((set) => {
             if (first && set.endpoints.length === ENDPOINTS) {
               first = false;
               if (--pending === 0) resolve();
@@ -121,12 +124,7 @@ if (process.argv[2] === 'server') {
       synced.push(
         new Promise((resolve) => {
           subscriptions.push(
-            watchEndpoints(client, {
-              service: `svc-${i}`,
-              namespace: 'default',
-              scope,
-              watch: { initialList: 'list' },
-            }).subscribe((set) => {
+            watchService(client, i, scope).subscribe((set) => {
               if (first) {
                 first = false;
                 return resolve();

@@ -71,6 +71,23 @@ afterAll(async () => {
   await proxy?.close();
 });
 
+/** A second pod for Service `i`; waits until its set holds both. */
+async function addPod(i: number, ip: string, mark: number): Promise<void> {
+  await plane().admin.createPod({
+    name: `svc-${i}-extra`,
+    namespace: NS,
+    labels: { app: `svc-${i}` },
+    nodeName: 'node-a',
+    ips: [ip],
+  });
+  await recorders[i]!.until(
+    (set) => targetsAre(set, [ips[i]!, ip], PORT),
+    `svc-${i} with 2 pods`,
+    60_000,
+    mark,
+  );
+}
+
 describe('2,000 Services on one client against the real apiserver', () => {
   it('are served over ≤ 2 TCP connections, every set right, and one Service’s change reaches it alone', async () => {
     const started = performance.now();
@@ -94,33 +111,8 @@ describe('2,000 Services on one client against the real apiserver', () => {
     // A pod added to one Service: its set changes; a later change to another Service, on the same
     // namespace stream, proves the first was handled everywhere.
     const marks = recorders.map((r) => r.mark());
-    const { admin } = plane();
-    await admin.createPod({
-      name: 'svc-7-extra',
-      namespace: NS,
-      labels: { app: 'svc-7' },
-      nodeName: 'node-a',
-      ips: [spare[0]!],
-    });
-    await recorders[7]!.until(
-      (set) => targetsAre(set, [ips[7]!, spare[0]!], PORT),
-      'svc-7 with 2 pods',
-      60_000,
-      marks[7],
-    );
-    await admin.createPod({
-      name: 'svc-8-extra',
-      namespace: NS,
-      labels: { app: 'svc-8' },
-      nodeName: 'node-a',
-      ips: [spare[1]!],
-    });
-    await recorders[8]!.until(
-      (set) => targetsAre(set, [ips[8]!, spare[1]!], PORT),
-      'svc-8 with 2 pods',
-      60_000,
-      marks[8],
-    );
+    await addPod(7, spare[0]!, marks[7]!);
+    await addPod(8, spare[1]!, marks[8]!);
     const emitted = recorders
       .map((r, i) => r.mark() - marks[i]!)
       .filter((n, i) => n > 0 && i !== 7 && i !== 8);
