@@ -165,6 +165,27 @@ describe('namespace-wide watch', () => {
     expect(namespaceRequests(false)).toBe(2);
   });
 
+  it('shows another Service’s unreadable slice in every served Service’s health, keeps their sets, and recovers', async () => {
+    await start(2);
+    const sets = await watchAll(2, { scope: 'namespace' });
+    const health = record(watchEndpointsHealth(cluster.client, options(0, { scope: 'namespace' })));
+    await health.waitFor((h) => h.state === 'synced');
+    const broken = sliceOf(1, 2) as { endpoints: unknown[] };
+    broken.endpoints = [{ conditions: { ready: true } }]; // no addresses
+    cluster.server.upsert(broken);
+    // The namespace watch cannot skip an object: it relists, and the health it shares says why.
+    const failure = await health.waitFor((h) => h.state === 'retrying', 10_000);
+    expect(failure.state === 'retrying' && (failure.error as { code: string }).code).toBe(
+      'ERR_INVALID_OBJECT',
+    );
+    expect(sets.map((s) => s.values.map(addressesOf))).toEqual([[ipOf(0)], [ipOf(1)]]);
+    cluster.server.upsert(sliceOf(1, 3));
+    await sets[1]!.waitFor((set) => addressesOf(set) === ipOf(1, 3), 10_000);
+    await health.waitNext((h) => h.state === 'synced', 10_000);
+    expect(sets[0]!.values).toHaveLength(1);
+    expect(sets.map((s) => s.error)).toEqual([undefined, undefined]);
+  });
+
   it('serves v1 Endpoints the same way, by object name', async () => {
     const endpoints = (service: string, ip: string) =>
       v1Endpoints({ service, subsets: [{ addresses: [ip], ports: [{ name: 'http', port: 80 }] }] });
