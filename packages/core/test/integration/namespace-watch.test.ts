@@ -144,6 +144,11 @@ describe('namespace-wide watch', () => {
 
     lastSets.unsubscribe();
     expect(registeredCounts(cluster.client)).toMatchObject({ namespaceWatches: 1, namespaceServices: 0 });
+    // Health kept the namespace watch open: a Service followed again starts from its store, no new list.
+    const back = record(watchEndpoints(cluster.client, options(last)));
+    await back.waitFor((set) => addressesOf(set) === ipOf(last));
+    expect(namespaceRequests(false)).toBe(1);
+    back.unsubscribe();
     health.unsubscribe();
     expect(registeredCounts(cluster.client)).toMatchObject({ namespaceWatches: 0, namespaceServices: 0 });
   }, 60_000);
