@@ -19,7 +19,9 @@ export {
 export {
   type EndpointSource,
   type EndpointWatchTuning,
+  NAMESPACE_WATCH_THRESHOLD,
   type WatchEndpointsOptions,
+  type WatchScope,
   watchEndpoints,
   watchEndpointsHealth,
 } from './watch-endpoints.js';

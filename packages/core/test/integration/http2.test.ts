@@ -70,7 +70,8 @@ async function watchServices(
   const sets: Recorder<EndpointSet>[] = [];
   const health: Recorder<WatchHealth>[] = [];
   for (let i = 0; i < count; i++) {
-    const options = { service: `svc-${i}`, namespace: 'default', watch: FAST };
+    // One stream per Service: these tests are about streams and connections, not the namespace watch.
+    const options = { service: `svc-${i}`, namespace: 'default', watch: FAST, scope: 'service' as const };
     sets.push(record(watchEndpoints(client, options)));
     health.push(record(watchEndpointsHealth(client, options)));
   }

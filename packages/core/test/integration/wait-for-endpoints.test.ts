@@ -37,7 +37,7 @@ describe('waitForEndpoints', () => {
     cluster = await startCluster({ initialObjects: [webSlice(['10.0.0.1', '10.0.0.2'])] });
     const set = await waitForEndpoints(cluster.client, web());
     expect(set.endpoints.map((e) => e.address).sort()).toEqual(['10.0.0.1', '10.0.0.2']);
-    expect(registeredCounts(cluster.client)).toEqual({ watches: 0, sets: 0 });
+    expect(registeredCounts(cluster.client)).toMatchObject({ watches: 0, sets: 0 });
   });
 
   it('resolves with an empty set for a Service with no endpoints: an empty Service is an answer', async () => {
@@ -56,7 +56,7 @@ describe('waitForEndpoints', () => {
     const outcome = await settled(waitForEndpoints(cluster.client, web(), { timeoutMs: 600_000 }));
     expect('error' in outcome && outcome.error).toBeInstanceOf(KubeApiError);
     expect(('error' in outcome && (outcome.error as KubeApiError).statusCode) || 0).toBe(403);
-    expect(registeredCounts(cluster.client)).toEqual({ watches: 0, sets: 0 });
+    expect(registeredCounts(cluster.client)).toMatchObject({ watches: 0, sets: 0 });
   });
 
   it('waits through errors retrying can fix, then times out naming the Service, with the last error as cause', async () => {
@@ -104,7 +104,7 @@ describe('waitForEndpoints', () => {
     cluster.server.faults.clear();
     const misuse = await settled(waitForEndpoints(cluster.client, web()));
     expect('error' in misuse && misuse.error).toBeInstanceOf(PortSelectionError);
-    expect(registeredCounts(cluster.client)).toEqual({ watches: 0, sets: 0 });
+    expect(registeredCounts(cluster.client)).toMatchObject({ watches: 0, sets: 0 });
   });
 
   it('classifies what needs the user: identity, RBAC, API not served, TLS, unreachable; not 5xx or cuts', () => {
