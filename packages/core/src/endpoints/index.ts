@@ -18,7 +18,9 @@ export {
 } from './wait-for-endpoints.js';
 export {
   type EndpointSource,
+  type EndpointSourceInfo,
   type EndpointWatchTuning,
+  endpointSourceOf,
   NAMESPACE_WATCH_THRESHOLD,
   type WatchEndpointsOptions,
   type WatchScope,

@@ -89,7 +89,7 @@ const registries = new WeakMap<KubeClient, ClientRegistry>();
  * `NAMESPACE_WATCH_THRESHOLD` Services of a namespace, the Services share one (see `WatchScope`).
  */
 export function watchEndpoints(client: KubeClient, options: WatchEndpointsOptions): Observable<EndpointSet> {
-  return resolved(client, options, (source, namespace) => {
+  const sets = resolved(client, options, (source, namespace) => {
     const registry = registryOf(client);
     const key = `${source}\0${namespace}\0${options.service}\0${options.port ?? ''}\0${options.addressTypes?.join(',') ?? ''}\0${options.scope ?? 'auto'}`;
     let sets = registry.sets.get(key);
@@ -111,6 +111,33 @@ export function watchEndpoints(client: KubeClient, options: WatchEndpointsOption
     }
     return sets;
   });
+  if (!sources.has(sets)) {
+    sources.set(sets, {
+      namespace: options.namespace ?? client.config.namespace,
+      service: options.service,
+      health$: watchEndpointsHealth(client, options),
+    });
+  }
+  return sets;
+}
+
+/** What a stream returned by `watchEndpoints` follows, for consumers handed only the stream. */
+export interface EndpointSourceInfo {
+  readonly namespace: string;
+  readonly service: string;
+  /** The health of the watch behind the stream (shares it; subscribing keeps it open). */
+  readonly health$: Observable<WatchHealth>;
+}
+
+const sources = new WeakMap<Observable<EndpointSet>, EndpointSourceInfo>();
+
+/**
+ * The Service and health behind a stream `watchEndpoints` returned, or undefined for any other
+ * observable (a piped one too). A balancer handed the stream uses it to name the Service and give
+ * the watch's real error (a 403 with the missing grant) as the `cause` of "no endpoints".
+ */
+export function endpointSourceOf(endpoints: Observable<EndpointSet>): EndpointSourceInfo | undefined {
+  return sources.get(endpoints);
 }
 
 /**
