@@ -14,6 +14,7 @@ import {
   V1EndpointsAggregator,
 } from './model.js';
 import { type ChangeFeed, NamespaceWatch } from './namespace-watch.js';
+import { serviceHealth } from './service-health.js';
 import type { EndpointSet } from './types.js';
 import { ParsedV1Endpoints, parseV1Endpoints } from './v1-endpoints-parser.js';
 
@@ -149,8 +150,18 @@ export function watchEndpointsHealth(
   options: WatchEndpointsOptions,
 ): Observable<WatchHealth> {
   return resolved(client, options, (source, namespace) =>
-    defer(() => feedOf(client, source, namespace, options).health$),
+    defer(() =>
+      serviceHealth(feedOf(client, source, namespace, options), absentNotice(source, namespace, options)),
+    ),
   );
+}
+
+/** What a synced watch with no object for the Service says (see `serviceHealth`). */
+function absentNotice(source: ConcreteSource, namespace: string, options: WatchEndpointsOptions): string {
+  const service = options.service;
+  return source === 'endpointslices'
+    ? `no EndpointSlice in namespace ${namespace} carries ${SERVICE_NAME_LABEL}=${service}: the Service does not exist (check the name and namespace), has no selector and no slices written for it, or its controller has not written them yet`
+    : `no Endpoints object ${namespace}/${service}: the Service does not exist (check the name and namespace) or has no selector`;
 }
 
 function resolved<T>(

@@ -555,4 +555,26 @@ describe('watchEndpoints over a real socket', () => {
     const retrying = await states.waitFor((h) => h.state === 'retrying');
     expect(retrying.state === 'retrying' && (retrying.error as KubeApiError).statusCode).toBe(403);
   });
+
+  it.each(['service', 'namespace'] as const)(
+    'says when no EndpointSlice carries the Service label (scope %s), and stops saying it once one does',
+    async (scope) => {
+      cluster = await startCluster({ initialObjects: [webSlice('web-a', ['10.0.0.1'])] });
+      const states = record(health({ service: 'wbe', scope }));
+      const sets = record(watch({ service: 'wbe', scope }));
+      const absent = await states.waitFor((h) => h.state === 'synced');
+      expect(absent.state === 'synced' && absent.notice).toMatch(
+        /no EndpointSlice in namespace default carries kubernetes\.io\/service-name=wbe: the Service does not exist/,
+      );
+      expect((await sets.waitFor(() => true)).endpoints).toEqual([]);
+      // The Service appears (its controller writes a slice, even with no pod yet): no notice.
+      expect(states.values.some((h) => h.state === 'synced' && h.notice === undefined)).toBe(false);
+      cluster.server.upsert(endpointSlice({ service: 'wbe', name: 'wbe-a', endpoints: [] }));
+      await states.waitFor((h) => h.state === 'synced' && h.notice === undefined);
+      // The other Service of the namespace never had the notice.
+      const web = record(health({ scope }));
+      const webHealth = await web.waitFor((h) => h.state === 'synced');
+      expect(webHealth.state === 'synced' && webHealth.notice).toBeUndefined();
+    },
+  );
 });
