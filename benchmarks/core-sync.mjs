@@ -102,13 +102,17 @@ async function initialSync({ sizes, rounds }) {
 async function retainedHeap({ heapEndpoints }) {
   const gc = collector();
   const service = `svc-${heapEndpoints}`;
-  const server = await startReplayServer({ services: [{ name: service, endpoints: heapEndpoints, change: true }] });
+  const server = await startReplayServer({
+    services: [{ name: service, endpoints: heapEndpoints, change: true }],
+  });
   const { changedResourceVersion } = server.meta[service];
   const dispatcher = new Agent();
   const client = createKubeClient(loadKubeConfig({ server: server.origin }));
   try {
     // Warm the client's code paths (and its connection) on the same Service first.
-    await firstValueFrom(watchEndpoints(client, { namespace: 'default', service, watch: { initialList: 'list' } }));
+    await firstValueFrom(
+      watchEndpoints(client, { namespace: 'default', service, watch: { initialList: 'list' } }),
+    );
     let kept;
     const rawBase = await settledHeap(gc);
     {
@@ -195,7 +199,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   }
   const h = figures.heap;
   console.log(`\nretained heap, one Service of ${h.endpoints} endpoints (bytes per endpoint)`);
-  console.log('| raw JSON.parse | ours after sync | ratio | ours after every endpoint changed | after / sync |');
+  console.log(
+    '| raw JSON.parse | ours after sync | ratio | ours after every endpoint changed | after / sync |',
+  );
   console.log('| --- | --- | --- | --- | --- |');
   console.log(
     `| ${h.rawBytesPerEndpoint.toFixed(0)} | ${h.syncedBytesPerEndpoint.toFixed(0)} | ${h.heapPerEndpointVsRaw.toFixed(2)} × | ${h.changedBytesPerEndpoint.toFixed(0)} | ${h.heapAfterChangesVsAfterSync.toFixed(2)} × |`,

@@ -21,7 +21,8 @@ import {
 const CHUNK = 65_536;
 
 function write(res, body) {
-  for (let offset = 0; offset < body.length; offset += CHUNK) res.write(body.subarray(offset, offset + CHUNK));
+  for (let offset = 0; offset < body.length; offset += CHUNK)
+    res.write(body.subarray(offset, offset + CHUNK));
 }
 
 function serve(spec) {
@@ -71,8 +72,14 @@ function serve(spec) {
   process.on('message', (message) => {
     if (message?.change === undefined) return;
     const entry = services.get(message.change);
-    for (const res of entry.watches) write(res, entry.change);
-    process.send({ changed: message.change, watches: entry.watches.size });
+    // The client opens its watch after the list: wait for it (bounded).
+    let tries = 0;
+    const send = () => {
+      if (entry.watches.size === 0 && ++tries < 500) return setTimeout(send, 10);
+      for (const res of entry.watches) write(res, entry.change);
+      process.send({ changed: message.change, watches: entry.watches.size });
+    };
+    send();
   });
   server.listen(0, '127.0.0.1', () => process.send({ port: server.address().port, meta }));
   process.on('disconnect', () => process.exit(0));

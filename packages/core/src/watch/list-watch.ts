@@ -69,6 +69,9 @@ export const DEFAULT_SILENCE_TIMEOUT_MS = 60_000;
 /** Lets up to 1 MiB of events pile up while the consumer works, to be applied as one batch. */
 const WATCH_HIGH_WATER_MARK = 1024 * 1024;
 
+/** Stands for a step already delivered (it has no command: the loop never runs it). */
+const NO_STEP: Step = Object.freeze({ events: [] });
+
 /** The events whose object is a watched object (not a Status, not a bookmark). */
 const OBJECT_EVENTS: ReadonlySet<WatchEvent['type']> = new Set(['ADDED', 'MODIFIED', 'DELETED']);
 
@@ -240,6 +243,9 @@ export function listWatch(client: KubeClient, options: ListWatchOptions): Observ
         if (lifetime.signal.aborted) return;
         const command = step.command;
         if (!command) throw new Error('ListWatchMachine returned no command');
+        // The step's events are delivered: holding the step through the next operation would keep
+        // a whole LIST's objects (their first versions) alive for as long as the watch runs.
+        step = NO_STEP;
         // One controller per operation, aborted by unsubscribe or by a resync request.
         operation = new AbortController();
         try {
@@ -247,7 +253,7 @@ export function listWatch(client: KubeClient, options: ListWatchOptions): Observ
         } catch (error) {
           // Unsubscribed, or the client was closed under us: the stream is over, not failing.
           if (lifetime.signal.aborted || isClientClosed(error)) return;
-          step = resyncError ? step : machine.handle({ kind: 'failed', error });
+          if (!resyncError) step = machine.handle({ kind: 'failed', error });
         }
         if (resyncError && !lifetime.signal.aborted) {
           step = machine.handle({ kind: 'resync', error: resyncError.error });
