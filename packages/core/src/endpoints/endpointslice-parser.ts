@@ -157,7 +157,11 @@ export function parseEndpointSlice(
     : parseOrThrow(SliceShellSchema, object, what);
   const addressType = shell.addressType;
   // Addresses are canonicalized per type: records of another type cannot be carried over.
-  const collector = new RecordCollector(previous?.addressType === addressType ? previous.records : undefined);
+  const ports = toParsedPorts(shell.ports);
+  const collector = new RecordCollector(
+    previous?.addressType === addressType ? previous.records : undefined,
+    ports,
+  );
   const raws = shell.endpoints ?? [];
   // `map` sizes the array exactly: it is kept, in the store, until the next version.
   const records = raws.map((entry: unknown, i: number) => {
@@ -171,7 +175,6 @@ export function parseEndpointSlice(
       : parseOrThrow(SliceEndpointSchema, entry, what, `endpoints[${i}]`);
     return collector.add(e.addresses[0]!, sliceBase(e, addressType));
   });
-  const ports = toParsedPorts(shell.ports);
   return new ParsedEndpointSlice(
     shell,
     (object.metadata as RawObject).resourceVersion,

@@ -153,7 +153,7 @@ export function parseV1Endpoints(raw: unknown, previous: ParsedV1Endpoints | und
     const subset = raws[s]!;
     const ports = toParsedPorts(subset.ports);
     const name = subsetName(ports, taken);
-    const collector = new RecordCollector(before.get(name));
+    const collector = new RecordCollector(before.get(name), ports);
     const ready = collect(collector, subset.addresses, true, what, `subsets[${s}].addresses`);
     const notReady = collect(
       collector,
