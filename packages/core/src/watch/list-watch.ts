@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Observable } from 'rxjs';
-import { z } from 'zod';
 import { EndpointWatchError } from '../errors.js';
 import { KubeTransportError } from '../transport/kube-api-error.js';
 import type { KubeClient } from '../transport/kube-client.js';
@@ -12,6 +11,7 @@ import {
   WatchTruncatedError,
 } from './errors.js';
 import { DEFAULT_MAX_EVENT_BYTES, LineDecoder } from './line-decoder.js';
+import { readListPage } from './list-page.js';
 import {
   type Command,
   ListWatchMachine,
@@ -75,11 +75,6 @@ const NO_STEP: Step = Object.freeze({ events: [] });
 /** The events whose object is a watched object (not a Status, not a bookmark). */
 const OBJECT_EVENTS: ReadonlySet<WatchEvent['type']> = new Set(['ADDED', 'MODIFIED', 'DELETED']);
 
-const listSchema = z.looseObject({
-  metadata: z.looseObject({ resourceVersion: z.string(), continue: z.string().optional() }),
-  items: z.array(z.looseObject({})).nullable(),
-});
-
 /**
  * The I/O shell around `ListWatchMachine`: runs its LISTs, WATCHes and sleeps with the client,
  * one subscription = one list+watch loop. Never errors on apiserver or network faults (they show
@@ -131,12 +126,14 @@ export function listWatch(client: KubeClient, options: ListWatchOptions): Observ
             bodyTimeoutMs: silenceTimeoutMs,
             ...(options.maxListBytes === undefined ? {} : { maxBodyBytes: options.maxListBytes }),
           });
-          const list = listSchema.safeParse(body);
-          if (!list.success) throw new WatchDecodeError(`LIST ${options.path} did not return a List`);
-          let items = (list.data.items ?? []) as KubeObject[];
+          const page = readListPage(body);
+          if (!page) throw new WatchDecodeError(`LIST ${options.path} did not return a List`);
+          const items = page.items;
           if (transform) {
             try {
-              items = items.map((item) => transform(item));
+              // In place: each raw object becomes garbage as soon as it is transformed, instead of
+              // the whole list staying alive (and copied by every young-generation GC) until the end.
+              for (let i = 0; i < items.length; i++) items[i] = transform(items[i]!);
             } catch (error) {
               return machine.handle({ kind: 'resync', error });
             }
@@ -144,8 +141,8 @@ export function listWatch(client: KubeClient, options: ListWatchOptions): Observ
           return machine.handle({
             kind: 'listPage',
             items,
-            resourceVersion: list.data.metadata.resourceVersion,
-            continue: list.data.metadata.continue,
+            resourceVersion: page.resourceVersion,
+            continue: page.continue,
           });
         }
         case 'watch':
