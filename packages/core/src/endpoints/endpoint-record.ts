@@ -92,8 +92,8 @@ export type SameRaw = (previous: EndpointRecord, raw: RawObject, flag: boolean) 
  */
 export class RecordCollector {
   readonly #previous: readonly EndpointRecord[];
-  /** The port a new record's Endpoint is made for: the group's first. */
-  readonly #port: number;
+  /** The port a new record's Endpoint is made for: the group's first (0 when it lists none). */
+  readonly port: number;
   /** Records handed out so far: the position of the next one. */
   #taken = 0;
   #byLookup: Map<string, number> | undefined;
@@ -104,7 +104,7 @@ export class RecordCollector {
 
   constructor(previous: readonly EndpointRecord[] | undefined, ports: readonly ParsedPort[]) {
     this.#previous = previous ?? [];
-    this.#port = ports[0]?.port ?? 0;
+    this.port = ports[0]?.port ?? 0;
   }
 
   /** Fast path: the previous record, when `same` says the relevant raw fields are unchanged. */
@@ -114,13 +114,16 @@ export class RecordCollector {
     return this.#claim(at);
   }
 
-  /** Slow path, after validation: still the previous record when the parsed content is the same. */
-  add(lookup: string, base: EndpointBase): EndpointRecord {
+  /**
+   * Slow path, after validation, with the entry as an Endpoint of `port`: still the previous record
+   * when the parsed content is the same.
+   */
+  add(lookup: string, endpoint: Endpoint): EndpointRecord {
     const at = this.#find(lookup);
-    if (at !== -1 && sameBase(this.#previous[at]!, base)) return this.#claim(at);
+    if (at !== -1 && sameBase(this.#previous[at]!, endpoint)) return this.#claim(at);
     if (this.#claimed === undefined) this.#fresh.push(this.#taken);
     this.#taken++;
-    return new EndpointRecord(lookup, makeEndpoint(base, this.#port));
+    return new EndpointRecord(lookup, endpoint);
   }
 
   /** Position of an unclaimed previous record with this lookup, or -1. */

@@ -5,6 +5,7 @@ import {
   canonicalAddress,
   type EndpointBase,
   isObject,
+  makeEndpoint,
   makeTargetRef,
   type ObjectRef,
   parseOrThrow,
@@ -129,7 +130,7 @@ function collect(
       if (kept !== undefined) return kept;
     }
     const a = parseOrThrow(V1AddressSchema, raw, what, `${path}[${i}]`);
-    return collector.add(a.ip, v1Base(a, ready));
+    return collector.add(a.ip, makeEndpoint(v1Base(a, ready), collector.port));
   });
 }
 
