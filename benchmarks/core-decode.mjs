@@ -17,6 +17,7 @@ import { runInNewContext } from 'node:vm';
 import { createKubeClient, loadKubeConfig, watchEndpoints } from '@endpoint-watch/core';
 import { filter, firstValueFrom } from 'rxjs';
 import { Agent, request } from 'undici';
+import { parseWatchLines } from './lib/floor.mjs';
 import { startReplayServer } from './lib/replay-server.mjs';
 import { median, SLICES_PATH } from './lib/scenarios.mjs';
 
@@ -44,21 +45,7 @@ export async function run(options = {}) {
     const list = await request(`${server.origin}${SLICES_PATH}?${query}`, { dispatcher });
     JSON.parse(await list.body.text());
     const watch = await request(`${server.origin}${SLICES_PATH}?${query}&watch=true`, { dispatcher });
-    let pending = Buffer.alloc(0);
-    let seen = 0;
-    for await (const chunk of watch.body) {
-      let buffer = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-      let newline = buffer.indexOf(10);
-      while (newline !== -1) {
-        JSON.parse(buffer.toString('utf8', 0, newline));
-        seen += 1;
-        buffer = buffer.subarray(newline + 1);
-        newline = buffer.indexOf(10);
-      }
-      pending = buffer;
-      if (seen === modifications) break;
-    }
-    watch.body.destroy();
+    await parseWatchLines(watch.body, modifications);
     return performance.now() - started;
   };
   const ours = async () => {

@@ -16,7 +16,7 @@
 import { setFlagsFromString } from 'node:v8';
 import { runInNewContext } from 'node:vm';
 import { createKubeClient, loadKubeConfig, watchEndpoints } from '@endpoint-watch/core';
-import { filter, firstValueFrom } from 'rxjs';
+import { firstValueFrom } from 'rxjs';
 import { Agent, request } from 'undici';
 import { startReplayServer } from './lib/replay-server.mjs';
 import { median, SLICES_PATH } from './lib/scenarios.mjs';
