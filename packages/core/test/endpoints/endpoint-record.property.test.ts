@@ -39,7 +39,7 @@ const ports = fc.array(
   },
 );
 
-type Raw = fc.RecordValue<typeof entry>;
+type Raw = typeof entry extends fc.Arbitrary<infer T> ? T : never;
 const value = <T>(v: T | null | undefined) => v ?? undefined;
 const nameList = (list: readonly { name: string }[] | null | undefined) =>
   list == null || list.length === 0 ? undefined : list.map((x) => x.name);
