@@ -17,6 +17,7 @@ import { runInNewContext } from 'node:vm';
 import { createKubeClient, loadKubeConfig, watchEndpoints } from '@endpoint-watch/core';
 import { filter, firstValueFrom } from 'rxjs';
 import { Agent, request } from 'undici';
+import { withCpu } from './lib/cpu.mjs';
 import { parseWatchLines } from './lib/floor.mjs';
 import { startReplayServer } from './lib/replay-server.mjs';
 import { median, SLICES_PATH } from './lib/scenarios.mjs';
@@ -71,7 +72,9 @@ export async function run(options = {}) {
   const measure = async (side, cold, out) => {
     if (cold) gc();
     gcMs = 0;
-    out.times.push(await side());
+    const run = await withCpu(side);
+    out.times.push(run.wall);
+    out.cpu.push(run.cpu);
     // Collections that belong to this run are reported on the next turn.
     await new Promise((resolve) => setImmediate(resolve));
     out.gc.push(gcMs);
@@ -83,8 +86,8 @@ export async function run(options = {}) {
       await ours();
     }
     for (const cold of [false, true]) {
-      const base = { times: [], gc: [] };
-      const mine = { times: [], gc: [] };
+      const base = { times: [], cpu: [], gc: [] };
+      const mine = { times: [], cpu: [], gc: [] };
       for (let round = 0; round < rounds; round++) {
         // ABBA: whatever one run leaves behind (garbage, a grown heap) weighs on both sides alike.
         if (round % 2 === 0) {
@@ -101,6 +104,7 @@ export async function run(options = {}) {
         floorGcMs: median(base.gc),
         oursGcMs: median(mine.gc),
         ratio: median(mine.times.map((t, i) => t / base.times[i])),
+        cpuRatio: median(mine.cpu.map((t, i) => t / base.cpu[i])),
       };
     }
   } finally {
@@ -112,6 +116,8 @@ export async function run(options = {}) {
   return {
     decodeVsFloor: figures.warm.ratio,
     decodeColdVsFloor: figures.cold.ratio,
+    decodeCpuVsFloor: figures.warm.cpuRatio,
+    decodeColdCpuVsFloor: figures.cold.cpuRatio,
     decode: {
       endpoints,
       modifications,
@@ -136,7 +142,7 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   for (const kind of ['warm', 'cold']) {
     const f = d[kind];
     console.log(
-      `| ${kind} | ${f.floorMs.toFixed(1)} ms | ${f.oursMs.toFixed(1)} ms | ${f.ratio.toFixed(3)} × | ${f.floorGcMs.toFixed(0)} / ${f.oursGcMs.toFixed(0)} |`,
+      `| ${kind} | ${f.floorMs.toFixed(1)} ms | ${f.oursMs.toFixed(1)} ms | ${f.ratio.toFixed(3)} × | ${f.cpuRatio.toFixed(3)} × | ${f.floorGcMs.toFixed(0)} / ${f.oursGcMs.toFixed(0)} |`,
     );
   }
 }

@@ -18,6 +18,7 @@ import { runInNewContext } from 'node:vm';
 import { createKubeClient, loadKubeConfig, watchEndpoints } from '@endpoint-watch/core';
 import { firstValueFrom } from 'rxjs';
 import { Agent, request } from 'undici';
+import { withCpu } from './lib/cpu.mjs';
 import { startReplayServer } from './lib/replay-server.mjs';
 import { median, SLICES_PATH } from './lib/scenarios.mjs';
 
@@ -74,21 +75,26 @@ async function initialSync({ sizes, rounds }) {
       };
       const order = Object.keys(sides);
       const times = { floor: [], list: [], streaming: [] };
+      const cpu = { floor: [], list: [], streaming: [] };
       for (let warm = 0; warm < 2; warm++) for (const side of order) await sides[side]();
       for (let round = 0; round < rounds; round++) {
         // Rotated order: whatever one run leaves behind weighs on every side alike.
         for (let k = 0; k < order.length; k++) {
           const side = order[(round + k) % order.length];
-          times[side].push(await sides[side]());
+          const run = await withCpu(sides[side]);
+          times[side].push(run.wall);
+          cpu[side].push(run.cpu);
         }
       }
-      const ratio = (side) => median(times[side].map((t, i) => t / times.floor[i]));
+      const ratio = (side, of = times) => median(of[side].map((t, i) => t / of.floor[i]));
       result[size] = {
         floorMs: median(times.floor),
         listMs: median(times.list),
         streamingMs: median(times.streaming),
         listVsFloor: ratio('list'),
         streamingVsFloor: ratio('streaming'),
+        listCpuVsFloor: ratio('list', cpu),
+        streamingCpuVsFloor: ratio('streaming', cpu),
       };
     }
   } finally {
@@ -178,6 +184,8 @@ export async function run(options = {}) {
   return {
     initialSyncVsFloor: per('listVsFloor'),
     initialSyncStreamingVsFloor: per('streamingVsFloor'),
+    initialSyncCpuVsFloor: per('listCpuVsFloor'),
+    initialSyncStreamingCpuVsFloor: per('streamingCpuVsFloor'),
     initialSync: sync,
     heapPerEndpointVsRaw: heap.heapPerEndpointVsRaw,
     heapAfterChangesVsAfterSync: heap.heapAfterChangesVsAfterSync,
@@ -197,11 +205,13 @@ if (import.meta.url === `file://${process.argv[1]}`) {
   const figures = await run({ sizes, rounds, heapEndpoints });
   const ms = (v) => `${v.toFixed(1)} ms`;
   console.log('initial sync, one Service (medians; ratios: median of per-round ratios)');
-  console.log('| endpoints | floor (LIST + JSON.parse) | ours, LIST | ratio | ours, streaming | ratio |');
+  console.log(
+    '| endpoints | floor (LIST + JSON.parse) | ours, LIST | ratio (CPU ratio) | ours, streaming | ratio (CPU ratio) |',
+  );
   console.log('| --- | --- | --- | --- | --- | --- |');
   for (const [size, f] of Object.entries(figures.initialSync)) {
     console.log(
-      `| ${size} | ${ms(f.floorMs)} | ${ms(f.listMs)} | ${f.listVsFloor.toFixed(2)} × | ${ms(f.streamingMs)} | ${f.streamingVsFloor.toFixed(2)} × |`,
+      `| ${size} | ${ms(f.floorMs)} | ${ms(f.listMs)} | ${f.listVsFloor.toFixed(2)} × (${f.listCpuVsFloor.toFixed(2)} ×) | ${ms(f.streamingMs)} | ${f.streamingVsFloor.toFixed(2)} × (${f.streamingCpuVsFloor.toFixed(2)} ×) |`,
     );
   }
   const h = figures.heap;
