@@ -136,9 +136,9 @@ if (import.meta.url === `file://${process.argv[1]}`) {
     `${d.endpoints} endpoints (list ${(d.listBytes / 1e6).toFixed(1)} MB) + ${d.modifications} MODIFIED (${(d.watchBytes / 1e6).toFixed(1)} MB); medians`,
   );
   console.log(
-    '| heap | floor (undici + split + JSON.parse) | watchEndpoints → final set | ratio | GC ms floor / ours |',
+    '| heap | floor (undici + split + JSON.parse) | watchEndpoints → final set | ratio | CPU ratio | GC ms floor / ours |',
   );
-  console.log('| --- | --- | --- | --- | --- |');
+  console.log('| --- | --- | --- | --- | --- | --- |');
   for (const kind of ['warm', 'cold']) {
     const f = d[kind];
     console.log(
