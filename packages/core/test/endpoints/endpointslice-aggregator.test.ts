@@ -1,5 +1,6 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { parseEndpointSlice } from '../../src/endpoints/endpointslice-parser.js';
 import {
   type AggregatorOptions,
   EndpointSliceAggregator,
@@ -790,5 +791,33 @@ describe('EndpointSliceAggregator: change detection and structural sharing', () 
     expect(find(defined(a.snapshot()).all, '10.0.0.2').serving).toBe(false);
     a.upsert(slice('web-a', [ep('10.0.0.1')]));
     expect(keys(defined(a.snapshot()).all)).toEqual(['10.0.0.1:8080']);
+  });
+});
+
+describe('EndpointSliceAggregator: one object per endpoint', () => {
+  const METRICS = { name: 'metrics', port: 9090, protocol: 'TCP' };
+  const twoPorts = () =>
+    parseEndpointSlice(
+      slice('s1', [ep('10.0.0.1'), ep('10.0.0.2', { ready: false })], { ports: [HTTP, METRICS] }),
+      undefined,
+    );
+
+  it("the sets of the slice's first port hold the parsed records' own Endpoints (no copy)", () => {
+    const parsed = twoPorts();
+    const set = setOf([parsed], { port: 'http' });
+    expect(set.all).toHaveLength(2);
+    set.all.forEach((e, i) => {
+      expect(e).toBe(parsed.records[i]!.endpoint);
+    });
+  });
+
+  it('another port gets Endpoints of its own, equal but for the port', () => {
+    const parsed = twoPorts();
+    const set = setOf([parsed], { port: 'metrics' });
+    set.all.forEach((e, i) => {
+      const own = parsed.records[i]!.endpoint;
+      expect(e).not.toBe(own);
+      expect(e).toStrictEqual({ ...own, port: 9090 });
+    });
   });
 });
