@@ -11,10 +11,18 @@ export const EXIT_USAGE = 2;
 /** The command line is wrong (unknown option, missing value, bad number, …): exit code 2. */
 export class UsageError extends Error {
   readonly exitCode = EXIT_USAGE;
-  constructor(message: string) {
+  /** The subcommand whose command line is wrong: its help is the one to read. */
+  readonly command: string | undefined;
+  constructor(message: string, options: { command?: string } = {}) {
     super(message);
     this.name = 'UsageError';
+    this.command = options.command;
   }
+}
+
+/** `Run 'endpoint-watch watch --help' for usage.`: the help of the command that was wrong. */
+export function helpPointer(command: string | undefined): string {
+  return `Run 'endpoint-watch ${command === undefined ? '' : `${command} `}--help' for usage.`;
 }
 
 export interface Explanation {
@@ -44,8 +52,7 @@ export function needsUserAction(error: unknown): boolean {
 
 /** The message and advice for any error a command can end with. */
 export function explainError(error: unknown, context: ErrorContext = {}): Explanation {
-  if (error instanceof UsageError)
-    return { message: error.message, hint: "Run 'endpoint-watch --help' for usage." };
+  if (error instanceof UsageError) return { message: error.message, hint: helpPointer(error.command) };
   if (error instanceof KubeConfigError) {
     return {
       message: error.message,
