@@ -55,7 +55,7 @@ export function explainError(error: unknown, context: ErrorContext = {}): Explan
   if (error instanceof UsageError) return { message: error.message, hint: helpPointer(error.command) };
   if (error instanceof KubeConfigError) {
     return {
-      message: error.message,
+      message: inCliTerms(error.message),
       hint: /context "[^"]*" not found|no current-context/i.test(error.message)
         ? 'List the contexts with `kubectl config get-contexts`; choose one with --context, or another file with --kubeconfig.'
         : 'Point to a kubeconfig with --kubeconfig (or KUBECONFIG), choose a context with --context, or run inside a pod.',
@@ -66,12 +66,12 @@ export function explainError(error: unknown, context: ErrorContext = {}): Explan
     switch (error.code) {
       case 'ERR_KUBE_TLS_NAME':
         return {
-          message: error.message,
+          message: withoutAdvice(error.message),
           hint: 'Pass the name the apiserver certificate was issued for with --tls-server-name <name> (kubeconfig: tls-server-name).',
         };
       case 'ERR_KUBE_TLS_TRUST':
         return {
-          message: error.message,
+          message: withoutAdvice(error.message),
           hint: "Check the cluster's certificate-authority(-data) in the kubeconfig (in a pod: ca.crt of the service account).",
         };
       case 'ERR_KUBE_UNREACHABLE':
@@ -88,6 +88,19 @@ export function explainError(error: unknown, context: ErrorContext = {}): Explan
   }
   if (error instanceof EndpointWatchError) return { message: `${error.message} (${error.code})` };
   return { message: messageOf(error) };
+}
+
+/**
+ * The SDK's TLS messages end with advice in SDK terms (`set tlsServerName …`, `check the CA …`); the
+ * hint gives it in CLI terms, so it is said once: the message keeps what happened.
+ */
+function withoutAdvice(message: string): string {
+  return message.replace(/; (?:set tlsServerName|check the CA)[^.]*\./, '.');
+}
+
+/** `tried: options.server (not given), options.kubeconfig (not given), …` in the CLI's words. */
+function inCliTerms(message: string): string {
+  return message.replace('options.server (not given), ', '').replaceAll('options.kubeconfig', '--kubeconfig');
 }
 
 /** How a healthy watch ends when its connection goes: routine enough to be told in plain words. */

@@ -135,6 +135,18 @@ describe('explainError', () => {
       'certificate is for cluster.condi.me',
     );
     expect(explainError(tls).hint).toContain('--tls-server-name <name>');
+    // The SDK's own advice is not repeated above the hint.
+    const untrusted = new KubeTransportError(
+      'ERR_KUBE_TLS_TRUST',
+      'GET',
+      '/x',
+      'the apiserver certificate of https://127.0.0.1:6443 is not trusted (SELF_SIGNED_CERT_IN_CHAIN: self-signed); check the CA (certificate-authority-data, or ca.crt in-cluster). No credentials were sent.',
+    );
+    expect(explainError(untrusted)).toEqual({
+      message:
+        'the apiserver certificate of https://127.0.0.1:6443 is not trusted (SELF_SIGNED_CERT_IN_CHAIN: self-signed). No credentials were sent.',
+      hint: "Check the cluster's certificate-authority(-data) in the kubeconfig (in a pod: ca.crt of the service account).",
+    });
     const unreachable = new KubeTransportError(
       'ERR_KUBE_UNREACHABLE',
       'GET',

@@ -295,6 +295,19 @@ describe('watch: errors', () => {
     expect(await main(['watch', 'web', '--kubeconfig', kubeconfig], io)).toBe(1);
     expect(io.stderr.text).toContain('not valid for the name "127.0.0.1"');
     expect(io.stderr.text).toContain('--tls-server-name <name>');
+    expect(io.stderr.text).toContain('No credentials were sent.');
+    // The advice is said once, in the CLI's terms (the SDK's message gives it in its own).
+    expect(io.stderr.text.match(/tls-server-name/g)).toHaveLength(2); // `--tls-server-name`, `kubeconfig: tls-server-name`
+    expect(io.stderr.text).not.toContain('set tlsServerName');
+  });
+
+  it('no configuration at all: what was tried, in the flags and variables of the CLI', async () => {
+    const io = captureIo({ env: { HOME: join(dir, 'no-home') } });
+    expect(await main(['watch', 'web'], io)).toBe(1);
+    expect(io.stderr.lines()).toEqual([
+      `endpoint-watch: error: No Kubernetes configuration found; tried: --kubeconfig (not given), KUBECONFIG (not set), ${join(dir, 'no-home', '.kube', 'config')} (not found), in-cluster (KUBERNETES_SERVICE_HOST not set)`,
+      'Point to a kubeconfig with --kubeconfig (or KUBECONFIG), choose a context with --context, or run inside a pod.',
+    ]);
   });
 
   it('unreachable apiserver: exit 1 with ERR_KUBE_UNREACHABLE advice', async () => {

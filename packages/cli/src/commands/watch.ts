@@ -34,6 +34,9 @@ export async function watchCommand(options: WatchOptions, io: CliIo): Promise<vo
     ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
     ...(options.tlsServerName === undefined ? {} : { tlsServerName: options.tlsServerName }),
     env: io.env,
+    // ~/.kube/config from the environment the command was given, like KUBECONFIG (os.homedir()
+    // reads the process's own).
+    ...(io.env.HOME ? { homeDir: io.env.HOME } : {}),
     warn: (message) => io.stderr.write(`endpoint-watch: warning: ${message}\n`),
   });
   const namespace = config.namespace;
