@@ -95,7 +95,7 @@ export function explainError(error: unknown, context: ErrorContext = {}): Explan
  * hint gives it in CLI terms, so it is said once: the message keeps what happened.
  */
 function withoutAdvice(message: string): string {
-  return message.replace(/; (?:set tlsServerName|check the CA)[^.]*\./, '.');
+  return message.replace(/; (?:set tlsServerName|check the CA) .*?\.(?= No credentials|$)/, '.');
 }
 
 /** `tried: options.server (not given), options.kubeconfig (not given), …` in the CLI's words. */

@@ -144,7 +144,7 @@ describe('explainError', () => {
     );
     expect(explainError(untrusted)).toEqual({
       message:
-        'the apiserver certificate of https://127.0.0.1:6443 is not trusted (SELF_SIGNED_CERT_IN_CHAIN: self-signed). No credentials were sent.',
+        'GET /x: the apiserver certificate of https://127.0.0.1:6443 is not trusted (SELF_SIGNED_CERT_IN_CHAIN: self-signed). No credentials were sent.',
       hint: "Check the cluster's certificate-authority(-data) in the kubeconfig (in a pod: ca.crt of the service account).",
     });
     const unreachable = new KubeTransportError(
