@@ -124,6 +124,32 @@ describe('renderLive (watch)', () => {
     expect(plain.filter((line) => line.includes('event ')).length).toBeGreaterThanOrEqual(3);
   });
 
+  it('narrow: the conditions STATE sums up go first, then zone, then node; pod and state stay', () => {
+    const header = (width: number) => {
+      const lines = renderLive(watchView(), { width, height: 40, color: false });
+      for (const line of lines) expect(visibleLength(line)).toBeLessThanOrEqual(width - 1);
+      return lines
+        .find((line) => line.includes('ENDPOINT'))
+        ?.trim()
+        .split(/\s{2,}/);
+    };
+    expect(header(160)).toEqual([
+      'ENDPOINT',
+      'POD',
+      'NODE',
+      'ZONE',
+      'STATE',
+      'READY',
+      'SERVING',
+      'TERMINATING',
+    ]);
+    expect(header(80)).toEqual(['ENDPOINT', 'POD', 'NODE', 'ZONE', 'STATE']);
+    expect(header(60)).toEqual(['ENDPOINT', 'POD', 'NODE', 'STATE']);
+    expect(header(50)).toEqual(['ENDPOINT', 'POD', 'STATE']);
+    const narrow = renderLive(watchView(), { width: 50, height: 40, color: false });
+    expect(narrow.join('\n')).toContain('○ 127.0.0.3:8080  web-3  terminating, serving');
+  });
+
   it('colors only when asked', () => {
     const colored = renderLive(watchView(), { width: 140, height: 40, color: true }).join('\n');
     const plain = renderLive(watchView(), { width: 140, height: 40, color: false }).join('\n');
@@ -261,8 +287,9 @@ describe('renderLive (demo) and the plain status line', () => {
       '152 ms',
       '-',
     ]);
+    // Ejected: in the slice, but the balancer sends it nothing: not marked as where traffic goes.
     expect(cells(3)).toEqual([
-      '● 127.0.0.3:8080',
+      '○ 127.0.0.3:8080',
       'web-3',
       'zone-a',
       'ready',
@@ -275,6 +302,128 @@ describe('renderLive (demo) and the plain status line', () => {
       'crashed',
     ]);
     expect(lines.at(-1)).toBe('  +11.5s  ── web-3 crashes');
+  });
+
+  /** The demo's story in one frame: a slow pod, a crashed one ejected, old pods draining. */
+  function storyView(): LiveView {
+    const pods = [2, 3, 4, 5, 10, 11];
+    const ledger = new AttemptLedger();
+    for (const host of pods) {
+      for (let i = 0; i < 40 * host; i++) {
+        ledger.picked(`127.0.0.${host}:41227`);
+        ledger.released(
+          `127.0.0.${host}:41227`,
+          host === 4 && i < 5 ? { ok: false, failure: 'connect' } : { ok: true },
+        );
+      }
+    }
+    const pod = (host: number, state: Partial<Endpoint> = {}) =>
+      endpoint(host, {
+        port: 41227,
+        targetRef: { kind: 'Pod', namespace: 'shop', name: `web-62zmn2f2-gb${host}w8` },
+        ...state,
+      });
+    const notes: Record<string, string> = {
+      '127.0.0.3': 'slow +150 ms',
+      '127.0.0.4': 'crashed',
+      '127.0.0.10': 'replaced by v2',
+      '127.0.0.11': 'replaced by v2',
+    };
+    return buildDemoView({
+      namespace: 'shop',
+      service: 'web',
+      elapsedMs: 12_000,
+      durationMs: 30_000,
+      wallNow: 3_000,
+      set: set([pod(2), pod(3), pod(4), pod(5), pod(10, terminating), pod(11, terminating)], '1015'),
+      health: { state: 'synced', resourceVersion: '1004', since: 1_000 },
+      stats: stats([
+        { key: '127.0.0.2:41227', ewmaLatencyMs: 1.2 },
+        { key: '127.0.0.3:41227', ewmaLatencyMs: 152.4 },
+        { key: '127.0.0.4:41227', ejected: true, ejectedUntil: 38_000 },
+      ]),
+      attempts: (key) => ledger.get(key),
+      attemptTotals: ledger.totals(),
+      attemptRate: (key) => (key === '127.0.0.3:41227' ? 6.5 : 46),
+      requests: { sent: 1774, succeeded: 1774, failed: 0, inFlight: 0, errors: {} },
+      requestRate: 149,
+      note: (address) => notes[address],
+      events: [{ atMs: 11_500, kind: 'script', text: '── web-62zmn2f2-gb4w8 crashes' }],
+    });
+  }
+
+  const headerOf = (lines: string[]) =>
+    (lines.find((line) => line.includes('ENDPOINT') || line.includes('ADDRESS')) ?? '')
+      .trim()
+      .split(/\s{2,}/);
+  const rowOf = (lines: string[], host: number) =>
+    (lines.find((line) => new RegExp(`127\\.0\\.0\\.${host}\\b`).test(line)) ?? '')
+      .split(/\s{2,}/)
+      .map((c) => c.trim());
+
+  it('160 columns: every column, nothing cut', () => {
+    const lines = renderLive(storyView(), { width: 160, height: 40, color: false });
+    expect(headerOf(lines)).toEqual([
+      'ENDPOINT',
+      'POD',
+      'ZONE',
+      'STATE',
+      'IN-FLIGHT',
+      'REQ/S',
+      'ATTEMPTS',
+      'FAILED',
+      'LATENCY',
+      'EJECTED',
+      'NOTE',
+    ]);
+    expect(rowOf(lines, 4)).toEqual([
+      '○ 127.0.0.4:41227',
+      'web-62zmn2f2-gb4w8',
+      'zone-b',
+      'ready',
+      '0',
+      '46',
+      '160',
+      '5',
+      '2.0 ms',
+      'yes (28 s)',
+      'crashed',
+    ]);
+    expect(lines[1]).toBe('watch   synced · rv 1015 · for 2.0 s · endpointslices · 4 ready, 2 terminating');
+    expect(lines[2]).toBe(
+      'traffic 149 req/s · sent 1774 = ok 1774 + failed 0 + in flight 0 · attempts 1400 (5 failed, retried) · least-request',
+    );
+    for (const line of lines) expect(line).not.toContain('…');
+  });
+
+  it('80 columns: the columns that tell the story stay whole; the others go in a set order', () => {
+    const lines = renderLive(storyView(), { width: 80, height: 40, color: false });
+    for (const line of lines) expect(visibleLength(line)).toBeLessThanOrEqual(79);
+    // Zone, in-flight, attempts and the pod go; the port (the same for all) leaves the address.
+    expect(headerOf(lines)).toEqual(['ADDRESS', 'STATE', 'REQ/S', 'FAILED', 'LATENCY', 'EJECTED', 'NOTE']);
+    expect(rowOf(lines, 3)).toEqual(['● 127.0.0.3', 'ready', '6.5', '0', '152 ms', '-', 'slow +150 ms']);
+    expect(rowOf(lines, 4)).toEqual(['○ 127.0.0.4', 'ready', '46', '5', '2.0 ms', 'yes 28s', 'crashed']);
+    expect(rowOf(lines, 10)).toEqual([
+      '○ 127.0.0.10',
+      'term., serving',
+      '46',
+      '0',
+      '-',
+      '-',
+      'replaced by v2',
+    ]);
+    // The traffic line wraps between its facts instead of losing its end.
+    expect(lines.slice(2, 4)).toEqual([
+      'traffic 149 req/s · sent 1774 = ok 1774 + failed 0 + in flight 0',
+      '        attempts 1400 (5 failed, retried) · least-request',
+    ]);
+    expect(lines.join('\n')).not.toContain('…');
+  });
+
+  it('narrower still: REQ/S, then LATENCY go; the story columns never do', () => {
+    const at = (width: number) => headerOf(renderLive(storyView(), { width, height: 40, color: false }));
+    expect(at(72)).toEqual(['ADDRESS', 'STATE', 'FAILED', 'LATENCY', 'EJECTED', 'NOTE']);
+    expect(at(64)).toEqual(['ADDRESS', 'STATE', 'FAILED', 'EJECTED', 'NOTE']);
   });
 
   it('colored cells keep their padding outside the colors: same text, no trailing blanks', () => {
