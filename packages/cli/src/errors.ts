@@ -84,7 +84,11 @@ export function explainError(error: unknown, context: ErrorContext = {}): Explan
     }
   }
   if (errorCode(error) === 'ERR_PORT_SELECTION') {
-    return { message: messageOf(error), hint: 'Choose one with --port <name or number>.' };
+    // The SDK says "choose one with the port option"; the hint says it in the CLI's terms, once.
+    return {
+      message: messageOf(error).replace(/; choose one with the port option:/, ':'),
+      hint: 'Choose one with --port <name or number>.',
+    };
   }
   if (error instanceof EndpointWatchError) return { message: `${error.message} (${error.code})` };
   return { message: messageOf(error) };

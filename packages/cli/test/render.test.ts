@@ -174,7 +174,12 @@ describe('renderLive (watch)', () => {
     expect(lines[2]).toBe(
       '        ↳ 403 Forbidden: grant list, watch on endpointslices.discovery.k8s.io in namespace shop',
     );
-    expect(lines.join('\n')).toContain('no endpoints: does Service shop/web exist and select running pods?');
+    expect(lines).toContain(
+      ' no endpoints. Does Service shop/web exist, with a selector that matches running pods?',
+    );
+    expect(lines).toContain(
+      ' See: kubectl get service web -n shop -o wide (PORTS, SELECTOR); kubectl get endpointslices -n shop -l kubernetes.io/service-name=web (PORTS, ENDPOINTS)',
+    );
   });
 });
 

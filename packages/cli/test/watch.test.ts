@@ -263,6 +263,94 @@ describe('watch: plain lines without a terminal', () => {
   });
 });
 
+describe('watch: why the list is empty, in the output', () => {
+  const lines = (io: ReturnType<typeof captureIo>, from: 'stdout' | 'stderr') =>
+    io[from].lines().map((line) => line.replace(/^\[\+\d+\.\ds\] /, ''));
+
+  it("--port 80 for pods on 8080: the port is the pods' port, said with the commands that show it", async () => {
+    server.upsert(slice([pod(2)]));
+    const io = captureIo();
+    const run = main(watchArgs('--port', '80'), io);
+    await waitFor(() => io.stdout.text.includes('See: '), 'the hint');
+    io.interrupt();
+    expect(await run).toBe(0);
+    const out = lines(io, 'stdout');
+    expect(out).toContainEqual(expect.stringMatching(/^first set: no endpoints /));
+    expect(out).toContain(
+      "no endpoints carrying port 80 (a number is the pods' port, the targetPort, not the Service's). Does Service shop/web exist, with a selector that matches running pods?",
+    );
+    expect(out).toContain(
+      'See: kubectl get service web -n shop -o wide (PORTS, SELECTOR); kubectl get endpointslices -n shop -l kubernetes.io/service-name=web (PORTS, ENDPOINTS)',
+    );
+
+    const right = captureIo();
+    const ok = main(watchArgs('--port', '8080'), right);
+    await waitFor(() => right.stdout.text.includes('watch synced'), 'the sync');
+    right.interrupt();
+    expect(await ok).toBe(0);
+    expect(right.stdout.text).toContain('+ 127.0.0.2:8080 (web-2): ready');
+    expect(right.stdout.text).not.toContain('no endpoints');
+  });
+
+  it('--json: a port-name typo is told on stderr, once, and stdout keeps only sets', async () => {
+    server.upsert(slice([pod(2)]));
+    const io = captureIo();
+    const run = main(watchArgs('--json', '--port', 'htp'), io);
+    await waitFor(() => io.stderr.lines().length >= 2, 'the hint');
+    server.upsert(slice([pod(2), pod(3)]));
+    await waitFor(() => io.stdout.lines().length >= 1, 'a set');
+    io.interrupt();
+    expect(await run).toBe(0);
+    for (const line of io.stdout.lines()) expect(JSON.parse(line).endpoints).toEqual([]);
+    expect(io.stderr.lines()).toEqual([
+      'endpoint-watch: no endpoints with a port named "htp". Does Service shop/web exist, with a selector that matches running pods?',
+      'endpoint-watch: See: kubectl get service web -n shop -o wide (PORTS, SELECTOR); kubectl get endpointslices -n shop -l kubernetes.io/service-name=web (PORTS, ENDPOINTS)',
+    ]);
+  });
+
+  it('no pod ready: said each time it comes to that, not while it lasts', async () => {
+    server.upsert(slice([pod(2, { ready: false, serving: false })]));
+    const io = captureIo();
+    const run = main(watchArgs(), io);
+    const told = () => io.stdout.lines().filter((line) => line.includes('no endpoint is ready')).length;
+    await waitFor(() => told() === 1, 'the first hint');
+    server.upsert(
+      slice([pod(2, { ready: false, serving: false }), pod(3, { ready: false, serving: false })]),
+    );
+    await waitFor(() => io.stdout.text.includes('127.0.0.3'), 'the second pod');
+    server.upsert(slice([pod(2)]));
+    await waitFor(() => io.stdout.text.includes('not ready → ready'), 'a ready pod');
+    server.upsert(slice([pod(2, { ready: false, serving: false })]));
+    await waitFor(() => told() === 2, 'the second hint');
+    io.interrupt();
+    expect(await run).toBe(0);
+    expect(lines(io, 'stdout')).toContain(
+      'no endpoint is ready (nor serving while terminating): traffic has nowhere to go.',
+    );
+    expect(lines(io, 'stdout')).toContain(
+      'Why the pods are not ready: kubectl get pods -n shop -o wide; kubectl describe pod <name> -n shop',
+    );
+  });
+
+  it('several ports and no --port: the ports, and the advice once', async () => {
+    server.upsert(
+      slice(
+        [pod(2)],
+        [
+          { name: 'http', port: 8080 },
+          { name: 'metrics', port: 9090 },
+        ],
+      ),
+    );
+    const io = captureIo();
+    expect(await main(watchArgs(), io)).toBe(1);
+    expect(io.stderr.lines()).toEqual([
+      'endpoint-watch: error: Service shop/web has several ports: http (8080/TCP), metrics (9090/TCP)',
+      'Choose one with --port <name or number>.',
+    ]);
+  });
+});
+
 describe('watch: errors', () => {
   it('403 before the first sync: exit 1 naming the verb and resource to grant', async () => {
     server.faults.failNext(Number.POSITIVE_INFINITY, 403, {

@@ -23,7 +23,7 @@ import { appendLog, type LogEntry, type LogKind } from '../view/model.js';
 import { jsonSetLine, plainLogLine } from '../view/plain.js';
 import { renderLive } from '../view/render.js';
 import { LiveScreen } from '../view/terminal.js';
-import { buildWatchView } from '../view/watch-view.js';
+import { buildWatchView, emptinessHint } from '../view/watch-view.js';
 
 const FRAME_MS = 250;
 
@@ -60,6 +60,17 @@ export async function watchCommand(options: WatchOptions, io: CliIo): Promise<vo
       toldOnStderr = turn;
     }
   };
+  // Advice: a line of the log in plain mode, stderr with --json (stdout holds only sets).
+  const tell = (text: string) => {
+    if (mode === 'json')
+      io.stderr.write(
+        `${text
+          .split('\n')
+          .map((line) => `endpoint-watch: ${line}`)
+          .join('\n')}\n`,
+      );
+    else if (mode === 'plain') for (const line of text.split('\n')) emit('info', line);
+  };
   if (mode === 'plain') {
     io.stdout.write(
       `endpoint-watch watch: ${namespace}/${options.service} from ${origin} (Ctrl-C to stop)\n`,
@@ -86,11 +97,15 @@ export async function watchCommand(options: WatchOptions, io: CliIo): Promise<vo
     let set: EndpointSet | undefined;
     let health: WatchHealth | undefined;
     let synced = false;
+    const target = { namespace, service: options.service, port: options.port };
     subscriptions.add(
       watchEndpoints(client, watchOptions).subscribe({
         next: (next) => {
           if (mode === 'json') io.stdout.write(`${jsonSetLine(next)}\n`);
           for (const line of endpointChanges(set, next)) emit('change', line);
+          // Why traffic has nowhere to go, once each time it comes to that (the live view keeps it shown).
+          const hint = emptinessHint(next, target);
+          if (hint && hint !== emptinessHint(set, target)) tell(hint);
           set = next;
         },
         error: fail,
@@ -119,6 +134,7 @@ export async function watchCommand(options: WatchOptions, io: CliIo): Promise<vo
           set,
           health,
           events: log,
+          port: options.port,
         });
         live.draw(renderLive(view, { ...live.size(), color }));
       };

@@ -47,7 +47,7 @@ export function renderLive(view: LiveView, options: RenderOptions): string[] {
     : fitColumns(WATCH_COLUMNS, WATCH_NARROWINGS, view.rows, width, 1);
   const table = formatTable(columns, view.rows, { color, indent: ' ' });
   const below: string[] = [];
-  if (view.hint) below.push(paint(` ${view.hint}`, 'yellow', color));
+  for (const line of view.hint?.split('\n') ?? []) below.push(paint(` ${line}`, 'yellow', color));
 
   // Room: head, table, hint, a blank line, the "events" title, and at least MIN_EVENTS events.
   const fixed = head.length + below.length + 2;
