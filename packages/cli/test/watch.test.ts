@@ -321,6 +321,7 @@ describe('watch: why the list is empty, in the output', () => {
     server.upsert(slice([pod(2)]));
     await waitFor(() => io.stdout.text.includes('not ready → ready'), 'a ready pod');
     server.upsert(slice([pod(2, { ready: false, serving: false })]));
+    await waitFor(() => io.stdout.text.includes('ready → not ready'), 'not ready again');
     await waitFor(() => told() >= 2, 'the second hint');
     io.interrupt();
     expect(await run).toBe(0);
