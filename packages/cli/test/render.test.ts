@@ -150,6 +150,19 @@ describe('renderLive (watch)', () => {
     expect(narrow.join('\n')).toContain('○ 127.0.0.3:8080  web-3  terminating, serving');
   });
 
+  it('advice under the table is wrapped at 80 columns, not cut', () => {
+    const lines = renderLive(watchView({ set: set([]), port: 80 }), { width: 80, height: 40, color: false });
+    for (const line of lines) expect(visibleLength(line)).toBeLessThanOrEqual(79);
+    const start = lines.findIndex((line) => line.startsWith(' no endpoints carrying port 80'));
+    expect(start).toBeGreaterThan(0);
+    const advice = lines.slice(start, lines.indexOf('', start)).map((line) => line.trim());
+    expect(advice.join(' ')).toBe(
+      "no endpoints carrying port 80 (a number is the pods' port, the targetPort, not the Service's). Does Service shop/web exist, with a selector that matches running pods? " +
+        'See: kubectl get service web -n shop -o wide (PORTS, SELECTOR); kubectl get endpointslices -n shop -l kubernetes.io/service-name=web (PORTS, ENDPOINTS)',
+    );
+    expect(lines.join('\n')).not.toContain('…');
+  });
+
   it('colors only when asked', () => {
     const colored = renderLive(watchView(), { width: 140, height: 40, color: true }).join('\n');
     const plain = renderLive(watchView(), { width: 140, height: 40, color: false }).join('\n');

@@ -2,7 +2,7 @@
  * The live view for a terminal: state in, lines out (at most `height`, each at most `width` wide).
  * Pure; `terminal.ts` puts the lines on the screen.
  */
-import { fitColumns, type Narrowing, wrapParts } from './fit.js';
+import { fitColumns, type Narrowing, wrapParts, wrapWords } from './fit.js';
 import type { EndpointRow, LiveView, LogEntry } from './model.js';
 import { describeCounts } from './model.js';
 import {
@@ -47,7 +47,10 @@ export function renderLive(view: LiveView, options: RenderOptions): string[] {
     : fitColumns(WATCH_COLUMNS, WATCH_NARROWINGS, view.rows, width, 1);
   const table = formatTable(columns, view.rows, { color, indent: ' ' });
   const below: string[] = [];
-  for (const line of view.hint?.split('\n') ?? []) below.push(paint(` ${line}`, 'yellow', color));
+  // Advice is read whole: wrapped, not cut.
+  for (const paragraph of view.hint?.split('\n') ?? []) {
+    for (const line of wrapWords(paragraph, width - 1)) below.push(paint(` ${line}`, 'yellow', color));
+  }
 
   // Room: head, table, hint, a blank line, the "events" title, and at least MIN_EVENTS events.
   const fixed = head.length + below.length + 2;
