@@ -205,38 +205,10 @@ describe('seed-blog: the ready addresses of the blog Service, from inside a pod'
 
   const script = fileURLToPath(new URL('../watch-blog.mjs', import.meta.url));
   const built = existsSync(fileURLToPath(new URL('../../../packages/core/dist/index.js', import.meta.url)));
-  it.skipIf(!built)(
-    `${built ? '' : '(SKIPPED: packages/core is not built; run `pnpm build`) '}runs as a program and exits cleanly on SIGTERM`,
-    async () => {
-      server.upsert(blogEndpoints(['10.1.0.4', '10.1.0.5']));
-      const child = spawn(process.execPath, [script, '--service-account-dir', dir, '--source', 'endpoints'], {
-        env: { PATH: process.env.PATH ?? '', ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-      stops.push(async () => {
-        child.kill('SIGKILL');
-        await exited;
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk) => {
-        stdout += chunk;
-      });
-      child.stderr.on('data', (chunk) => {
-        stderr += chunk;
-      });
-      await eventually(() => stdout.includes('\n'), `the first line (stderr: ${stderr})`);
-      expect(stdout).toBe('blog: 10.1.0.4:8080 10.1.0.5:8080\n');
-      child.kill('SIGTERM');
-      expect(await exited).toBe(0);
-      expect(stderr).toBe('');
-    },
-  );
-
-  it.skipIf(!built)('as a program outside a pod: the embedded cluster, its story, exit 0', async () => {
-    const child = spawn(process.execPath, [script], {
-      env: { PATH: process.env.PATH ?? '' },
+  /** The program as a child process with only `childEnv`; killed after the test if still running. */
+  function spawnProgram(args: string[], childEnv: Record<string, string>) {
+    const child = spawn(process.execPath, [script, ...args], {
+      env: { PATH: process.env.PATH ?? '', ...childEnv },
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
@@ -244,16 +216,36 @@ describe('seed-blog: the ready addresses of the blog Service, from inside a pod'
       child.kill('SIGKILL');
       await exited;
     });
-    let stdout = '';
-    let stderr = '';
+    const output = { stdout: '', stderr: '' };
     child.stdout.on('data', (chunk) => {
-      stdout += chunk;
+      output.stdout += chunk;
     });
     child.stderr.on('data', (chunk) => {
-      stderr += chunk;
+      output.stderr += chunk;
     });
+    return { child, exited, output };
+  }
+
+  it.skipIf(!built)(
+    `${built ? '' : '(SKIPPED: packages/core is not built; run `pnpm build`) '}runs as a program and exits cleanly on SIGTERM`,
+    async () => {
+      server.upsert(blogEndpoints(['10.1.0.4', '10.1.0.5']));
+      const { child, exited, output } = spawnProgram(
+        ['--service-account-dir', dir, '--source', 'endpoints'],
+        env,
+      );
+      await eventually(() => output.stdout.includes('\n'), `the first line (stderr: ${output.stderr})`);
+      expect(output.stdout).toBe('blog: 10.1.0.4:8080 10.1.0.5:8080\n');
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(output.stderr).toBe('');
+    },
+  );
+
+  it.skipIf(!built)('as a program outside a pod: the embedded cluster, its story, exit 0', async () => {
+    const { exited, output } = spawnProgram([], {});
     expect(await exited).toBe(0);
-    expect(stdout).toBe(`${STORY_LINES.join('\n')}\n`);
-    expect(stderr).toMatch(/^seed-blog: not in a pod .*\n$/);
+    expect(output.stdout).toBe(`${STORY_LINES.join('\n')}\n`);
+    expect(output.stderr).toMatch(/^seed-blog: not in a pod .*\n$/);
   });
 });

@@ -197,6 +197,32 @@ describe('renderLive (watch)', () => {
 });
 
 describe('renderLive (demo) and the plain status line', () => {
+  /** Shop/web, 12 s into a 30 s demo. */
+  const AT_12_S = {
+    namespace: 'shop',
+    service: 'web',
+    elapsedMs: 12_000,
+    durationMs: 30_000,
+    wallNow: 3_000,
+  };
+  const ledgerCounts = (ledger: AttemptLedger) => ({
+    attempts: (key: string) => ledger.get(key),
+    attemptTotals: ledger.totals(),
+  });
+  /** Every column of the demo's table, on a wide terminal. */
+  const TRAFFIC_HEADERS = [
+    'ENDPOINT',
+    'POD',
+    'ZONE',
+    'STATE',
+    'IN-FLIGHT',
+    'REQ/S',
+    'ATTEMPTS',
+    'FAILED',
+    'LATENCY',
+    'EJECTED',
+    'NOTE',
+  ];
   const stats = (endpoints: Partial<EndpointStats>[]): BalancerStats => ({
     namespace: 'shop',
     service: 'web',
@@ -248,19 +274,14 @@ describe('renderLive (demo) and the plain status line', () => {
     }
     ledger.picked('127.0.0.2:8080'); // in flight
     return buildDemoView({
-      namespace: 'shop',
-      service: 'web',
-      elapsedMs: 12_000,
-      durationMs: 30_000,
-      wallNow: 3_000,
+      ...AT_12_S,
       set: set([endpoint(2), endpoint(3)]),
       health: synced,
       stats: stats([
         { key: '127.0.0.2:8080', ewmaLatencyMs: 152.4 },
         { key: '127.0.0.3:8080', ejected: true, ejectedUntil: 38_000 },
       ]),
-      attempts: (key) => ledger.get(key),
-      attemptTotals: ledger.totals(),
+      ...ledgerCounts(ledger),
       attemptRate: (key) => (key === '127.0.0.2:8080' ? 33.3 : 0),
       requests: { sent: 41, succeeded: 40, failed: 0, inFlight: 1, errors: {} },
       requestRate: 148,
@@ -276,19 +297,7 @@ describe('renderLive (demo) and the plain status line', () => {
       'traffic 148 req/s · sent 41 = ok 40 + failed 0 + in flight 1 · attempts 47 (6 failed, retried) · least-request',
     );
     const header = lines.find((line) => line.includes('ENDPOINT')) ?? '';
-    expect(header.trim().split(/\s{2,}/)).toEqual([
-      'ENDPOINT',
-      'POD',
-      'ZONE',
-      'STATE',
-      'IN-FLIGHT',
-      'REQ/S',
-      'ATTEMPTS',
-      'FAILED',
-      'LATENCY',
-      'EJECTED',
-      'NOTE',
-    ]);
+    expect(header.trim().split(/\s{2,}/)).toEqual(TRAFFIC_HEADERS);
     const cells = (host: number) =>
       (lines.find((line) => line.includes(`127.0.0.${host}:8080`)) ?? '')
         .split(/\s{2,}/)
@@ -348,11 +357,7 @@ describe('renderLive (demo) and the plain status line', () => {
       '127.0.0.11': 'replaced by v2',
     };
     return buildDemoView({
-      namespace: 'shop',
-      service: 'web',
-      elapsedMs: 12_000,
-      durationMs: 30_000,
-      wallNow: 3_000,
+      ...AT_12_S,
       set: set([pod(2), pod(3), pod(4), pod(5), pod(10, terminating), pod(11, terminating)], '1015'),
       health: { state: 'synced', resourceVersion: '1004', since: 1_000 },
       stats: stats([
@@ -360,8 +365,7 @@ describe('renderLive (demo) and the plain status line', () => {
         { key: '127.0.0.3:41227', ewmaLatencyMs: 152.4 },
         { key: '127.0.0.4:41227', ejected: true, ejectedUntil: 38_000 },
       ]),
-      attempts: (key) => ledger.get(key),
-      attemptTotals: ledger.totals(),
+      ...ledgerCounts(ledger),
       attemptRate: (key) => (key === '127.0.0.3:41227' ? 6.5 : 46),
       requests: { sent: 1774, succeeded: 1774, failed: 0, inFlight: 0, errors: {} },
       requestRate: 149,
@@ -381,19 +385,7 @@ describe('renderLive (demo) and the plain status line', () => {
 
   it('160 columns: every column, nothing cut', () => {
     const lines = renderLive(storyView(), { width: 160, height: 40, color: false });
-    expect(headerOf(lines)).toEqual([
-      'ENDPOINT',
-      'POD',
-      'ZONE',
-      'STATE',
-      'IN-FLIGHT',
-      'REQ/S',
-      'ATTEMPTS',
-      'FAILED',
-      'LATENCY',
-      'EJECTED',
-      'NOTE',
-    ]);
+    expect(headerOf(lines)).toEqual(TRAFFIC_HEADERS);
     expect(rowOf(lines, 4)).toEqual([
       '○ 127.0.0.4:41227',
       'web-62zmn2f2-gb4w8',
