@@ -216,7 +216,10 @@ export async function demoCommand(options: DemoOptions, io: CliIo): Promise<Demo
     await client?.close();
     await cluster.close();
   }
-  io.stdout.write(`\n${renderSummary(summary, { color }).join('\n')}\n`);
+  const width = tty ? io.stdout.columns : undefined;
+  io.stdout.write(
+    `\n${renderSummary(summary, { color, ...(width === undefined ? {} : { width }) }).join('\n')}\n`,
+  );
   return summary;
 }
 
