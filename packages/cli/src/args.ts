@@ -11,6 +11,8 @@ import { UsageError } from './errors.js';
 export const DEFAULT_DEMO_DURATION_S = 30;
 export const DEFAULT_RATE = 150;
 export const DEFAULT_CONCURRENCY = 8;
+/** The shortest --duration that plays the demo's whole story (checked against the script by a test). */
+export const FULL_STORY_S = 7;
 
 export interface DemoOptions {
   /** The scripted story is paced over this many seconds, then the demo ends with its summary. */
@@ -70,7 +72,8 @@ version and scales down while a client sends steady traffic through createBalanc
 --duration, or on Ctrl-C, with a summary of every request and attempt.
 
 Options:
-  --duration <s>        the story is paced over this many seconds (default ${DEFAULT_DEMO_DURATION_S}, 3 to 3600)
+  --duration <s>        the story is paced over this many seconds once the cluster is up (default
+                        ${DEFAULT_DEMO_DURATION_S}, 3 to 3600; shorter than ${FULL_STORY_S}, it runs the steps that fit)
   --no-tty              plain periodic lines instead of the live view (automatic when not a terminal)
   --rate <n>            requests per second at most (default ${DEFAULT_RATE}, 1 to 2000)
   --concurrency <n>     requests in flight at most (default ${DEFAULT_CONCURRENCY}, 1 to 256)

@@ -3,6 +3,7 @@
  * The assertions are about counts adding up and what is printed, never about timings.
  */
 import { describe, expect, it } from 'vitest';
+import { FULL_STORY_S } from '../src/args.js';
 import { demoCommand } from '../src/commands/demo.js';
 import type { DemoCluster } from '../src/demo/cluster.js';
 import { demoStory, fullStoryDurationS, MIN_STEP_GAP_MS } from '../src/demo/script.js';
@@ -56,6 +57,7 @@ describe('demo', () => {
     const lines = io.stdout.lines();
 
     expect(fullStoryDurationS(demoStory({} as DemoCluster), MIN_STEP_GAP_MS)).toBe(options.durationS);
+    expect(FULL_STORY_S).toBe(options.durationS); // what --help says
     expect(lines.some((line) => line.includes('story cut short'))).toBe(false);
     expect(summary.endedBy).toBe('duration');
     expect(summary.requests.sent).toBeGreaterThan(0);
