@@ -5,7 +5,13 @@
 // names only `cluster.condi.me`).
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createKubeClient, loadKubeConfig, watchEndpoints, watchEndpointsHealth } from '@endpoint-watch/core';
+import {
+  createKubeClient,
+  loadKubeConfig,
+  needsUserAction,
+  watchEndpoints,
+  watchEndpointsHealth,
+} from '@endpoint-watch/core';
 import { distinctUntilChanged, map, tap } from 'rxjs';
 
 /**
@@ -56,7 +62,7 @@ export async function watchBlog({
         watchEndpointsHealth(client, options).subscribe((health) => {
           if (health.state === 'synced') synced = true;
           if (health.state !== 'retrying') return;
-          if (failBeforeFirstSet && !synced && needsAPerson(health.error)) return reject(health.error);
+          if (failBeforeFirstSet && !synced && needsUserAction(health.error)) return reject(health.error);
           warn(`watch retrying: ${health.error?.code ?? ''} ${health.error?.message}`);
         }),
       );
@@ -65,17 +71,6 @@ export async function watchBlog({
     subscription?.unsubscribe();
     await client.close();
   }
-}
-
-const PERSON_FIXES = new Set([
-  'ERR_KUBE_UNREACHABLE',
-  'ERR_KUBE_TLS_NAME',
-  'ERR_KUBE_TLS_TRUST',
-  'ERR_KUBECONFIG',
-]);
-
-function needsAPerson(error) {
-  return PERSON_FIXES.has(error?.code) || error?.statusCode === 401 || error?.statusCode === 403;
 }
 
 /** What went wrong and what to do, in a line or two: no stack trace. */

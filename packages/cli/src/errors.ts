@@ -40,15 +40,9 @@ export interface ErrorContext {
 /**
  * Errors the user must fix before a watch can ever work (wrong identity, RBAC, TLS, nothing listening):
  * before the first sync `watch` stops on them instead of retrying forever. After a first sync every error
- * is shown and retried, since the watch keeps serving the last good state.
+ * is shown and retried, since the watch keeps serving the last good state. The SDK's own rule.
  */
-export function needsUserAction(error: unknown): boolean {
-  if (error instanceof KubeApiError) return [401, 403, 404].includes(error.statusCode);
-  if (error instanceof KubeTransportError) {
-    return ['ERR_KUBE_TLS_NAME', 'ERR_KUBE_TLS_TRUST', 'ERR_KUBE_UNREACHABLE'].includes(error.code);
-  }
-  return error instanceof KubeConfigError || errorCode(error) === 'ERR_EXEC_CREDENTIAL';
-}
+export { needsUserAction } from '@endpoint-watch/core';
 
 /** The message and advice for any error a command can end with. */
 export function explainError(error: unknown, context: ErrorContext = {}): Explanation {

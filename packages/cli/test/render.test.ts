@@ -151,14 +151,14 @@ describe('renderLive (watch)', () => {
   });
 
   it('advice under the table is wrapped at 80 columns, not cut', () => {
-    const lines = renderLive(watchView({ set: set([]), port: 80 }), { width: 80, height: 40, color: false });
+    const lines = renderLive(watchView({ set: set([]) }), { width: 80, height: 40, color: false });
     for (const line of lines) expect(visibleLength(line)).toBeLessThanOrEqual(79);
-    const start = lines.findIndex((line) => line.startsWith(' no endpoints carrying port 80'));
+    const start = lines.findIndex((line) => line.startsWith(' no endpoints.'));
     expect(start).toBeGreaterThan(0);
     const advice = lines.slice(start, lines.indexOf('', start)).map((line) => line.trim());
     expect(advice.join(' ')).toBe(
-      "no endpoints carrying port 80 (a number is the pods' port, the targetPort, not the Service's). Does Service shop/web exist, with a selector that matches running pods? " +
-        'See: kubectl get service web -n shop -o wide (PORTS, SELECTOR); kubectl get endpointslices -n shop -l kubernetes.io/service-name=web (PORTS, ENDPOINTS)',
+      'no endpoints. Does Service shop/web exist, with a selector that matches running pods? ' +
+        'See: kubectl get service web -n shop -o wide (SELECTOR, PORTS); kubectl get endpointslices -n shop -l kubernetes.io/service-name=web (ENDPOINTS)',
     );
     expect(lines.join('\n')).not.toContain('…');
   });
@@ -191,7 +191,7 @@ describe('renderLive (watch)', () => {
       ' no endpoints. Does Service shop/web exist, with a selector that matches running pods?',
     );
     expect(lines).toContain(
-      ' See: kubectl get service web -n shop -o wide (PORTS, SELECTOR); kubectl get endpointslices -n shop -l kubernetes.io/service-name=web (PORTS, ENDPOINTS)',
+      ' See: kubectl get service web -n shop -o wide (SELECTOR, PORTS); kubectl get endpointslices -n shop -l kubernetes.io/service-name=web (ENDPOINTS)',
     );
   });
 });

@@ -268,21 +268,22 @@ describe('watch: why the list is empty, in the output', () => {
   const lines = (io: ReturnType<typeof captureIo>, from: 'stdout' | 'stderr') =>
     io[from].lines().map((line) => line.replace(/^\[\+\d+\.\ds\] /, ''));
 
-  it("--port 80 for pods on 8080: the port is the pods' port, said with the commands that show it", async () => {
+  it('--port 80 for pods on 8080: exit 1 with the ports the slices declare, and what a number means', async () => {
     server.upsert(slice([pod(2)]));
     const io = captureIo();
-    const run = main(watchArgs('--port', '80'), io);
-    await waitFor(() => io.stdout.text.includes('See: '), 'the hint');
-    io.interrupt();
-    expect(await run).toBe(0);
-    const out = lines(io, 'stdout');
-    expect(out).toContainEqual(expect.stringMatching(/^first set: no endpoints /));
-    expect(out).toContain(
-      "no endpoints carrying port 80 (a number is the pods' port, the targetPort, not the Service's). Does Service shop/web exist, with a selector that matches running pods?",
-    );
-    expect(out).toContain(
-      'See: kubectl get service web -n shop -o wide (PORTS, SELECTOR); kubectl get endpointslices -n shop -l kubernetes.io/service-name=web (PORTS, ENDPOINTS)',
-    );
+    expect(await main(watchArgs('--json', '--port', '80'), io)).toBe(1);
+    expect(io.stdout.text).toBe('');
+    expect(io.stderr.lines()).toEqual([
+      "endpoint-watch: error: Service shop/web has no port 80 (a number is matched against the endpoints' port, i.e. the Service's targetPort, not the Service port); its EndpointSlices declare: http (8080/TCP)",
+      'Choose one with --port <name or number>.',
+    ]);
+
+    const typo = captureIo();
+    expect(await main(watchArgs('--port', 'htp'), typo)).toBe(1);
+    expect(typo.stderr.lines()).toEqual([
+      'endpoint-watch: error: Service shop/web has no port named "htp"; its EndpointSlices declare: http (8080/TCP)',
+      'Choose one with --port <name or number>.',
+    ]);
 
     const right = captureIo();
     const ok = main(watchArgs('--port', '8080'), right);
@@ -290,22 +291,33 @@ describe('watch: why the list is empty, in the output', () => {
     right.interrupt();
     expect(await ok).toBe(0);
     expect(right.stdout.text).toContain('+ 127.0.0.2:8080 (web-2): ready');
-    expect(right.stdout.text).not.toContain('no endpoints');
   });
 
-  it('--json: a port-name typo is told on stderr, once, and stdout keeps only sets', async () => {
-    server.upsert(slice([pod(2)]));
-    const io = captureIo();
-    const run = main(watchArgs('--json', '--port', 'htp'), io);
-    await waitFor(() => io.stderr.lines().length >= 2, 'the hint');
-    server.upsert(slice([pod(2), pod(3)]));
-    await waitFor(() => io.stdout.lines().length >= 1, 'a set');
-    io.interrupt();
+  it('no such Service: an empty synced set, told once with the commands that show why; --json tells it on stderr', async () => {
+    const args = ['watch', 'blog', '--kubeconfig', kubeconfig, '--tls-server-name', TLS_NAME];
+    const plain = captureIo();
+    const run = main(args, plain);
+    await waitFor(() => plain.stdout.text.includes('See: '), 'the hint');
+    plain.interrupt();
     expect(await run).toBe(0);
-    for (const line of io.stdout.lines()) expect(JSON.parse(line).endpoints).toEqual([]);
-    expect(io.stderr.lines()).toEqual([
-      'endpoint-watch: no endpoints with a port named "htp". Does Service shop/web exist, with a selector that matches running pods?',
-      'endpoint-watch: See: kubectl get service web -n shop -o wide (PORTS, SELECTOR); kubectl get endpointslices -n shop -l kubernetes.io/service-name=web (PORTS, ENDPOINTS)',
+    const out = lines(plain, 'stdout');
+    expect(out).toContainEqual(expect.stringMatching(/^first set: no endpoints /));
+    expect(out).toContain(
+      'no endpoints. Does Service shop/blog exist, with a selector that matches running pods?',
+    );
+    expect(out).toContain(
+      'See: kubectl get service blog -n shop -o wide (SELECTOR, PORTS); kubectl get endpointslices -n shop -l kubernetes.io/service-name=blog (ENDPOINTS)',
+    );
+
+    const json = captureIo();
+    const watching = main([...args, '--json'], json);
+    await waitFor(() => json.stderr.lines().length >= 2, 'the hint');
+    json.interrupt();
+    expect(await watching).toBe(0);
+    for (const line of json.stdout.lines()) expect(JSON.parse(line).all).toEqual([]);
+    expect(json.stderr.lines()).toEqual([
+      'endpoint-watch: no endpoints. Does Service shop/blog exist, with a selector that matches running pods?',
+      'endpoint-watch: See: kubectl get service blog -n shop -o wide (SELECTOR, PORTS); kubectl get endpointslices -n shop -l kubernetes.io/service-name=blog (ENDPOINTS)',
     ]);
   });
 

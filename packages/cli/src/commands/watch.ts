@@ -97,7 +97,7 @@ export async function watchCommand(options: WatchOptions, io: CliIo): Promise<vo
     let set: EndpointSet | undefined;
     let health: WatchHealth | undefined;
     let synced = false;
-    const target = { namespace, service: options.service, port: options.port };
+    const target = { namespace, service: options.service };
     subscriptions.add(
       watchEndpoints(client, watchOptions).subscribe({
         next: (next) => {
@@ -134,7 +134,6 @@ export async function watchCommand(options: WatchOptions, io: CliIo): Promise<vo
           set,
           health,
           events: log,
-          port: options.port,
         });
         live.draw(renderLive(view, { ...live.size(), color }));
       };

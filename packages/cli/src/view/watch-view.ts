@@ -20,8 +20,6 @@ export interface WatchViewInput {
   readonly set: EndpointSet | undefined;
   readonly health: WatchHealth | undefined;
   readonly events: readonly LogEntry[];
-  /** `--port`, when given. */
-  readonly port?: string | number | undefined;
 }
 
 export function buildWatchView(input: WatchViewInput): LiveView {
@@ -49,36 +47,26 @@ export function buildWatchView(input: WatchViewInput): LiveView {
 }
 
 /**
- * Why no traffic can go anywhere, and the kubectl commands that show it: no endpoint at all (no
- * such Service, no selector, no pods, or a `--port` no slice carries: a number is matched against
- * the pods' port, the targetPort), or endpoints none of which is ready (nor serving while
- * terminating). Undefined while traffic has somewhere to go. Possibly several lines.
+ * Why no traffic can go anywhere, and the kubectl commands that show it: no endpoint at all (no such
+ * Service, no selector, no pods; a `--port` the slices do not carry is an ERR_PORT_SELECTION error
+ * instead), or endpoints none of which is ready (nor serving while terminating). Undefined while
+ * traffic has somewhere to go. Possibly several lines.
  */
 export function emptinessHint(
   set: EndpointSet | undefined,
-  target: {
-    readonly namespace: string;
-    readonly service: string;
-    readonly port?: string | number | undefined;
-  },
+  target: { readonly namespace: string; readonly service: string },
 ): string | undefined {
   if (!set || set.endpoints.length > 0) return undefined;
-  const { namespace, service, port } = target;
-  const slices = `kubectl get endpointslices -n ${namespace} -l kubernetes.io/service-name=${service}`;
+  const { namespace, service } = target;
   if (set.all.length > 0) {
     return (
       `no endpoint is ready (nor serving while terminating): traffic has nowhere to go.\n` +
       `Why the pods are not ready: kubectl get pods -n ${namespace} -o wide; kubectl describe pod <name> -n ${namespace}`
     );
   }
-  const portHint =
-    port === undefined
-      ? ''
-      : typeof port === 'number'
-        ? ` carrying port ${port} (a number is the pods' port, the targetPort, not the Service's)`
-        : ` with a port named "${port}"`;
   return (
-    `no endpoints${portHint}. Does Service ${namespace}/${service} exist, with a selector that matches running pods?\n` +
-    `See: kubectl get service ${service} -n ${namespace} -o wide (PORTS, SELECTOR); ${slices} (PORTS, ENDPOINTS)`
+    `no endpoints. Does Service ${namespace}/${service} exist, with a selector that matches running pods?\n` +
+    `See: kubectl get service ${service} -n ${namespace} -o wide (SELECTOR, PORTS); ` +
+    `kubectl get endpointslices -n ${namespace} -l kubernetes.io/service-name=${service} (ENDPOINTS)`
   );
 }
