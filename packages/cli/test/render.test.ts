@@ -153,14 +153,33 @@ describe('renderLive (watch)', () => {
   it('advice under the table is wrapped at 80 columns, not cut', () => {
     const lines = renderLive(watchView({ set: set([]) }), { width: 80, height: 40, color: false });
     for (const line of lines) expect(visibleLength(line)).toBeLessThanOrEqual(79);
-    const start = lines.findIndex((line) => line.startsWith(' no endpoints.'));
+    const start = lines.findIndex((line) => line.startsWith(' no endpoints:'));
     expect(start).toBeGreaterThan(0);
     const advice = lines.slice(start, lines.indexOf('', start)).map((line) => line.trim());
     expect(advice.join(' ')).toBe(
-      'no endpoints. Does Service shop/web exist, with a selector that matches running pods? ' +
+      'no endpoints: does the selector of Service shop/web match running pods? ' +
         'See: kubectl get service web -n shop -o wide (SELECTOR, PORTS); kubectl get endpointslices -n shop -l kubernetes.io/service-name=web (ENDPOINTS)',
     );
     expect(lines.join('\n')).not.toContain('…');
+  });
+
+  it("a synced watch's notice (no slice for the Service at all) shows under the health line, wrapped", () => {
+    const notice =
+      'no EndpointSlice in namespace shop carries kubernetes.io/service-name=web: the Service does not exist (check the name and namespace)';
+    const lines = renderLive(watchView({ set: set([]), health: { ...synced, notice } }), {
+      width: 80,
+      height: 40,
+      color: false,
+    });
+    for (const line of lines) expect(visibleLength(line)).toBeLessThanOrEqual(79);
+    expect(lines[1]).toBe('watch   synced · rv 7 · for 2.0 s · endpointslices · no endpoints');
+    const told = lines.slice(
+      2,
+      lines.findIndex((line) => line.startsWith('from ')),
+    );
+    expect(told[0]?.startsWith('        ↳ no EndpointSlice')).toBe(true);
+    expect(told.slice(1).every((line) => line.startsWith('          '))).toBe(true);
+    expect(told.map((line) => line.trim()).join(' ')).toBe(`↳ ${notice}`);
   });
 
   it('colors only when asked', () => {
@@ -187,9 +206,7 @@ describe('renderLive (watch)', () => {
     expect(lines[2]).toBe(
       '        ↳ 403 Forbidden: grant list, watch on endpointslices.discovery.k8s.io in namespace shop',
     );
-    expect(lines).toContain(
-      ' no endpoints. Does Service shop/web exist, with a selector that matches running pods?',
-    );
+    expect(lines).toContain(' no endpoints: does the selector of Service shop/web match running pods?');
     expect(lines).toContain(
       ' See: kubectl get service web -n shop -o wide (SELECTOR, PORTS); kubectl get endpointslices -n shop -l kubernetes.io/service-name=web (ENDPOINTS)',
     );
@@ -469,6 +486,25 @@ describe('changes', () => {
     const big = endpointChanges(set([]), set(Array.from({ length: 20 }, (_, i) => endpoint(i + 2))));
     expect(big).toHaveLength(MAX_CHANGE_LINES);
     expect(big.at(-1)).toBe('… and 13 more changes (20 ready)');
+  });
+
+  it("tells a synced watch's notice when it comes, not while it lasts nor at a routine renewal", () => {
+    const absent = {
+      ...synced,
+      notice: 'no EndpointSlice in namespace shop carries kubernetes.io/service-name=web',
+    };
+    const connecting: WatchHealth = { state: 'connecting', since: 0 };
+    expect(healthChange(connecting, absent)).toBe(
+      'watch synced at rv 7: no EndpointSlice in namespace shop carries kubernetes.io/service-name=web',
+    );
+    expect(healthChange(absent, { ...absent, since: 2_000 })).toBeUndefined();
+    const renewal: WatchHealth = { state: 'resuming', resourceVersion: '7', staleSince: 3_000 };
+    expect(healthChange(renewal, absent)).toBeUndefined();
+    // A slice appeared (the notice went), then went again.
+    expect(healthChange(absent, synced)).toBeUndefined();
+    expect(healthChange(synced, absent)).toBe(
+      'watch synced: no EndpointSlice in namespace shop carries kubernetes.io/service-name=web',
+    );
   });
 
   it('reports health transitions once, and a new error again', () => {

@@ -293,31 +293,37 @@ describe('watch: why the list is empty, in the output', () => {
     expect(right.stdout.text).toContain('+ 127.0.0.2:8080 (web-2): ready');
   });
 
-  it('no such Service: an empty synced set, told once with the commands that show why; --json tells it on stderr', async () => {
+  it('no such Service: an empty synced set, the watch says no slice carries its label, with the commands that show why', async () => {
     const args = ['watch', 'blog', '--kubeconfig', kubeconfig, '--tls-server-name', TLS_NAME];
+    const absent =
+      'no EndpointSlice in namespace shop carries kubernetes.io/service-name=blog: the Service does not exist (check the name and namespace), has no selector and no slices written for it, or its controller has not written them yet';
+    const hint = [
+      'no endpoints: does the selector of Service shop/blog match running pods?',
+      'See: kubectl get service blog -n shop -o wide (SELECTOR, PORTS); kubectl get endpointslices -n shop -l kubernetes.io/service-name=blog (ENDPOINTS)',
+    ];
     const plain = captureIo();
     const run = main(args, plain);
-    await waitFor(() => plain.stdout.text.includes('See: '), 'the hint');
+    await waitFor(() => plain.stdout.text.includes(absent), 'the notice');
     plain.interrupt();
     expect(await run).toBe(0);
     const out = lines(plain, 'stdout');
     expect(out).toContainEqual(expect.stringMatching(/^first set: no endpoints /));
-    expect(out).toContain(
-      'no endpoints. Does Service shop/blog exist, with a selector that matches running pods?',
+    expect(out).toContainEqual(
+      expect.stringMatching(new RegExp(`^watch synced at rv \\d+: ${absent.replace(/[().]/g, '\\$&')}$`)),
     );
-    expect(out).toContain(
-      'See: kubectl get service blog -n shop -o wide (SELECTOR, PORTS); kubectl get endpointslices -n shop -l kubernetes.io/service-name=blog (ENDPOINTS)',
-    );
+    expect(out).toEqual(expect.arrayContaining(hint));
 
     const json = captureIo();
     const watching = main([...args, '--json'], json);
-    await waitFor(() => json.stderr.lines().length >= 2, 'the hint');
+    await waitFor(() => json.stderr.text.includes(absent), 'the notice');
     json.interrupt();
     expect(await watching).toBe(0);
     for (const line of json.stdout.lines()) expect(JSON.parse(line).all).toEqual([]);
     expect(json.stderr.lines()).toEqual([
-      'endpoint-watch: no endpoints. Does Service shop/blog exist, with a selector that matches running pods?',
-      'endpoint-watch: See: kubectl get service blog -n shop -o wide (SELECTOR, PORTS); kubectl get endpointslices -n shop -l kubernetes.io/service-name=blog (ENDPOINTS)',
+      ...hint.map((line) => `endpoint-watch: ${line}`),
+      expect.stringMatching(
+        /^endpoint-watch: watch synced at rv \d+: no EndpointSlice in namespace shop carries/,
+      ),
     ]);
   });
 

@@ -55,7 +55,8 @@ export async function watchCommand(options: WatchOptions, io: CliIo): Promise<vo
     if (mode === 'plain') io.stdout.write(`${plainLogLine(entry)}\n`);
     if (mode !== 'json' || kind !== 'health') return;
     const turn = /^watch (retrying|relisting|resuming|connecting:)/.test(entry.text);
-    if (turn || (toldOnStderr && entry.text.startsWith('watch synced'))) {
+    const notice = /^watch synced( at rv \S+)?: /.test(entry.text);
+    if (turn || notice || (toldOnStderr && entry.text.startsWith('watch synced'))) {
       io.stderr.write(`endpoint-watch: ${entry.text}\n`);
       toldOnStderr = turn;
     }

@@ -138,7 +138,10 @@ export interface HealthView {
    * `retrying (attempt 3, next in 1.6 s, stale for 4.0 s)`.
    */
   readonly text: string;
-  /** Why it is retrying (`403 Forbidden: grant list, watch on …`) or resuming (the cut). */
+  /**
+   * Why it is retrying (`403 Forbidden: grant list, watch on …`) or resuming (the cut), or what a
+   * synced state means (no EndpointSlice for the Service at all).
+   */
   readonly error: string | undefined;
   /** Something the user should look at. */
   readonly problem: boolean;
@@ -175,7 +178,8 @@ export function describeHealth(
       return {
         state: 'synced',
         text: `synced · rv ${setResourceVersion ?? health.resourceVersion} · for ${seconds(now - health.since)}`,
-        error: undefined,
+        // Shown under the health line, in yellow: a fact about the state, not a failure.
+        error: health.notice,
         problem: false,
       };
     case 'retrying': {

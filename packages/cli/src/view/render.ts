@@ -36,7 +36,10 @@ export function renderLive(view: LiveView, options: RenderOptions): string[] {
   const wrap = (parts: string[]) => wrapParts(parts, width, ' '.repeat(8), visibleLength);
   const head: string[] = [...wrap(headline(view, color)), ...wrap(watchLine(view, color))];
   if (view.health.error) {
-    head.push(`        ${paint(`↳ ${view.health.error}`, view.health.problem ? 'red' : 'yellow', color)}`);
+    const style = view.health.problem ? 'red' : 'yellow';
+    wrapWords(`↳ ${view.health.error}`, width - 10).forEach((line, i) => {
+      head.push(`${' '.repeat(i === 0 ? 8 : 10)}${paint(line, style, color)}`);
+    });
   }
   if (view.origin) head.push(paint(`from    ${view.origin}`, 'dim', color));
   if (view.traffic) head.push(...wrap(trafficLine(view, color)));

@@ -47,9 +47,9 @@ export function buildWatchView(input: WatchViewInput): LiveView {
 }
 
 /**
- * Why no traffic can go anywhere, and the kubectl commands that show it: no endpoint at all (no such
- * Service, no selector, no pods; a `--port` the slices do not carry is an ERR_PORT_SELECTION error
- * instead), or endpoints none of which is ready (nor serving while terminating). Undefined while
+ * Why no traffic can go anywhere, and the kubectl commands that show it: no endpoint at all (no pods
+ * match; no such Service is the health's notice, a `--port` the slices do not carry an
+ * ERR_PORT_SELECTION error), or endpoints none of which is ready (nor serving while terminating). Undefined while
  * traffic has somewhere to go. Possibly several lines.
  */
 export function emptinessHint(
@@ -64,8 +64,9 @@ export function emptinessHint(
       `Why the pods are not ready: kubectl get pods -n ${namespace} -o wide; kubectl describe pod <name> -n ${namespace}`
     );
   }
+  // Whether the Service exists at all, the watch's health says (its synced notice); this is the rest.
   return (
-    `no endpoints. Does Service ${namespace}/${service} exist, with a selector that matches running pods?\n` +
+    `no endpoints: does the selector of Service ${namespace}/${service} match running pods?\n` +
     `See: kubectl get service ${service} -n ${namespace} -o wide (SELECTOR, PORTS); ` +
     `kubectl get endpointslices -n ${namespace} -l kubernetes.io/service-name=${service} (ENDPOINTS)`
   );
