@@ -77,7 +77,8 @@ function contendersFor(server) {
     const elapsed = performance.now() - started;
     await client.close();
     const last = set.all.find((e) => e.address === lastAddress);
-    if (set.endpoints.length !== expectedReady || last?.ready !== lastReady) throw new Error('wrong final set');
+    if (set.endpoints.length !== expectedReady || last?.ready !== lastReady)
+      throw new Error('wrong final set');
     return elapsed;
   }
 
@@ -157,7 +158,10 @@ export async function run({
   diagnosis = Boolean(process.env.BENCH_ENGINE),
   log = console.log,
 } = {}) {
-  const server = await startChild(new URL('./lib/replay-server.mjs', import.meta.url), [endpoints, modifications]);
+  const server = await startChild(new URL('./lib/replay-server.mjs', import.meta.url), [
+    endpoints,
+    modifications,
+  ]);
   try {
     const all = contendersFor(server.info);
     const contenders = { floor: all.floor, ours: all.ours, clientNode: all.clientNode };
@@ -174,7 +178,13 @@ export async function run({
     });
     const medians = Object.fromEntries(Object.entries(times).map(([name, t]) => [name, median(t)]));
     for (const [name, ms] of Object.entries(medians)) log(`  ${name.padEnd(11)} median ${ms.toFixed(1)} ms`);
-    const detail = { medianMs: medians, rounds, endpoints, modifications, watchBytes: server.info.watchBytes };
+    const detail = {
+      medianMs: medians,
+      rounds,
+      endpoints,
+      modifications,
+      watchBytes: server.info.watchBytes,
+    };
     const suffix = cold ? 'Cold' : '';
     return {
       [`watchDecode${suffix}VsFloor`]: metric(medianRatio(times.ours, times.floor), {
@@ -194,5 +204,6 @@ export async function run({
 if (isMain(import.meta.url)) {
   const cold = process.argv.includes('--cold');
   const metrics = await run({ cold, rounds: Number(process.env.BENCH_ROUNDS ?? 21) });
-  for (const [key, m] of Object.entries(metrics)) console.log(`${key}: ${m.value.toFixed(3)} ${m.unit}  (${m.label})`);
+  for (const [key, m] of Object.entries(metrics))
+    console.log(`${key}: ${m.value.toFixed(3)} ${m.unit}  (${m.label})`);
 }

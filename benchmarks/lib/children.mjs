@@ -8,6 +8,13 @@ import { fileURLToPath } from 'node:url';
 const children = new Set();
 let handlersInstalled = false;
 
+// A child of this suite (it has an IPC channel) leaves as soon as its parent is gone, whatever it was
+// doing; its own children are killed on the way out ('exit' below).
+if (process.send) {
+  process.on('disconnect', () => process.exit(0));
+  installHandlers();
+}
+
 function killAll() {
   for (const child of children) child.kill('SIGKILL');
   children.clear();
@@ -42,7 +49,10 @@ export async function startChild(script, args = [], { timeoutMs = 60_000, execAr
   let info;
   try {
     info = await new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new Error(`${path}: not ready within ${timeoutMs} ms`)), timeoutMs);
+      const timer = setTimeout(
+        () => reject(new Error(`${path}: not ready within ${timeoutMs} ms`)),
+        timeoutMs,
+      );
       child.once('exit', (code) => {
         clearTimeout(timer);
         reject(new Error(`${path} exited (${code}) before it was ready`));
@@ -93,10 +103,9 @@ export async function startChild(script, args = [], { timeoutMs = 60_000, execAr
 
 /**
  * The child's side: announces `info` as ready and answers commands with `handlers[cmd](command)`.
- * Exits when the parent goes away.
+ * (A child exits when its parent goes away: see the top of this file.)
  */
 export function serveChild(info, handlers = {}) {
-  process.on('disconnect', () => process.exit(0));
   process.on('message', async (message) => {
     const handler = handlers[message.cmd];
     try {

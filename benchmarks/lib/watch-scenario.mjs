@@ -42,7 +42,10 @@ export function watchScenario({ endpoints, modifications, seed = 42 }) {
       listRv,
       finalRv: String(rv),
       lastAddress,
-      lastReady: lastAddress === undefined ? undefined : all.find((e) => e.addresses[0] === lastAddress).conditions.ready,
+      lastReady:
+        lastAddress === undefined
+          ? undefined
+          : all.find((e) => e.addresses[0] === lastAddress).conditions.ready,
       expectedReady: all.filter((e) => e.conditions.ready).length,
     },
   };

@@ -44,7 +44,10 @@ export async function run({
       );
       metrics[`initialSyncVsFloorList.${key}`] = metric(medianRatio(times.firstSet, times.floorList), {
         label: `initial sync, ${key} endpoints: first EndpointSet / floor's LIST (fetch + JSON.parse)`,
-        detail: { medianMs: { floorList: median(times.floorList), firstSet: median(times.firstSet) }, rounds },
+        detail: {
+          medianMs: { floorList: median(times.floorList), firstSet: median(times.firstSet) },
+          rounds,
+        },
       });
     } finally {
       server.stop();

@@ -19,7 +19,9 @@ const heapUsed = async () => {
 /** One measurement: the three heap figures in bytes per endpoint. */
 async function measureOnce(url, call, endpoints, changes) {
   // The raw objects: the LIST body parsed, kept alive while measured.
-  const body = await (await request(`${url}${SLICES_PATH}?labelSelector=kubernetes.io/service-name=web`)).body.text();
+  const body = await (
+    await request(`${url}${SLICES_PATH}?labelSelector=kubernetes.io/service-name=web`)
+  ).body.text();
   const beforeRaw = await heapUsed();
   let raw = JSON.parse(body);
   const rawBytes = (await heapUsed()) - beforeRaw;
@@ -31,7 +33,8 @@ async function measureOnce(url, call, endpoints, changes) {
   const before = await heapUsed();
   const subscription = watchEndpoints(client, { namespace: 'default', service: 'web' }).subscribe(latest);
   const first = await firstValueFrom(latest);
-  if (first.all.length !== endpoints) throw new Error(`retained heap: ${first.all.length} endpoints, not ${endpoints}`);
+  if (first.all.length !== endpoints)
+    throw new Error(`retained heap: ${first.all.length} endpoints, not ${endpoints}`);
   const synced = (await heapUsed()) - before;
   const lastRv = await call({ cmd: 'flip', service: 'web', count: changes });
   await firstValueFrom(latest.pipe(filter((set) => BigInt(set.resourceVersion) >= BigInt(lastRv))));
@@ -48,7 +51,9 @@ export async function run({
   log = console.log,
 } = {}) {
   const spec = { realistic: true, services: [{ name: 'web', endpoints }] };
-  const server = await startChild(new URL('../lib/fake-apiserver.mjs', import.meta.url), [JSON.stringify(spec)]);
+  const server = await startChild(new URL('../lib/fake-apiserver.mjs', import.meta.url), [
+    JSON.stringify(spec),
+  ]);
   try {
     await measureOnce(server.info.url, server.call, endpoints, 10); // warm-up: code, JIT, pools
     const samples = [];

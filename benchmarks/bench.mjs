@@ -1,0 +1,172 @@
+#!/usr/bin/env node
+// `pnpm bench`: issue 11's benchmark suite. Each metric runs in a child process of its own (a fresh
+// heap and JIT; its servers are that child's children), one after another; the figures are written
+// to bench/results/latest.{json,md,svg}. Benchmarks are never CI tests.
+//
+//   pnpm bench                      # every metric, writes the results
+//   pnpm bench --check              # ... and exits 1 naming every figure that misses its target
+//   pnpm bench --only initial-sync  # one metric (repeatable or comma-separated); prints, writes nothing
+//   pnpm bench --only connections --write   # ... and merges its figures into the results
+//   pnpm bench --list               # the metrics' names
+import { execFileSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { cpus, release, totalmem, type } from 'node:os';
+import { startChild } from './lib/children.mjs';
+import { evaluate, flattenMetrics, format, renderMarkdown, renderSvg } from './lib/report.mjs';
+
+const here = (path) => new URL(path, import.meta.url);
+
+/** The suite: name → module (relative to this file) and the options its run() gets here. */
+const METRICS = {
+  'watch-decode': { module: './endpoints-throughput.mjs', options: { rounds: 9 } },
+  'watch-decode-cold': { module: './endpoints-throughput.mjs', options: { rounds: 9, cold: true } },
+  'initial-sync': { module: './metrics/initial-sync.mjs', options: { rounds: 7 } },
+  'retained-heap': { module: './metrics/retained-heap.mjs', options: { rounds: 3 } },
+  'change-cost': { module: './change-cost.mjs', options: { sizes: [1_000, 50_000, 100_000], minMs: 500 } },
+  connections: { module: './metrics/connections.mjs', options: { services: 2_000 } },
+  'registry-memory': { module: './registry-memory.mjs', options: { services: 10_000 } },
+  // Written by another contributor; included when present (each exports run()).
+  'agent-overhead': { module: './agent-overhead.mjs', options: {}, optional: true },
+  'pick-release': { module: './pick-release.mjs', options: {}, optional: true },
+  axios: { module: './metrics/axios.mjs', options: { rounds: 5 } },
+};
+const METRIC_TIMEOUT_MS = 6 * 60_000;
+
+const args = process.argv.slice(2).filter((arg) => arg !== '--');
+
+/** In a child: run one metric and hand its result (or its error) to the parent. */
+async function runOne(name) {
+  const { serveChild } = await import('./lib/children.mjs');
+  const { module, options } = METRICS[name];
+  try {
+    const imported = await import(here(module).href);
+    if (typeof imported.run !== 'function') throw new Error(`${module} exports no run()`);
+    serveChild({ metrics: flattenMetrics(await imported.run(options)) });
+  } catch (error) {
+    serveChild({ error: String(error?.stack ?? error) });
+  }
+}
+
+function selected() {
+  const only = [];
+  for (let i = 0; i < args.length; i++) {
+    if (args[i] === '--only') only.push(...(args[++i] ?? '').split(','));
+    else if (args[i].startsWith('--only=')) only.push(...args[i].slice(7).split(','));
+  }
+  for (const name of only) {
+    if (!METRICS[name]) throw new Error(`unknown metric ${name}; known: ${Object.keys(METRICS).join(', ')}`);
+  }
+  return only.length ? only.filter((name, i) => only.indexOf(name) === i) : Object.keys(METRICS);
+}
+
+function commit() {
+  try {
+    const git = (...a) => execFileSync('git', a, { cwd: here('..'), encoding: 'utf8' }).trim();
+    const dirty = git('status', '--porcelain', '--', '.', ':!bench/results') !== '';
+    return `${git('rev-parse', '--short', 'HEAD')}${dirty ? ' (with uncommitted changes)' : ''}`;
+  } catch {
+    return 'unknown';
+  }
+}
+
+async function main() {
+  if (args.includes('--list')) {
+    for (const [name, { module }] of Object.entries(METRICS)) console.log(`${name.padEnd(18)} ${module}`);
+    return 0;
+  }
+  const names = selected();
+  const only = names.length < Object.keys(METRICS).length;
+  const check = args.includes('--check');
+  const thresholds = JSON.parse(readFileSync(here('../bench/thresholds.json'), 'utf8'));
+  const started = performance.now();
+  const results = {
+    date: new Date().toISOString(),
+    commit: commit(),
+    node: process.version,
+    machine: {
+      cpu: cpus()[0]?.model.trim() ?? 'unknown',
+      cores: cpus().length,
+      memoryGiB: Math.round(totalmem() / 2 ** 30),
+      os: `${type()} ${release()}`,
+    },
+    ...(only ? { only: names } : {}),
+    metrics: {},
+    unavailable: [],
+    errors: [],
+    durationS: 0,
+  };
+  for (const name of names) {
+    const { module, optional } = METRICS[name];
+    if (optional && !existsSync(here(module))) {
+      console.log(`\n== ${name}: not available (${module} does not exist yet)`);
+      results.unavailable.push({ name, reason: `${module} does not exist yet` });
+      continue;
+    }
+    console.log(`\n== ${name} (${module})`);
+    const metricStarted = performance.now();
+    let child;
+    try {
+      child = await startChild(here('./bench.mjs'), ['--metric', name], {
+        timeoutMs: METRIC_TIMEOUT_MS,
+        execArgv: ['--expose-gc'],
+      });
+      if (child.info.error) throw new Error(child.info.error);
+      for (const [key, metric] of Object.entries(child.info.metrics))
+        results.metrics[key] = { ...metric, metric: name };
+      console.log(`   ${name} done in ${((performance.now() - metricStarted) / 1000).toFixed(0)} s`);
+    } catch (error) {
+      console.log(`   ${name} FAILED: ${error.message}`);
+      results.errors.push({ name, error: String(error.message) });
+    } finally {
+      child?.stop();
+    }
+  }
+  results.durationS = (performance.now() - started) / 1000;
+
+  const { rows, misses } = evaluate(results.metrics, thresholds, { measuredOnly: only });
+  console.log('\n== results');
+  for (const row of rows) {
+    const verdict = row.threshold ? (row.met ? 'ok  ' : 'MISS') : '    ';
+    console.log(`${verdict} ${row.key.padEnd(38)} ${format(row.value, row.unit).padStart(16)}  ${row.label}`);
+  }
+  if (!only || args.includes('--write')) write(results, thresholds, only);
+  console.log(`\n${results.durationS.toFixed(0)} s in all`);
+  if (results.errors.length) console.log(`failed: ${results.errors.map((e) => e.name).join(', ')}`);
+  if (check) {
+    if (misses.length) {
+      console.log(`\n--check: ${misses.length} target(s) missed:`);
+      for (const miss of misses) console.log(`  ${miss}`);
+    } else console.log('\n--check: every target met');
+  }
+  return results.errors.length || (check && misses.length) ? 1 : 0;
+}
+
+/** Writes latest.{json,md,svg}; a partial run (--only --write) merges into the last full results. */
+function write(results, thresholds, only) {
+  const dir = here('../bench/results/');
+  mkdirSync(dir, { recursive: true });
+  let written = results;
+  const previousPath = new URL('latest.json', dir);
+  if (only && existsSync(previousPath)) {
+    const previous = JSON.parse(readFileSync(previousPath, 'utf8'));
+    const kept = Object.fromEntries(
+      Object.entries(previous.metrics).filter(([, metric]) => !results.only.includes(metric.metric)),
+    );
+    written = {
+      ...previous,
+      metrics: { ...kept, ...results.metrics },
+      partialRuns: [
+        ...(previous.partialRuns ?? []),
+        { date: results.date, commit: results.commit, only: results.only },
+      ],
+    };
+  }
+  writeFileSync(new URL('latest.json', dir), `${JSON.stringify(written, null, 2)}\n`);
+  writeFileSync(new URL('latest.md', dir), renderMarkdown({ ...written, only: undefined }, thresholds));
+  writeFileSync(new URL('latest.svg', dir), renderSvg(written, thresholds));
+  console.log(`\nwrote bench/results/latest.json, latest.md, latest.svg`);
+}
+
+const metricArg = args.indexOf('--metric');
+if (metricArg >= 0) await runOne(args[metricArg + 1]);
+else process.exitCode = await main();
