@@ -16,7 +16,10 @@ import { evaluate, flattenMetrics, format, renderMarkdown, renderSvg } from './l
 
 const here = (path) => new URL(path, import.meta.url);
 
-/** The suite: name → module (relative to this file) and the options its run() gets here. */
+/**
+ * The suite: name → module (relative to this file), the options its run() gets here, and `select`
+ * when its run() returns plain figures rather than metrics (see lib/report.mjs, flattenMetrics).
+ */
 const METRICS = {
   'watch-decode': { module: './endpoints-throughput.mjs', options: { rounds: 9 } },
   'watch-decode-cold': { module: './endpoints-throughput.mjs', options: { rounds: 9, cold: true } },
@@ -25,11 +28,63 @@ const METRICS = {
   'change-cost': { module: './change-cost.mjs', options: { sizes: [1_000, 50_000, 100_000], minMs: 500 } },
   connections: { module: './metrics/connections.mjs', options: { services: 2_000 } },
   'registry-memory': { module: './registry-memory.mjs', options: { services: 10_000 } },
-  // Written by another contributor; included when present (each exports run()).
-  'agent-overhead': { module: './agent-overhead.mjs', options: {}, optional: true },
-  'pick-release': { module: './pick-release.mjs', options: {}, optional: true },
+  // The balanced agent's figures come from modules of their own (included when present).
+  'agent-overhead': {
+    module: './agent-overhead.mjs',
+    options: { rounds: 5 },
+    optional: true,
+    select: selectAgentOverhead,
+  },
+  'pick-release': { module: './pick-release.mjs', options: {}, optional: true, select: selectPickRelease },
   axios: { module: './metrics/axios.mjs', options: { rounds: 5 } },
 };
+
+/** agent-overhead.mjs returns medians of per-round ratios by name, and the peers' absolute figures. */
+function selectAgentOverhead(result) {
+  const labels = {
+    agentVsBalancedPool: 'createBalancedAgent / undici BalancedPool: requests per second',
+    agentVsPool: 'createBalancedAgent / undici Pool (one pod): requests per second',
+    cpuPerRequestVsBalancedPool: 'createBalancedAgent / undici BalancedPool: CPU per request',
+    cpuPerRequestVsPool: 'createBalancedAgent / undici Pool: CPU per request',
+    balancedPoolVsPool: 'undici BalancedPool / Pool: requests per second (the peers between themselves)',
+  };
+  const detail = {
+    requestsPerSecond: result.requestsPerSecond,
+    cpuUsPerRequest: result.cpuUsPerRequest,
+    requests: result.requests,
+    concurrency: result.concurrency,
+    pods: result.pods,
+    rounds: result.rounds,
+  };
+  const metrics = {};
+  for (const [key, label] of Object.entries(labels)) {
+    if (typeof result[key] === 'number') metrics[key] = { value: result[key], unit: '×', label, detail };
+  }
+  return metrics;
+}
+
+/** pick-release.mjs returns `pickReleaseNs[strategy][size]` and the peer's `balancedPoolNs[size]`. */
+function selectPickRelease(result) {
+  const metrics = {};
+  for (const [strategy, bySize] of Object.entries(result.pickReleaseNs ?? {})) {
+    for (const [size, ns] of Object.entries(bySize)) {
+      metrics[`pickReleaseNs.${strategy}.${size}`] = {
+        value: ns,
+        unit: 'ns',
+        label: `pick + release, ${strategy}, ${size} endpoints`,
+      };
+    }
+  }
+  for (const [size, ns] of Object.entries(result.balancedPoolNs ?? {})) {
+    metrics[`balancedPoolPickNs.${size}`] = {
+      value: ns,
+      unit: 'ns',
+      label: `undici BalancedPool's choice, ${size} upstreams (peer)`,
+    };
+  }
+  return metrics;
+}
+
 const METRIC_TIMEOUT_MS = 6 * 60_000;
 
 const args = process.argv.slice(2).filter((arg) => arg !== '--');
@@ -37,11 +92,12 @@ const args = process.argv.slice(2).filter((arg) => arg !== '--');
 /** In a child: run one metric and hand its result (or its error) to the parent. */
 async function runOne(name) {
   const { serveChild } = await import('./lib/children.mjs');
-  const { module, options } = METRICS[name];
+  const { module, options, select } = METRICS[name];
   try {
     const imported = await import(here(module).href);
     if (typeof imported.run !== 'function') throw new Error(`${module} exports no run()`);
-    serveChild({ metrics: flattenMetrics(await imported.run(options)) });
+    const result = await imported.run(options);
+    serveChild({ metrics: flattenMetrics(select ? select(result) : result) });
   } catch (error) {
     serveChild({ error: String(error?.stack ?? error) });
   }

@@ -7,7 +7,7 @@
 // Scenario: a 10 000-endpoint Service (100 EndpointSlices of 100, realistic objects, fixed seed)
 // receives 2 000 MODIFIED events (~56 MB of watch body). Measured: from the start to the point where
 // each has seen the last modification (ours: the EndpointSet that holds it). The server replays
-// pre-serialized bytes from a child process (lib/replay-server.mjs). `cold`: a full GC before each
+// pre-serialized bytes from a child process (lib/watch-replay-server.mjs). `cold`: a full GC before each
 // run (node --expose-gc), so that no run starts on a heap grown by the one before.
 //
 //   node --expose-gc benchmarks/endpoints-throughput.mjs [--cold]
@@ -158,7 +158,7 @@ export async function run({
   diagnosis = Boolean(process.env.BENCH_ENGINE),
   log = console.log,
 } = {}) {
-  const server = await startChild(new URL('./lib/replay-server.mjs', import.meta.url), [
+  const server = await startChild(new URL('./lib/watch-replay-server.mjs', import.meta.url), [
     endpoints,
     modifications,
   ]);

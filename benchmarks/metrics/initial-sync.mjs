@@ -1,6 +1,6 @@
 // Initial sync (issue 11, row 3): one Service of 10k / 50k / 100k endpoints, from subscribe to the
 // first EndpointSet, against the floor's LIST (undici fetch + JSON.parse of the same bytes). The
-// server (lib/replay-server.mjs, a child process) answers the LIST and keeps the watch silent.
+// server (lib/watch-replay-server.mjs, a child process) answers the LIST and keeps the watch silent.
 //   node --expose-gc benchmarks/metrics/initial-sync.mjs
 import { createKubeClient, loadKubeConfig, watchEndpoints } from '@endpoint-watch/core';
 import { firstValueFrom } from 'rxjs';
@@ -16,7 +16,7 @@ export async function run({
 } = {}) {
   const metrics = {};
   for (const size of sizes) {
-    const server = await startChild(new URL('../lib/replay-server.mjs', import.meta.url), [size, 0]);
+    const server = await startChild(new URL('../lib/watch-replay-server.mjs', import.meta.url), [size, 0]);
     try {
       const { origin, expectedReady } = server.info;
       const floorList = async () => {

@@ -2,7 +2,7 @@
 // Child process: a loopback HTTP server replaying the watch scenario's pre-serialized bytes, so that
 // only the client is measured. LIST answers the list body; a watch gets the MODIFIED events written
 // in 64 KiB pieces (as a real apiserver flushes), then stays open (silent) until the client leaves.
-//   node replay-server.mjs ENDPOINTS MODIFICATIONS
+//   node watch-replay-server.mjs ENDPOINTS MODIFICATIONS
 import { once } from 'node:events';
 import { createServer } from 'node:http';
 import { serveChild } from './children.mjs';
