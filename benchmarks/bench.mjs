@@ -21,13 +21,13 @@ const here = (path) => new URL(path, import.meta.url);
  * when its run() returns plain figures rather than metrics (see lib/report.mjs, flattenMetrics).
  */
 const METRICS = {
-  'watch-decode': { module: './endpoints-throughput.mjs', options: { rounds: 9 } },
-  'watch-decode-cold': { module: './endpoints-throughput.mjs', options: { rounds: 9, cold: true } },
-  'initial-sync': { module: './metrics/initial-sync.mjs', options: { rounds: 7 } },
+  'watch-decode': { module: './endpoints-throughput.mjs', options: { rounds: 15 } },
+  'watch-decode-cold': { module: './endpoints-throughput.mjs', options: { rounds: 11, cold: true } },
+  'initial-sync': { module: './metrics/initial-sync.mjs', options: { rounds: 9 } },
   'retained-heap': { module: './metrics/retained-heap.mjs', options: { rounds: 3 } },
   'change-cost': { module: './change-cost.mjs', options: { sizes: [1_000, 50_000, 100_000], minMs: 500 } },
   connections: { module: './metrics/connections.mjs', options: { services: 2_000 } },
-  'registry-memory': { module: './registry-memory.mjs', options: { services: 10_000 } },
+  'registry-memory': { module: './registry-memory.mjs', options: { services: 4_000 } },
   // The balanced agent's figures come from modules of their own (included when present).
   'agent-overhead': {
     module: './agent-overhead.mjs',

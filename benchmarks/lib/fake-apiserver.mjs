@@ -1,8 +1,9 @@
 #!/usr/bin/env node
 // Child process: @endpoint-watch/testing's fake apiserver holding generated Services (fixed seed),
 // driven over IPC. Arguments: a JSON spec
-//   { services: [{ name, endpoints } | { name, addresses, port }], realistic?: boolean, tls?: boolean,
-//     maxConcurrentStreams?: number }
+//   { services?: [{ name, endpoints } | { name, addresses, port }], manyServices?: { count, endpoints },
+//     realistic?: boolean, tls?: boolean, maxConcurrentStreams?: number }
+// (`manyServices`: svc-0 … svc-<count-1>, so that thousands of Services fit in an argument.)
 // Commands: `flip` { service, count } flips the readiness of `count` endpoints of a Service, one
 // change (one MODIFIED) each, and answers the last resourceVersion; `stats` answers the connection
 // stats.
@@ -15,8 +16,11 @@ import {
 import { serveChild } from './children.mjs';
 
 const spec = JSON.parse(process.argv[2]);
+const services = [...(spec.services ?? [])];
+for (let i = 0; i < (spec.manyServices?.count ?? 0); i++)
+  services.push({ name: `svc-${i}`, endpoints: spec.manyServices.endpoints });
 const objects = [];
-for (const { name, endpoints, addresses, port } of spec.services) {
+for (const { name, endpoints, addresses, port } of services) {
   if (addresses)
     objects.push(
       endpointSlice({
@@ -42,7 +46,6 @@ for (const { name, endpoints, addresses, port } of spec.services) {
 const server = await startFakeApiServer({
   token: false,
   initialObjects: objects,
-  historyLimit: 10_000,
   ...(spec.tls ? { tls: true, http2: { maxConcurrentStreams: spec.maxConcurrentStreams ?? 100 } } : {}),
 });
 const random = seededRandom(7);

@@ -19,7 +19,7 @@ export async function run({
   const spec = {
     tls: true,
     maxConcurrentStreams: 100,
-    services: Array.from({ length: services }, (_, i) => ({ name: `svc-${i}`, endpoints: 3 })),
+    manyServices: { count: services, endpoints: 3 },
   };
   const server = await startChild(new URL('../lib/fake-apiserver.mjs', import.meta.url), [
     JSON.stringify(spec),
