@@ -8,6 +8,7 @@
 //   pnpm bench --only initial-sync  # one metric (repeatable or comma-separated); prints, writes nothing
 //   pnpm bench --only connections --write   # ... and merges its figures into the results
 //   pnpm bench --list               # the metrics' names
+//   pnpm bench --render             # only rewrites latest.md and latest.svg from latest.json
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { cpus, release, totalmem, type } from 'node:os';
@@ -130,6 +131,12 @@ async function main() {
     for (const [name, { module }] of Object.entries(METRICS)) console.log(`${name.padEnd(18)} ${module}`);
     return 0;
   }
+  if (args.includes('--render')) {
+    const thresholds = JSON.parse(readFileSync(here('../bench/thresholds.json'), 'utf8'));
+    const results = JSON.parse(readFileSync(here('../bench/results/latest.json'), 'utf8'));
+    writeReports(results, thresholds, here('../bench/results/'));
+    return 0;
+  }
   const names = selected();
   const only = names.length < Object.keys(METRICS).length;
   const check = args.includes('--check');
@@ -218,9 +225,13 @@ function write(results, thresholds, only) {
     };
   }
   writeFileSync(new URL('latest.json', dir), `${JSON.stringify(written, null, 2)}\n`);
-  writeFileSync(new URL('latest.md', dir), renderMarkdown({ ...written, only: undefined }, thresholds));
-  writeFileSync(new URL('latest.svg', dir), renderSvg(written, thresholds));
-  console.log(`\nwrote bench/results/latest.json, latest.md, latest.svg`);
+  writeReports(written, thresholds, dir);
+}
+
+function writeReports(results, thresholds, dir) {
+  writeFileSync(new URL('latest.md', dir), renderMarkdown({ ...results, only: undefined }, thresholds));
+  writeFileSync(new URL('latest.svg', dir), renderSvg(results, thresholds));
+  console.log('wrote bench/results/latest.md and latest.svg');
 }
 
 const metricArg = args.indexOf('--metric');

@@ -131,7 +131,8 @@ export function renderSvg(results, thresholds) {
   const scaleMax = 3; // bars past 3 × the target are cut (their figure is printed)
   const x = (share) => labelWidth + (Math.min(share, scaleMax) / scaleMax) * barWidth;
   const parts = [
-    `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<svg xmlns="http://www.w3.org/2000/svg" role="img" width="${width}" height="${height}" viewBox="0 0 ${width} ${height}" font-family="sans-serif" font-size="12">`,
+    `<title>pnpm bench: ${judged.filter((row) => row.met).length} of ${judged.length} figures meet their targets</title>`,
     `<rect width="${width}" height="${height}" fill="#ffffff"/>`,
     `<text x="10" y="20" font-size="15" font-weight="bold">pnpm bench: each figure against its target (1 = target; shorter is better)</text>`,
     `<text x="10" y="38" fill="#555">${escapeXml(`${results.date.slice(0, 10)}, ${results.commit}, node ${results.node}, ${results.machine.cores} × ${results.machine.cpu}`)}</text>`,
