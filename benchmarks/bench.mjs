@@ -11,7 +11,7 @@
 //   pnpm bench --render             # only rewrites latest.md and latest.svg from latest.json
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
-import { cpus, release, totalmem, type } from 'node:os';
+import { cpus, loadavg, release, totalmem, type } from 'node:os';
 import { startChild } from './lib/children.mjs';
 import { evaluate, flattenMetrics, format, renderMarkdown, renderSvg } from './lib/report.mjs';
 
@@ -151,6 +151,9 @@ async function main() {
       cores: cpus().length,
       memoryGiB: Math.round(totalmem() / 2 ** 30),
       os: `${type()} ${release()}`,
+      // Other work on the machine at the start (1, 5, 15 min): the ratios hold up under load, the
+      // absolute times in `detail` do not.
+      loadAverage: loadavg().map((load) => Number(load.toFixed(2))),
     },
     ...(only ? { only: names } : {}),
     metrics: {},

@@ -83,6 +83,9 @@ export function renderMarkdown(results, thresholds) {
     `- commit: ${results.commit}`,
     `- machine: ${results.machine.cpu} × ${results.machine.cores}, ${results.machine.memoryGiB} GiB, ${results.machine.os}`,
     `- node: ${results.node}`,
+    ...(results.machine.loadAverage
+      ? [`- load average at the start: ${results.machine.loadAverage.join(', ')}`]
+      : []),
     `- duration: ${results.durationS.toFixed(0)} s`,
     '',
     'Every figure is a ratio against a baseline measured in the same run (medians over rotated rounds),',
