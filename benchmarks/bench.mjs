@@ -228,6 +228,7 @@ function write(results, thresholds, only) {
     };
   }
   writeFileSync(new URL('latest.json', dir), `${JSON.stringify(written, null, 2)}\n`);
+  console.log('\nwrote bench/results/latest.json');
   writeReports(written, thresholds, dir);
 }
 
