@@ -23,6 +23,7 @@ export default defineConfig({
       'packages/*/test/**/*.test.ts',
       'examples/*/test/**/*.test.ts',
       'reliability/test/**/*.test.ts',
+      'packaging/test/**/*.test.ts',
       // The benchmark suite's judge and renderers (the benchmarks themselves are never tests).
       'benchmarks/test/**/*.test.mjs',
     ],

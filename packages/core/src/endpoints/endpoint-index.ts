@@ -538,6 +538,23 @@ export class EndpointIndex {
       }
     }
     for (const g of sorted) if (g.matched !== undefined) return toPortRef(g.matched, this.last?.port);
+    // A port asked for that the slices, which do declare ports, do not carry: a typo, or a Service
+    // port number where the slices list target ports. An empty set would look like a Service
+    // without pods forever. (Slices without ports — a Service with no endpoints — stay an empty set.)
+    if (this.fixed !== undefined && this.declared.size > 0) {
+      const asked =
+        sel.kind === 'name'
+          ? `no port named "${sel.name}"`
+          : `no port ${sel.kind === 'number' ? sel.port : ''}`;
+      const numberHint =
+        sel.kind === 'number'
+          ? " (a number is matched against the endpoints' port, i.e. the Service's targetPort, not the Service port)"
+          : '';
+      throw new PortSelectionError(
+        `${this.describe()} has ${asked}${numberHint}; its ${this.source === 'endpoints' ? 'Endpoints subsets' : 'EndpointSlices'} declare`,
+        describePorts(sorted.map((g) => g.ports)),
+      );
+    }
     return undefined;
   }
 

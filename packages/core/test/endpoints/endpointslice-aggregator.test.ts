@@ -319,7 +319,21 @@ describe('EndpointSliceAggregator: ports', () => {
     expect(setOf(slices, { port: 'metrics' }).port?.name).toBe('metrics');
     expect(keys(setOf(slices, { port: 8080 }).all)).toEqual(['10.0.0.1:8080']);
     expect(setOf(slices, { port: 8080 }).port?.name).toBe('http');
-    expect(setOf(slices, { port: 'grpc' })).toMatchObject({ port: undefined, all: [] });
+  });
+
+  it('throws PortSelectionError naming the declared ports for a port no slice carries (a typo, a Service port number)', () => {
+    const slices = [slice('web-a', [ep('10.0.0.1')], { ports: two })];
+    expect(() => setOf(slices, { port: 'grpc' })).toThrow(
+      /has no port named "grpc"; its EndpointSlices declare: http \(8080\/TCP\), metrics \(9090\/TCP\)/,
+    );
+    expect(() => setOf(slices, { port: 80 })).toThrow(
+      /has no port 80 \(a number is matched against .*targetPort/,
+    );
+    // Slices that declare no port (a Service without endpoints) still give an empty set.
+    expect(setOf([slice('web-a', [], { ports: [] })], { port: 'grpc' })).toMatchObject({
+      port: undefined,
+      all: [],
+    });
   });
 
   it('throws PortSelectionError naming the ports when no port is chosen and several exist', () => {
