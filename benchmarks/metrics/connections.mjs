@@ -4,7 +4,7 @@
 // a user would pass (`watchOptions`, by default none: whatever `watchEndpoints` does by default is
 // what is measured), waits for every first set, and the server counts the TCP connections open.
 // Re-point it without editing: BENCH_CONNECTIONS_WATCH='{"scope":"service"}' (JSON merged into the
-// watchEndpoints options).
+// watchEndpoints options) measures one watch per Service (⌈2000/100⌉ = 20 connections).
 //   node benchmarks/metrics/connections.mjs
 import { createKubeClient, loadKubeConfig, watchEndpoints } from '@endpoint-watch/core';
 import { firstValueFrom, ReplaySubject, timeout } from 'rxjs';
