@@ -24,6 +24,8 @@ export default defineConfig({
       'examples/*/test/**/*.test.ts',
       'reliability/test/**/*.test.ts',
       'packaging/test/**/*.test.ts',
+      // The benchmark suite's judge and renderers (the benchmarks themselves are never tests).
+      'benchmarks/test/**/*.test.mjs',
     ],
     testTimeout: 20_000,
     hookTimeout: 20_000,

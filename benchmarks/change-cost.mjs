@@ -1,7 +1,7 @@
 #!/usr/bin/env node
 // Cost of ONE endpoint change, end to end, as the Service grows (issue 11, "O(changed) end to end"):
 // core aggregator (upsert of the changed EndpointSlice + snapshot) → EndpointSet → balancer absorbs
-// it → one pick (+ release). Not a test: no threshold, nothing in CI.
+// it → one pick (+ release). Not a test: nothing in CI; `pnpm bench` checks its ratios (bench/thresholds.json).
 //
 // Scenario per size: a Service of N endpoints in EndpointSlices of 100 (realistic objects, fixed
 // seed), a balancer per strategy over its sets. Each measured change flips the readiness of one
@@ -16,22 +16,21 @@
 //   BENCH_SIZES=1000,10000 BENCH_STRATEGIES=least-request node benchmarks/change-cost.mjs
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { isMain, metric } from './lib/stats.mjs';
 
-const args = process.argv.slice(2);
-const rootArg = args.indexOf('--root');
-const root = resolve(rootArg >= 0 ? args[rootArg + 1] : new URL('..', import.meta.url).pathname);
-const load = (pkg) => import(pathToFileURL(`${root}/packages/${pkg}/dist/index.js`).href);
-const core = await load('core');
-const { createBalancer } = await load('balancer');
-const { realisticEndpointSlices, seededRandom } = await load('testing');
-
-const SIZES = (process.env.BENCH_SIZES ?? '1000,10000,50000,100000').split(',').map(Number);
-const STRATEGIES = (process.env.BENCH_STRATEGIES ?? 'least-request,peak-ewma,round-robin,random,maglev,ring')
-  .split(',')
-  .filter(Boolean);
-const MIN_ITERATIONS = Number(process.env.BENCH_MIN_ITERATIONS ?? 30);
-const MIN_MS = Number(process.env.BENCH_MIN_MS ?? 1_000);
 const WARMUP = 30;
+let core;
+let createBalancer;
+let realisticEndpointSlices;
+let seededRandom;
+
+/** Loads the packages' dist from `root` (this checkout by default). */
+async function load(root) {
+  const from = (pkg) => import(pathToFileURL(`${root}/packages/${pkg}/dist/index.js`).href);
+  core = await from('core');
+  ({ createBalancer } = await from('balancer'));
+  ({ realisticEndpointSlices, seededRandom } = await from('testing'));
+}
 
 /** An Observable as far as the balancer cares: we push the sets ourselves. */
 function source() {
@@ -56,7 +55,7 @@ function median(values) {
  * One cell: N endpoints, one strategy. Returns the median µs of a full change (core + balancer +
  * pick) and of its core part alone (upsert + snapshot), and whether sets carried a diff.
  */
-function measure(size, strategy) {
+function measure(size, strategy, { minIterations, minMs }) {
   const slices = realisticEndpointSlices({ service: 'web', endpoints: size, perSlice: 100, seed: 42 });
   const aggregator = new core.EndpointSliceAggregator({ namespace: 'default', service: 'web' });
   aggregator.reset(slices);
@@ -105,7 +104,7 @@ function measure(size, strategy) {
     if (set?.changes !== undefined) diffs++;
     total.push(Number(t2 - t0) / 1e3);
     coreOnly.push(Number(t1 - t0) / 1e3);
-    if (total.length >= MIN_ITERATIONS && performance.now() - started >= MIN_MS) break;
+    if (total.length >= minIterations && performance.now() - started >= minMs) break;
   }
   balancer.close();
   const p99 = [...total].sort((a, b) => a - b)[Math.floor(total.length * 0.99)];
@@ -115,37 +114,69 @@ function measure(size, strategy) {
 const fmt = (us) => (us >= 1000 ? `${(us / 1000).toFixed(2)} ms` : `${us.toFixed(1)} µs`);
 const ratio = (a, b) => `${(a / b).toFixed(2)}×`;
 
-// The JIT warms on a small Service first, so that the first cell is not the slowest.
-for (const strategy of STRATEGIES) measure(1000, strategy);
+/**
+ * Measures every (strategy, size) cell; prints the table with `log` and returns the metrics
+ * `changeCost50kVs1k.<strategy>` and `changeCost100kVs1k.<strategy>` (when those sizes are measured).
+ */
+export async function run({
+  root = resolve(new URL('..', import.meta.url).pathname),
+  sizes = (process.env.BENCH_SIZES ?? '1000,10000,50000,100000').split(',').map(Number),
+  strategies = (process.env.BENCH_STRATEGIES ?? 'least-request,peak-ewma,round-robin,random,maglev,ring')
+    .split(',')
+    .filter(Boolean),
+  minIterations = Number(process.env.BENCH_MIN_ITERATIONS ?? 30),
+  minMs = Number(process.env.BENCH_MIN_MS ?? 1_000),
+  log = console.log,
+} = {}) {
+  await load(root);
+  const budget = { minIterations, minMs };
+  // The JIT warms on a small Service first, so that the first cell is not the slowest.
+  for (const strategy of strategies) measure(1000, strategy, budget);
 
-console.log(`# One endpoint change, end to end (${root})`);
-console.log(`node ${process.version}, median per change; core = upsert + snapshot only\n`);
-const header = [
-  'strategy',
-  ...SIZES.map((n) => `${n / 1000}k`),
-  '50k/1k',
-  '100k/1k',
-  'core 1k',
-  'core 100k',
-  'p99 100k',
-  'sets with a diff',
-];
-console.log(`| ${header.join(' | ')} |`);
-console.log(`|${header.map(() => ' --- ').join('|')}|`);
-for (const strategy of STRATEGIES) {
-  const cells = new Map();
-  for (const size of SIZES) cells.set(size, measure(size, strategy));
-  const at = (n) => cells.get(n);
-  const base = at(1000)?.total;
-  const row = [
-    strategy,
-    ...SIZES.map((n) => fmt(at(n).total)),
-    base && at(50000) ? ratio(at(50000).total, base) : '-',
-    base && at(100000) ? ratio(at(100000).total, base) : '-',
-    at(1000) ? fmt(at(1000).core) : '-',
-    at(100000) ? fmt(at(100000).core) : '-',
-    at(100000) ? fmt(at(100000).p99) : '-',
-    `${SIZES.reduce((sum, n) => sum + at(n).diffs, 0)}/${SIZES.reduce((sum, n) => sum + at(n).iterations, 0)}`,
+  log(`# One endpoint change, end to end (${root})`);
+  log(`node ${process.version}, median per change; core = upsert + snapshot only\n`);
+  const header = [
+    'strategy',
+    ...sizes.map((n) => `${n / 1000}k`),
+    '50k/1k',
+    '100k/1k',
+    'core 1k',
+    'core 100k',
+    'p99 100k',
+    'sets with a diff',
   ];
-  console.log(`| ${row.join(' | ')} |`);
+  log(`| ${header.join(' | ')} |`);
+  log(`|${header.map(() => ' --- ').join('|')}|`);
+  const metrics = {};
+  for (const strategy of strategies) {
+    const cells = new Map();
+    for (const size of sizes) cells.set(size, measure(size, strategy, budget));
+    const at = (n) => cells.get(n);
+    const base = at(1000)?.total;
+    const row = [
+      strategy,
+      ...sizes.map((n) => fmt(at(n).total)),
+      base && at(50000) ? ratio(at(50000).total, base) : '-',
+      base && at(100000) ? ratio(at(100000).total, base) : '-',
+      at(1000) ? fmt(at(1000).core) : '-',
+      at(100000) ? fmt(at(100000).core) : '-',
+      at(100000) ? fmt(at(100000).p99) : '-',
+      `${sizes.reduce((sum, n) => sum + at(n).diffs, 0)}/${sizes.reduce((sum, n) => sum + at(n).iterations, 0)}`,
+    ];
+    log(`| ${row.join(' | ')} |`);
+    for (const size of [50_000, 100_000]) {
+      if (!base || !at(size)) continue;
+      metrics[`changeCost${size / 1000}kVs1k.${strategy}`] = metric(at(size).total / base, {
+        label: `one endpoint change end to end, ${strategy}: ${size / 1000}k / 1k endpoints`,
+        detail: { medianUs: { '1k': base, [`${size / 1000}k`]: at(size).total }, p99Us: at(size).p99 },
+      });
+    }
+  }
+  return metrics;
+}
+
+if (isMain(import.meta.url)) {
+  const args = process.argv.slice(2);
+  const rootArg = args.indexOf('--root');
+  await run(rootArg >= 0 ? { root: resolve(args[rootArg + 1]) } : {});
 }

@@ -2,61 +2,65 @@
 // Memory a client keeps for Services it no longer watches (issue 11, "memory after unsubscribing").
 // One client watches N distinct Services one after another: subscribe, wait for the first set,
 // unsubscribe. The heap is measured after a full GC at checkpoints; the slope is what each Service
-// ever watched leaves behind. The fake apiserver runs in a child process so its own bookkeeping is
-// not measured. Run: node --expose-gc benchmarks/registry-memory.mjs (SERVICES=10000).
-import { fork } from 'node:child_process';
-import { writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+// ever watched leaves behind. The fake apiserver runs in a child process (lib/fake-apiserver.mjs) so
+// its own bookkeeping is not measured.
+//   node --expose-gc benchmarks/registry-memory.mjs          (SERVICES=10000)
+// (The fake apiserver scans every object per LIST, so a run costs O(N²) there: 4 000 Services in
+// `pnpm bench`.)
 import { createKubeClient, loadKubeConfig, watchEndpoints } from '@endpoint-watch/core';
 import { firstValueFrom } from 'rxjs';
+import { startChild } from './lib/children.mjs';
+import { fullGc, isMain, metric } from './lib/stats.mjs';
 
-const SERVICES = Number(process.env.SERVICES ?? 10_000);
-
-if (process.argv[2] === 'server') {
-  const { endpointSlice, startFakeApiServer } = await import('@endpoint-watch/testing');
-  const server = await startFakeApiServer({
-    initialObjects: Array.from({ length: SERVICES }, (_, i) =>
-      endpointSlice({ service: `svc-${i}`, name: `svc-${i}-a`, endpoints: [{ addresses: ['10.0.0.1'] }] }),
-    ),
-  });
-  process.send?.(server.kubeconfig());
-} else {
-  if (typeof globalThis.gc !== 'function') throw new Error('run with node --expose-gc');
-  const child = fork(fileURLToPath(import.meta.url), ['server'], { stdio: 'inherit' });
-  const kubeconfig = await new Promise((resolve) => child.once('message', resolve));
-  const path = join(tmpdir(), `registry-memory-${process.pid}.kubeconfig`);
-  writeFileSync(path, kubeconfig);
-  const client = createKubeClient(loadKubeConfig({ kubeconfig: path }));
-  const heap = async () => {
-    for (let i = 0; i < 3; i++) {
-      globalThis.gc();
-      await new Promise((resolve) => setImmediate(resolve));
+export async function run({ services = Number(process.env.SERVICES ?? 10_000), log = console.log } = {}) {
+  const WARMUP = 200; // Services svc-N … svc-(N+199): watched once before measuring, never again
+  const spec = { manyServices: { count: services + WARMUP, endpoints: 1 } };
+  const server = await startChild(new URL('./lib/fake-apiserver.mjs', import.meta.url), [
+    JSON.stringify(spec),
+  ]);
+  const client = createKubeClient(loadKubeConfig({ server: server.info.url }));
+  try {
+    const heap = async () => {
+      await fullGc();
+      return process.memoryUsage().heapUsed;
+    };
+    const watchOnce = (i) =>
+      firstValueFrom(
+        watchEndpoints(client, { service: `svc-${i}`, namespace: 'default', watch: { initialList: 'list' } }),
+      );
+    // Warm-up: code paths, connection pools, JIT.
+    for (let i = services; i < services + WARMUP; i++) await watchOnce(i);
+    const checkpoints = [0, services / 4, services / 2, services].map(Math.round);
+    const rows = [];
+    let done = 0;
+    for (const checkpoint of checkpoints) {
+      for (; done < checkpoint; done++) await watchOnce(done);
+      rows.push({ services: checkpoint, heapMiB: (await heap()) / 2 ** 20 });
     }
-    return process.memoryUsage().heapUsed;
-  };
-  const watchOnce = (i) =>
-    firstValueFrom(
-      watchEndpoints(client, { service: `svc-${i}`, namespace: 'default', watch: { initialList: 'list' } }),
+    // The slope from the first quarter on: the first Services also pay one-off costs (JIT, pools).
+    const slope = ((rows[3].heapMiB - rows[1].heapMiB) * 2 ** 20) / (services - checkpoints[1]);
+    const fromStart = ((rows[3].heapMiB - rows[0].heapMiB) * 2 ** 20) / services;
+    log(
+      `memory after unsubscribing: heap ${rows.map((r) => `${r.heapMiB.toFixed(2)} MiB @ ${r.services}`).join(', ')}; ` +
+        `${slope.toFixed(0)} B per Service watched and dropped (${fromStart.toFixed(0)} B from the start)`,
     );
-  // Warm-up: code paths, connection pools, JIT.
-  for (let i = 0; i < 200; i++) await watchOnce(i);
-  const checkpoints = [0, SERVICES / 4, SERVICES / 2, SERVICES].map(Math.round);
-  const rows = [];
-  let done = 0;
-  const base = await heap();
-  for (const checkpoint of checkpoints) {
-    for (; done < checkpoint; done++) await watchOnce(done);
-    rows.push({ services: checkpoint, heapMiB: (await heap()) / 2 ** 20 });
+    // Only the pipe to the server process may remain: no socket, no timer.
+    const resources = {};
+    for (const kind of process.getActiveResourcesInfo()) resources[kind] = (resources[kind] ?? 0) + 1;
+    return {
+      retainedBytesPerDroppedService: metric(slope, {
+        unit: 'B',
+        label: `heap retained per Service watched and dropped (${services} Services)`,
+        detail: { checkpoints: rows, bytesPerServiceFromStart: fromStart, activeResourcesAfter: resources },
+      }),
+    };
+  } finally {
+    await client.close();
+    server.stop();
   }
-  const slope = ((await heap()) - base) / SERVICES;
-  console.table(rows.map((r) => ({ services: r.services, 'heap (MiB)': r.heapMiB.toFixed(2) })));
-  console.log(`retained per Service watched and dropped: ${slope.toFixed(0)} B (target: 0, flat)`);
-  // Only this script's own pipes to the server process may remain: no socket, no timer.
-  const resources = {};
-  for (const kind of process.getActiveResourcesInfo()) resources[kind] = (resources[kind] ?? 0) + 1;
-  console.log('active resources after the run:', JSON.stringify(resources));
-  await client.close();
-  child.kill();
+}
+
+if (isMain(import.meta.url)) {
+  const metrics = await run();
+  console.log(JSON.stringify(metrics, null, 2));
 }

@@ -1,0 +1,59 @@
+// Initial sync (issue 11, row 3): one Service of 10k / 50k / 100k endpoints, from subscribe to the
+// first EndpointSet, against the floor's LIST (undici fetch + JSON.parse of the same bytes). The
+// server (lib/watch-replay-server.mjs, a child process) answers the LIST and keeps the watch silent.
+//   node --expose-gc benchmarks/metrics/initial-sync.mjs
+import { createKubeClient, loadKubeConfig, watchEndpoints } from '@endpoint-watch/core';
+import { firstValueFrom } from 'rxjs';
+import { request } from 'undici';
+import { startChild } from '../lib/children.mjs';
+import { isMain, median, medianRatio, metric, rotatedRounds } from '../lib/stats.mjs';
+import { SLICES_PATH as path } from '../lib/watch-scenario.mjs';
+
+export async function run({
+  sizes = [10_000, 50_000, 100_000],
+  rounds = Number(process.env.BENCH_ROUNDS ?? 7),
+  log = console.log,
+} = {}) {
+  const metrics = {};
+  for (const size of sizes) {
+    const server = await startChild(new URL('../lib/watch-replay-server.mjs', import.meta.url), [size, 0]);
+    try {
+      const { origin, expectedReady } = server.info;
+      const floorList = async () => {
+        const started = performance.now();
+        const list = await request(`${origin}${path}?labelSelector=x`);
+        JSON.parse(await list.body.text());
+        return performance.now() - started;
+      };
+      const firstSet = async () => {
+        const client = createKubeClient(loadKubeConfig({ server: origin }));
+        const started = performance.now();
+        const set = await firstValueFrom(
+          watchEndpoints(client, { namespace: 'default', service: 'web', watch: { initialList: 'list' } }),
+        );
+        const elapsed = performance.now() - started;
+        await client.close();
+        if (set.endpoints.length !== expectedReady) throw new Error('initial sync: wrong first set');
+        return elapsed;
+      };
+      const times = await rotatedRounds({ floorList, firstSet }, { rounds, warmup: 1 });
+      const key = `${size / 1000}k`;
+      log(
+        `initial sync ${key}: floor LIST ${median(times.floorList).toFixed(1)} ms, first set ${median(times.firstSet).toFixed(1)} ms ` +
+          `(list ${(server.info.listBytes / 1e6).toFixed(1)} MB)`,
+      );
+      metrics[`initialSyncVsFloorList.${key}`] = metric(medianRatio(times.firstSet, times.floorList), {
+        label: `initial sync, ${key} endpoints: first EndpointSet / floor's LIST (fetch + JSON.parse)`,
+        detail: {
+          medianMs: { floorList: median(times.floorList), firstSet: median(times.firstSet) },
+          rounds,
+        },
+      });
+    } finally {
+      server.stop();
+    }
+  }
+  return metrics;
+}
+
+if (isMain(import.meta.url)) console.log(await run());
