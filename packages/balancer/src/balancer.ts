@@ -39,6 +39,37 @@ export function createBalancer(endpoints$: Observable<EndpointSet>, options?: Ba
  */
 const EXCLUDE_RETRIES = 3;
 
+/**
+ * One pick's lease: a class rather than an object with a closure, so that a pick allocates one small
+ * object (the release function is the balancer's, shared by every lease).
+ */
+class PickedLease implements Lease {
+  readonly endpoint: Endpoint;
+  readonly key: string;
+  #record: EndpointRecord | undefined;
+  readonly #pickedAt: number;
+  readonly #release: (record: EndpointRecord, pickedAt: number, outcome: Outcome) => void;
+
+  constructor(
+    record: EndpointRecord,
+    pickedAt: number,
+    release: (record: EndpointRecord, pickedAt: number, outcome: Outcome) => void,
+  ) {
+    this.endpoint = record.endpoint;
+    this.key = record.key;
+    this.#record = record;
+    this.#pickedAt = pickedAt;
+    this.#release = release;
+  }
+
+  release(outcome: Outcome): void {
+    const record = this.#record;
+    if (record === undefined) return;
+    this.#record = undefined;
+    this.#release(record, this.#pickedAt, outcome);
+  }
+}
+
 interface Waiter {
   /** Tries to pick; settles and returns true when it did. */
   attempt(): boolean;
@@ -96,6 +127,8 @@ class EndpointBalancer implements Balancer {
   #sourceError: unknown;
   #closed = false;
   #subscription: Subscription | undefined;
+  readonly #releaseLease = (record: EndpointRecord, pickedAt: number, outcome: Outcome): void =>
+    this.#release(record, pickedAt, outcome);
 
   constructor(endpoints$: Observable<EndpointSet>, options: ResolvedOptions) {
     this.#options = options;
@@ -108,7 +141,11 @@ class EndpointBalancer implements Balancer {
       choiceCount: options.choiceCount,
       activeRequestBias: options.activeRequestBias,
       hash: options.hash,
-      weight: (state, now) => slowStartWeight(options.slowStart, asRecord(state).slowStartSince, now),
+      // Without slow start every weight is 1: no per-sample call into the record.
+      weight:
+        options.slowStart === undefined
+          ? () => 1
+          : (state, now) => slowStartWeight(options.slowStart, asRecord(state).slowStartSince, now),
       latency: (state, now) => asRecord(state).ewma.read(now),
     };
     this.#strategy =
@@ -148,15 +185,7 @@ class EndpointBalancer implements Balancer {
     record.picks += 1;
     this.#totals.inFlight += 1;
     this.#totals.picks += 1;
-    let released = false;
-    return {
-      endpoint: record.endpoint,
-      release: (outcome: Outcome) => {
-        if (released) return;
-        released = true;
-        this.#release(record, now, outcome);
-      },
-    };
+    return new PickedLease(record, now, this.#releaseLease);
   }
 
   #strategyPick(key: string | undefined, now: number): EndpointRecord {

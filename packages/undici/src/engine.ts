@@ -69,17 +69,13 @@ export class BalancingEngine {
   dispatch(next: DispatchFn, options: Dispatcher.DispatchOptions, handler: Handler): boolean {
     const target = this.#target(options.origin);
     if (target === null) return next(options, handler);
-    const servername = (options as { servername?: string }).servername ?? target.servername;
-    const rewritten = {
-      ...options,
-      headers: withHostHeader(options.headers, target.host),
-      ...(servername === undefined ? {} : { servername }),
-    };
     const request = new BalancedRequest({
       settings: this.#settings,
       dispatch: next,
       handler,
-      options: rewritten,
+      options,
+      headers: withHostHeader(options.headers, target.host),
+      servername: (options as { servername?: string }).servername ?? target.servername,
       protocol: target.protocol,
       key: this.#hashKey?.(options),
       idempotent: isIdempotent(String(options.method ?? 'GET'), options.idempotent),

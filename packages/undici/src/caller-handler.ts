@@ -1,0 +1,178 @@
+import type { Duplex } from 'node:stream';
+import { type Dispatcher, errors, util } from 'undici';
+
+type Handler = Dispatcher.DispatchHandler;
+type Controller = Dispatcher.DispatchController;
+/** Response headers as undici's core hands them to a handler: name, value, name, value… */
+export type RawHeaders = Buffer[];
+
+/** What the caller's handler may do to its request, whichever attempt is running. */
+export interface RequestControl {
+  readonly abortReason: Error | undefined;
+  readonly paused: boolean;
+  /** The raw headers and trailers of the current attempt's response (undici's controller fields). */
+  rawHeaders: RawHeaders | undefined;
+  rawTrailers: RawHeaders | undefined;
+  abort(reason: Error | undefined): void;
+  pause(): void;
+  resume(): void;
+}
+
+/**
+ * The caller's handler, spoken to in its own API. undici 7 has two: the controller API
+ * (`onRequestStart`, `onResponseStart`, …) and the legacy one (`onConnect`, `onHeaders`, …) that its
+ * own `request`, `stream`, `pipeline` and `fetch` still use. Speaking the legacy API directly, with
+ * the raw headers undici's core produced, spares each response the round trip undici's adapters make
+ * (raw → parsed object → `Buffer`s again → parsed again by `request`). Each method may throw what
+ * the handler threw.
+ */
+export interface CallerHandler {
+  /** The caller's handler object (its identity keys the failures remembered across re-dispatches). */
+  readonly handler: Handler;
+  start(): void;
+  responseStart(statusCode: number, rawHeaders: RawHeaders, statusMessage: string | undefined): void;
+  data(chunk: Buffer): void;
+  end(rawTrailers: RawHeaders): void;
+  error(error: Error): void;
+  upgrade(statusCode: number, rawHeaders: RawHeaders, socket: Duplex): void;
+}
+
+export function callerHandler(handler: Handler, request: RequestControl): CallerHandler {
+  return typeof handler.onRequestStart === 'function'
+    ? new ControllerCaller(handler, new RequestController(request))
+    : new LegacyCaller(handler, request);
+}
+
+/**
+ * The controller a controller-API handler gets once, for the whole request: it outlives attempts and
+ * applies `abort`/`pause`/`resume` to whichever attempt is current.
+ */
+class RequestController implements Controller {
+  readonly #request: RequestControl;
+
+  constructor(request: RequestControl) {
+    this.#request = request;
+  }
+
+  get aborted(): boolean {
+    return this.#request.abortReason !== undefined;
+  }
+
+  get paused(): boolean {
+    return this.#request.paused;
+  }
+
+  get reason(): Error | null {
+    return this.#request.abortReason ?? null;
+  }
+
+  get rawHeaders(): Controller['rawHeaders'] {
+    return this.#request.rawHeaders;
+  }
+
+  // Writable in undici's `DispatchController`: an assignment in strict mode must not throw.
+  set rawHeaders(value: Controller['rawHeaders']) {
+    this.#request.rawHeaders = value as RawHeaders | undefined;
+  }
+
+  get rawTrailers(): Controller['rawTrailers'] {
+    return this.#request.rawTrailers;
+  }
+
+  set rawTrailers(value: Controller['rawTrailers']) {
+    this.#request.rawTrailers = value as RawHeaders | undefined;
+  }
+
+  abort(reason: Error): void {
+    this.#request.abort(reason);
+  }
+
+  pause(): void {
+    this.#request.pause();
+  }
+
+  resume(): void {
+    this.#request.resume();
+  }
+}
+
+/** A controller-API handler: headers parsed once, as undici's own adapter parses them. */
+class ControllerCaller implements CallerHandler {
+  constructor(
+    readonly handler: Handler,
+    readonly controller: RequestController,
+  ) {}
+
+  start(): void {
+    this.handler.onRequestStart?.(this.controller, {});
+  }
+
+  responseStart(statusCode: number, rawHeaders: RawHeaders, statusMessage: string | undefined): void {
+    this.handler.onResponseStart?.(this.controller, statusCode, util.parseHeaders(rawHeaders), statusMessage);
+  }
+
+  data(chunk: Buffer): void {
+    this.handler.onResponseData?.(this.controller, chunk);
+  }
+
+  end(rawTrailers: RawHeaders): void {
+    this.handler.onResponseEnd?.(this.controller, util.parseHeaders(rawTrailers));
+  }
+
+  error(error: Error): void {
+    this.handler.onResponseError?.(this.controller, error);
+  }
+
+  upgrade(statusCode: number, rawHeaders: RawHeaders, socket: Duplex): void {
+    this.handler.onRequestUpgrade?.(this.controller, statusCode, util.parseHeaders(rawHeaders), socket);
+  }
+}
+
+/**
+ * A legacy handler (`onConnect`, `onHeaders`, …), driven as undici's core drives it: `false` from
+ * `onHeaders`/`onData` pauses until the `resume` it was given is called.
+ */
+class LegacyCaller implements CallerHandler {
+  readonly #request: RequestControl;
+  #resume: (() => void) | undefined;
+
+  constructor(
+    readonly handler: Handler,
+    request: RequestControl,
+  ) {
+    this.#request = request;
+  }
+
+  start(): void {
+    const request = this.#request;
+    this.handler.onConnect?.((reason) => request.abort(reason));
+  }
+
+  responseStart(statusCode: number, rawHeaders: RawHeaders, statusMessage: string | undefined): void {
+    const request = this.#request;
+    this.#resume ??= () => request.resume();
+    if (this.handler.onHeaders?.(statusCode, rawHeaders, this.#resume, statusMessage ?? '') === false) {
+      request.pause();
+    }
+  }
+
+  data(chunk: Buffer): void {
+    if (this.handler.onData?.(chunk) === false) this.#request.pause();
+  }
+
+  end(rawTrailers: RawHeaders): void {
+    this.handler.onComplete?.(rawTrailers as unknown as string[]);
+  }
+
+  error(error: Error): void {
+    // As undici's own adapter: a legacy handler must take its errors.
+    if (typeof this.handler.onError !== 'function') {
+      throw new errors.InvalidArgumentError('invalid onError method');
+    }
+    this.handler.onError(error);
+  }
+
+  upgrade(statusCode: number, rawHeaders: RawHeaders, socket: Duplex): void {
+    this.handler.onUpgrade?.(statusCode, rawHeaders, socket);
+  }
+}
