@@ -6,13 +6,15 @@
 // on, the default clock), driven as an agent drives it at concurrency 64: each operation picks one
 // lease and releases the one picked 64 operations earlier (success, a latency from a seeded PRNG),
 // so the records touched by a release are not the ones just picked. Hash strategies pick with keys
-// drawn from 1,024 fixed strings. Timed in batches of BATCH operations; a cell is the median batch of
-// a round, the figure the median of ROUNDS rounds, the strategies rotated between rounds. The peer is
+// drawn from 1,024 fixed strings. Timed in batches of BATCH operations; a cell is the 10th percentile
+// of a round's batches (see `cell`), the figure the median of ROUNDS rounds, the strategies rotated
+// between rounds. The peer is
 // undici's `BalancedPool` choosing its upstream (its internal `kGetDispatcher`, which is O(n)), up to
 // `peerMaxSize` upstreams.
 //
 //   node benchmarks/pick-release.mjs                       # this checkout (build it first: pnpm build)
 //   node benchmarks/pick-release.mjs --root /work/other    # another checkout's dist (e.g. main)
+//   node benchmarks/pick-release.mjs --base /work/main     # also that checkout's, in the same rounds
 //   BENCH_SIZES=10,10000 BENCH_STRATEGIES=least-request node benchmarks/pick-release.mjs
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -93,17 +95,26 @@ function balancerDriver(createBalancer, set, strategy) {
   const latencies = Float64Array.from({ length: 1024 }, () => 1 + random() * 20);
   const outcomes = Array.from(latencies, (latencyMs) => ({ ok: true, latencyMs }));
   const window = new Array(WINDOW);
-  let n = 0;
   for (let i = 0; i < WINDOW; i++) window[i] = balancer.pick(hashed ? keys[i] : undefined);
-  const batch = () => {
-    const t0 = process.hrtime.bigint();
-    for (let i = 0; i < BATCH; i++, n++) {
-      const slot = n & (WINDOW - 1);
-      window[slot].release(outcomes[n & 1023]);
-      window[slot] = balancer.pick(hashed ? keys[(n * 7) & 1023] : undefined);
-    }
-    return Number(process.hrtime.bigint() - t0) / BATCH;
-  };
+  // Compiled per driver, so that each balancer has call sites of its own: a shared loop would see
+  // several balancer classes (with --base) and slow every one of them down unevenly.
+  const batch = new Function(
+    'balancer',
+    'window',
+    'outcomes',
+    'keys',
+    'hashed',
+    `let n = 0;
+    return () => {
+      const t0 = process.hrtime.bigint();
+      for (let i = 0; i < ${BATCH}; i++, n++) {
+        const slot = n & ${WINDOW - 1};
+        window[slot].release(outcomes[n & 1023]);
+        window[slot] = balancer.pick(hashed ? keys[(n * 7) & 1023] : undefined);
+      }
+      return Number(process.hrtime.bigint() - t0) / ${BATCH};
+    };`,
+  )(balancer, window, outcomes, keys, hashed);
   return { batch, close: () => balancer.close() };
 }
 
@@ -123,12 +134,17 @@ function balancedPoolDriver(BalancedPool, size) {
   return { batch, close: () => pool.destroy().catch(() => undefined) };
 }
 
-/** Runs batches for `ms`, returns the median batch (ns per operation). */
+/**
+ * Runs batches for `ms`; returns the 10th percentile of the batches (ns per operation). Other
+ * processes on the machine only ever add time to a batch (preemption, cache thrashing), so the
+ * fast batches are the code's own cost; on a shared 2-core machine the median of a cell moved by 5×.
+ */
 function cell(driver, ms) {
   const values = [];
   const started = performance.now();
-  while (values.length < 5 || performance.now() - started < ms) values.push(driver.batch());
-  return median(values);
+  while (values.length < 10 || performance.now() - started < ms) values.push(driver.batch());
+  values.sort((a, b) => a - b);
+  return values[Math.floor(values.length / 10)];
 }
 
 /**
@@ -142,14 +158,21 @@ export async function run(options = {}) {
   const rounds = options.rounds ?? 3;
   const cellMs = options.cellMs ?? 150;
   const peerMaxSize = options.peerMaxSize ?? 10_000;
-  const { createBalancer } = await import(pathToFileURL(`${root}/packages/balancer/dist/index.js`).href);
+  const load = async (at) =>
+    (await import(pathToFileURL(`${resolve(at)}/packages/balancer/dist/index.js`).href)).createBalancer;
+  const createBalancer = await load(root);
+  // Another checkout's balancer (before/after), measured in the same rounds: figures taken minutes
+  // apart on a shared machine are not comparable, memory-bound ones least.
+  const createBase = options.base === undefined ? undefined : await load(options.base);
   const { BalancedPool } = await import('undici');
 
   const pickReleaseNs = Object.fromEntries(strategies.map((s) => [s, {}]));
   const balancedPoolNs = {};
+  const baseNs = Object.fromEntries(strategies.map((s) => [s, {}]));
   for (const size of sizes) {
     const set = endpointSet(size);
     const drivers = new Map(strategies.map((s) => [s, balancerDriver(createBalancer, set, s)]));
+    if (createBase) for (const s of strategies) drivers.set(`base:${s}`, balancerDriver(createBase, set, s));
     const peer = size <= peerMaxSize ? balancedPoolDriver(BalancedPool, size) : undefined;
     const names = [...drivers.keys(), ...(peer ? ['balanced-pool'] : [])];
     const samples = new Map(names.map((name) => [name, []]));
@@ -162,6 +185,7 @@ export async function run(options = {}) {
       }
     }
     for (const s of strategies) pickReleaseNs[s][size] = round1(median(samples.get(s)));
+    if (createBase) for (const s of strategies) baseNs[s][size] = round1(median(samples.get(`base:${s}`)));
     if (peer) balancedPoolNs[size] = round1(median(samples.get('balanced-pool')));
     for (const driver of drivers.values()) driver.close();
     await peer?.close();
@@ -169,7 +193,16 @@ export async function run(options = {}) {
   const worst = Object.fromEntries(
     strategies.map((s) => [s, Math.max(...sizes.map((size) => pickReleaseNs[s][size]))]),
   );
-  return { sizes, strategies, window: WINDOW, targetNs: TARGET_NS, pickReleaseNs, balancedPoolNs, worst };
+  return {
+    sizes,
+    strategies,
+    window: WINDOW,
+    targetNs: TARGET_NS,
+    pickReleaseNs,
+    balancedPoolNs,
+    worst,
+    ...(createBase ? { base: options.base, basePickReleaseNs: baseNs } : {}),
+  };
 }
 
 const round1 = (x) => Math.round(x * 10) / 10;
@@ -182,6 +215,10 @@ function printTable(result) {
   for (const s of result.strategies) {
     const row = [s, ...result.sizes.map((n) => fmt(result.pickReleaseNs[s][n])), fmt(result.worst[s])];
     console.log(`| ${row.join(' | ')} |`);
+    if (result.basePickReleaseNs) {
+      const base = result.sizes.map((n) => result.basePickReleaseNs[s][n]);
+      console.log(`| ${s} (base) | ${base.map(fmt).join(' | ')} | ${fmt(Math.max(...base))} |`);
+    }
   }
   const peer = [
     'undici BalancedPool (choice only)',
@@ -194,9 +231,11 @@ function printTable(result) {
 if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const args = process.argv.slice(2);
   const rootAt = args.indexOf('--root');
+  const baseAt = args.indexOf('--base');
   const env = (name) => process.env[name]?.split(',').filter(Boolean);
   const result = await run({
     root: rootAt >= 0 ? args[rootAt + 1] : undefined,
+    base: baseAt >= 0 ? args[baseAt + 1] : undefined,
     sizes: env('BENCH_SIZES')?.map(Number),
     strategies: env('BENCH_STRATEGIES'),
     rounds: process.env.BENCH_ROUNDS ? Number(process.env.BENCH_ROUNDS) : undefined,

@@ -43,8 +43,6 @@ export class Attempt implements Handler {
   headersMs: number | undefined;
   /** Set when the caller gave up on the request while this attempt was running. */
   abandoned: Outcome | undefined;
-  rawHeaders: RawHeaders | undefined;
-  rawTrailers: RawHeaders | undefined;
   /** An abort was asked for (by the request, or undici's core reported the attempt's end). */
   aborted = false;
   #abort: ((reason?: Error) => void) | undefined;
@@ -96,13 +94,12 @@ export class Attempt implements Handler {
   }
 
   onUpgrade(statusCode: number, rawHeaders: Buffer[] | string[] | null, socket: Duplex): void {
-    this.rawHeaders = (rawHeaders ?? []) as RawHeaders;
-    this.request.attemptUpgraded(this, statusCode, this.rawHeaders, socket);
+    this.request.attemptUpgraded(this, statusCode, (rawHeaders ?? []) as RawHeaders, socket);
   }
 
+  // The raw headers are views of the socket's read buffer: not kept here (see `CallerHandler`).
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusMessage: string): boolean {
     this.#resume = resume;
-    this.rawHeaders = rawHeaders;
     this.request.attemptResponded(this, statusCode, rawHeaders, statusMessage);
     return !this.#paused;
   }
@@ -113,8 +110,7 @@ export class Attempt implements Handler {
   }
 
   onComplete(rawTrailers: string[] | null): void {
-    this.rawTrailers = (rawTrailers ?? []) as unknown as RawHeaders;
-    this.request.attemptEnded(this, this.rawTrailers);
+    this.request.attemptEnded(this, (rawTrailers ?? []) as unknown as RawHeaders);
   }
 
   onError(error: Error): void {
@@ -207,24 +203,6 @@ export class BalancedRequest implements RequestControl {
 
   get paused(): boolean {
     return this.#paused;
-  }
-
-  get rawHeaders(): RawHeaders | undefined {
-    return this.#current?.sent ? this.#current.rawHeaders : undefined;
-  }
-
-  set rawHeaders(value: RawHeaders | undefined) {
-    const current = this.#current;
-    if (current?.sent) current.rawHeaders = value;
-  }
-
-  get rawTrailers(): RawHeaders | undefined {
-    return this.#current?.sent ? this.#current.rawTrailers : undefined;
-  }
-
-  set rawTrailers(value: RawHeaders | undefined) {
-    const current = this.#current;
-    if (current?.sent) current.rawTrailers = value;
   }
 
   start(): void {

@@ -10,9 +10,6 @@ export type RawHeaders = Buffer[];
 export interface RequestControl {
   readonly abortReason: Error | undefined;
   readonly paused: boolean;
-  /** The raw headers and trailers of the current attempt's response (undici's controller fields). */
-  rawHeaders: RawHeaders | undefined;
-  rawTrailers: RawHeaders | undefined;
   abort(reason: Error | undefined): void;
   pause(): void;
   resume(): void;
@@ -39,7 +36,7 @@ export interface CallerHandler {
 
 export function callerHandler(handler: Handler, request: RequestControl): CallerHandler {
   return typeof handler.onRequestStart === 'function'
-    ? new ControllerCaller(handler, new RequestController(request))
+    ? new ControllerCaller(handler, request)
     : new LegacyCaller(handler, request);
 }
 
@@ -49,9 +46,11 @@ export function callerHandler(handler: Handler, request: RequestControl): Caller
  */
 class RequestController implements Controller {
   readonly #request: RequestControl;
+  readonly #response: ControllerCaller;
 
-  constructor(request: RequestControl) {
+  constructor(request: RequestControl, response: ControllerCaller) {
     this.#request = request;
+    this.#response = response;
   }
 
   get aborted(): boolean {
@@ -67,20 +66,20 @@ class RequestController implements Controller {
   }
 
   get rawHeaders(): Controller['rawHeaders'] {
-    return this.#request.rawHeaders;
+    return this.#response.rawHeaders;
   }
 
   // Writable in undici's `DispatchController`: an assignment in strict mode must not throw.
   set rawHeaders(value: Controller['rawHeaders']) {
-    this.#request.rawHeaders = value as RawHeaders | undefined;
+    this.#response.rawHeaders = value as RawHeaders | undefined;
   }
 
   get rawTrailers(): Controller['rawTrailers'] {
-    return this.#request.rawTrailers;
+    return this.#response.rawTrailers;
   }
 
   set rawTrailers(value: Controller['rawTrailers']) {
-    this.#request.rawTrailers = value as RawHeaders | undefined;
+    this.#response.rawTrailers = value as RawHeaders | undefined;
   }
 
   abort(reason: Error): void {
@@ -96,18 +95,28 @@ class RequestController implements Controller {
   }
 }
 
-/** A controller-API handler: headers parsed once, as undici's own adapter parses them. */
+/**
+ * A controller-API handler: headers parsed once, as undici's own adapter parses them. Its controller
+ * shows the raw headers and trailers of the response (kept here: a legacy handler never asks).
+ */
 class ControllerCaller implements CallerHandler {
+  readonly controller: RequestController;
+  rawHeaders: RawHeaders | undefined;
+  rawTrailers: RawHeaders | undefined;
+
   constructor(
     readonly handler: Handler,
-    readonly controller: RequestController,
-  ) {}
+    request: RequestControl,
+  ) {
+    this.controller = new RequestController(request, this);
+  }
 
   start(): void {
     this.handler.onRequestStart?.(this.controller, {});
   }
 
   responseStart(statusCode: number, rawHeaders: RawHeaders, statusMessage: string | undefined): void {
+    this.rawHeaders = rawHeaders;
     this.handler.onResponseStart?.(this.controller, statusCode, util.parseHeaders(rawHeaders), statusMessage);
   }
 
@@ -116,6 +125,7 @@ class ControllerCaller implements CallerHandler {
   }
 
   end(rawTrailers: RawHeaders): void {
+    this.rawTrailers = rawTrailers;
     this.handler.onResponseEnd?.(this.controller, util.parseHeaders(rawTrailers));
   }
 
@@ -124,6 +134,7 @@ class ControllerCaller implements CallerHandler {
   }
 
   upgrade(statusCode: number, rawHeaders: RawHeaders, socket: Duplex): void {
+    this.rawHeaders = rawHeaders;
     this.handler.onRequestUpgrade?.(this.controller, statusCode, util.parseHeaders(rawHeaders), socket);
   }
 }
