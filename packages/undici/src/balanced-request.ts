@@ -28,6 +28,30 @@ export function endpointOrigin(protocol: string, endpoint: Endpoint): string {
   return `${protocol}//${host}:${endpoint.port}`;
 }
 
+/** Endpoint origins cached per endpoint key; starts over beyond this many (endpoints churn). */
+const MAX_CACHED_ENDPOINT_ORIGINS = 10_000;
+
+/**
+ * The origins of the endpoints for one protocol, each string made once (not per attempt; the pools
+ * are looked up by it, so one flat string also spares a flattening per request).
+ */
+export class EndpointOrigins {
+  readonly #byKey = new Map<string, string>();
+
+  constructor(readonly protocol: string) {}
+
+  /** The origin of `endpoint`, whose key (`address:port`) is `key`. */
+  of(key: string, endpoint: Endpoint): string {
+    let origin = this.#byKey.get(key);
+    if (origin === undefined) {
+      if (this.#byKey.size >= MAX_CACHED_ENDPOINT_ORIGINS) this.#byKey.clear();
+      origin = endpointOrigin(this.protocol, endpoint);
+      this.#byKey.set(key, origin);
+    }
+    return origin;
+  }
+}
+
 /**
  * One attempt: the handler undici's pool drives for the request sent to one endpoint, and the
  * controller of that request. It speaks undici's legacy handler API (`onConnect`, `onHeaders`, …),
@@ -146,7 +170,7 @@ export class BalancedRequest implements RequestControl {
   readonly #options: Dispatcher.DispatchOptions;
   readonly #headers: Dispatcher.DispatchOptions['headers'];
   readonly #servername: string | undefined;
-  readonly #protocol: string;
+  readonly #origins: EndpointOrigins;
   readonly #key: string | undefined;
   readonly #idempotent: boolean;
   readonly #onSettled: ((request: BalancedRequest) => void) | undefined;
@@ -175,7 +199,8 @@ export class BalancedRequest implements RequestControl {
     headers: Dispatcher.DispatchOptions['headers'];
     /** TLS server name of every attempt, when one applies. */
     servername: string | undefined;
-    protocol: string;
+    /** The origins of the endpoints, for the request's protocol. */
+    origins: EndpointOrigins;
     key: string | undefined;
     idempotent: boolean;
     onSettled?: (request: BalancedRequest) => void;
@@ -188,7 +213,7 @@ export class BalancedRequest implements RequestControl {
     this.#options = args.options;
     this.#headers = args.headers;
     this.#servername = args.servername;
-    this.#protocol = args.protocol;
+    this.#origins = args.origins;
     this.#key = args.key;
     this.#idempotent = args.idempotent;
     this.#onSettled = args.onSettled;
@@ -398,7 +423,7 @@ export class BalancedRequest implements RequestControl {
     const key = lease.key ?? endpointKey(lease.endpoint);
     const attempt = new Attempt(this, lease, key, now());
     this.#current = attempt;
-    const origin = endpointOrigin(this.#protocol, lease.endpoint);
+    const origin = this.#origins.of(key, lease.endpoint);
     const options =
       this.#servername === undefined
         ? { ...this.#options, origin, headers: this.#headers }
