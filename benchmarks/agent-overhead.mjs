@@ -18,6 +18,7 @@
 //
 //   node benchmarks/agent-overhead.mjs                      # this checkout (build it first: pnpm build)
 //   node benchmarks/agent-overhead.mjs --root /work/other   # another checkout's dist (e.g. main)
+//   node benchmarks/agent-overhead.mjs --base /work/main    # also main's agent (`agentBase`), same rounds
 //   BENCH_ROUNDS=5 BENCH_REQUESTS=20000 node benchmarks/agent-overhead.mjs
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
@@ -88,7 +89,11 @@ export async function run(options = {}) {
   const concurrency = options.concurrency ?? 64;
   const rounds = options.rounds ?? 5;
   const undici = await import('undici');
-  const { createBalancedAgent } = await import(pathToFileURL(`${root}/packages/undici/dist/index.js`).href);
+  const load = async (at) =>
+    (await import(pathToFileURL(`${resolve(at)}/packages/undici/dist/index.js`).href)).createBalancedAgent;
+  const createBalancedAgent = await load(root);
+  // Another checkout's agent (before/after), driven in the same rotated rounds as the peers.
+  const createBaseAgent = options.base === undefined ? undefined : await load(options.base);
 
   const child = fork(fileURLToPath(import.meta.url), ['--pods', String(pods)], { stdio: 'inherit' });
   try {
@@ -127,19 +132,28 @@ export async function run(options = {}) {
       pool: { dispatcher: new undici.Pool(origins[0]), url: `${origins[0]}/` },
       plainAgent: { dispatcher: new undici.Agent(), url: `${origins[0]}/` },
     };
-    const names = options.peers ?? PEERS;
+    const all = [...PEERS];
+    if (createBaseAgent) {
+      peers.agentBase = {
+        dispatcher: createBaseAgent({ endpoints: endpoints$ }),
+        url: `http://web.default.svc:${port}/`,
+      };
+      all.push('agentBase');
+    }
+    const names = options.peers ?? all;
     // Warm-up: connections opened and the JIT warm for every peer.
     for (const name of names) {
       const { dispatcher, url } = peers[name];
       await drive(undici.request, dispatcher, url, Math.min(requests, 4_000), concurrency);
     }
-    const samples = Object.fromEntries(PEERS.map((name) => [name, []]));
+    const samples = Object.fromEntries(all.map((name) => [name, []]));
     const ratios = {
       agentVsBalancedPool: [],
       agentVsPool: [],
       cpuPerRequestVsBalancedPool: [],
       cpuPerRequestVsPool: [],
       balancedPoolVsPool: [],
+      ...(createBaseAgent ? { baseVsBalancedPool: [], baseCpuPerRequestVsBalancedPool: [] } : {}),
     };
     for (let round = 0; round < rounds; round++) {
       const order = names.map((_, i) => names[(i + round) % names.length]);
@@ -150,14 +164,18 @@ export async function run(options = {}) {
         current[name] = { rps: (requests * 1000) / wallMs, cpu: cpuUs / requests };
         samples[name].push(current[name]);
       }
-      if (names !== PEERS) continue; // a profiling run of some peers: no ratios
+      if (names !== all) continue; // a profiling run of some peers: no ratios
       ratios.agentVsBalancedPool.push(current.agent.rps / current.balancedPool.rps);
       ratios.agentVsPool.push(current.agent.rps / current.pool.rps);
       ratios.cpuPerRequestVsBalancedPool.push(current.agent.cpu / current.balancedPool.cpu);
       ratios.cpuPerRequestVsPool.push(current.agent.cpu / current.pool.cpu);
       ratios.balancedPoolVsPool.push(current.balancedPool.rps / current.pool.rps);
+      if (createBaseAgent) {
+        ratios.baseVsBalancedPool.push(current.agentBase.rps / current.balancedPool.rps);
+        ratios.baseCpuPerRequestVsBalancedPool.push(current.agentBase.cpu / current.balancedPool.cpu);
+      }
     }
-    await Promise.all(PEERS.map((name) => peers[name].dispatcher.close()));
+    await Promise.all(all.map((name) => peers[name].dispatcher.close()));
     const round2 = (x) => Math.round(x * 100) / 100;
     const result = { pods, requests, concurrency, rounds, requestsPerSecond: {}, cpuUsPerRequest: {} };
     for (const name of names) {
@@ -188,6 +206,8 @@ function printTable(result) {
     'cpuPerRequestVsBalancedPool',
     'cpuPerRequestVsPool',
     'balancedPoolVsPool',
+    'baseVsBalancedPool',
+    'baseCpuPerRequestVsBalancedPool',
   ]) {
     if (result[name] === undefined) continue;
     const [low, high] = result[`${name}Range`];
@@ -200,9 +220,11 @@ if (args[0] === '--pods') {
   await servePods(Number(args[1]));
 } else if (import.meta.url === pathToFileURL(process.argv[1] ?? '').href) {
   const rootAt = args.indexOf('--root');
+  const baseAt = args.indexOf('--base');
   const number = (name) => (process.env[name] ? Number(process.env[name]) : undefined);
   const result = await run({
     root: rootAt >= 0 ? args[rootAt + 1] : undefined,
+    base: baseAt >= 0 ? args[baseAt + 1] : undefined,
     rounds: number('BENCH_ROUNDS'),
     requests: number('BENCH_REQUESTS'),
     pods: number('BENCH_PODS'),

@@ -1,6 +1,7 @@
 import type { Balancer } from '@endpoint-watch/balancer';
 import { Agent, Dispatcher, errors } from 'undici';
-import { attemptEndpoint, type BalancedRequest } from './balanced-request.js';
+import { attemptEndpoint } from './attempt.js';
+import type { BalancedRequest } from './balanced-request.js';
 import { resolveBalancingSource, validateBalancingOptions } from './balancing-source.js';
 import { EndpointPools } from './endpoint-pools.js';
 import { BalancingEngine } from './engine.js';

@@ -2,7 +2,14 @@ import type { Duplex } from 'node:stream';
 import { type Balancer, endpointKey, type Lease, type Outcome } from '@endpoint-watch/balancer';
 import type { Endpoint } from '@endpoint-watch/core';
 import { type Dispatcher, errors } from 'undici';
-import { type CallerHandler, callerHandler, type RawHeaders, type RequestControl } from './caller-handler.js';
+import { type Attempt, type AttemptOwner, createAttempt, now } from './attempt.js';
+import {
+  type CallerHandler,
+  callerHandler,
+  type ParsedHeaders,
+  type RawHeaders,
+  type RequestControl,
+} from './caller-handler.js';
 import { canReplayBody, classify, isTimeoutAbort, type Phase } from './classify.js';
 import { AllAttemptsFailedError, type AttemptFailure } from './errors.js';
 
@@ -19,8 +26,6 @@ export interface RequestSettings {
   /** The dispatcher is being destroyed: no more attempts. */
   readonly stopped: () => boolean;
 }
-
-const now = (): number => performance.now();
 
 /** `http://10.0.0.1:8080`, `https://[fd00::1]:8443`, or the FQDN of an FQDN endpoint. */
 export function endpointOrigin(protocol: string, endpoint: Endpoint): string {
@@ -53,101 +58,6 @@ export class EndpointOrigins {
 }
 
 /**
- * One attempt: the handler undici's pool drives for the request sent to one endpoint, and the
- * controller of that request. It speaks undici's legacy handler API (`onConnect`, `onHeaders`, …),
- * the one undici's core speaks: a controller-API handler would be wrapped by the pool in an adapter
- * that parses every response's headers (see `CallerHandler`). It only forwards to its
- * `BalancedRequest`, which decides what reaches the caller.
- */
-export class Attempt implements Handler {
-  /** undici called `onConnect`: it is about to write (or has written) the request. */
-  sent = false;
-  /** Final (non-1xx) status, once headers arrived. */
-  status: number | undefined;
-  headersMs: number | undefined;
-  /** Set when the caller gave up on the request while this attempt was running. */
-  abandoned: Outcome | undefined;
-  /** An abort was asked for (by the request, or undici's core reported the attempt's end). */
-  aborted = false;
-  #abort: ((reason?: Error) => void) | undefined;
-  #resume: (() => void) | undefined;
-  #paused = false;
-  #released = false;
-
-  constructor(
-    readonly request: BalancedRequest,
-    readonly lease: Lease,
-    /** The endpoint, `address:port`: routes the attempt to its pool. */
-    readonly key: string,
-    readonly startedAt: number,
-  ) {}
-
-  release(outcome: Outcome): void {
-    if (this.#released) return;
-    this.#released = true;
-    this.lease.release(outcome);
-  }
-
-  /** Time to response headers when they came, else time so far. */
-  latencyMs(): number {
-    return this.headersMs ?? now() - this.startedAt;
-  }
-
-  /** Aborts the request undici is running for this attempt (a no-op before `onConnect` and after an abort). */
-  abort(reason: Error): void {
-    if (this.aborted || this.#abort === undefined) return;
-    this.aborted = true;
-    this.#abort(reason);
-  }
-
-  /** Takes effect at undici's next callback, as undici's own controller for a legacy handler. */
-  pause(): void {
-    this.#paused = true;
-  }
-
-  resume(): void {
-    if (!this.#paused) return;
-    this.#paused = false;
-    this.#resume?.();
-  }
-
-  onConnect(abort: (reason?: Error) => void): void {
-    this.#abort = abort;
-    this.sent = true;
-    this.request.attemptStarted(this);
-  }
-
-  onUpgrade(statusCode: number, rawHeaders: Buffer[] | string[] | null, socket: Duplex): void {
-    this.request.attemptUpgraded(this, statusCode, (rawHeaders ?? []) as RawHeaders, socket);
-  }
-
-  // The raw headers are views of the socket's read buffer: not kept here (see `CallerHandler`).
-  onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusMessage: string): boolean {
-    this.#resume = resume;
-    this.request.attemptResponded(this, statusCode, rawHeaders, statusMessage);
-    return !this.#paused;
-  }
-
-  onData(chunk: Buffer): boolean {
-    this.request.attemptData(this, chunk);
-    return !this.#paused;
-  }
-
-  onComplete(rawTrailers: string[] | null): void {
-    this.request.attemptEnded(this, (rawTrailers ?? []) as unknown as RawHeaders);
-  }
-
-  onError(error: Error): void {
-    this.request.attemptFailed(this, error);
-  }
-}
-
-/** The endpoint (`address:port`) a handler given to the dispatch below is an attempt for, if it is one. */
-export function attemptEndpoint(handler: Handler): string | undefined {
-  return handler instanceof Attempt ? handler.key : undefined;
-}
-
-/**
  * One caller request over one or more attempts. Lifecycle:
  * 1. `start`: the caller's `onRequestStart` gets the request's own controller (so an abort works while
  *    waiting for an endpoint), then an endpoint is picked (synchronously when possible).
@@ -163,7 +73,7 @@ export function attemptEndpoint(handler: Handler): string | undefined {
  * callback (undici's RetryHandler and RedirectHandler do). A throw never travels to the dispatchers
  * below: an interceptor there would take it for the pod's failure.
  */
-export class BalancedRequest implements RequestControl {
+export class BalancedRequest implements RequestControl, AttemptOwner {
   readonly #settings: RequestSettings;
   readonly #dispatch: DispatchFn;
   readonly #caller: CallerHandler;
@@ -308,7 +218,8 @@ export class BalancedRequest implements RequestControl {
   attemptResponded(
     attempt: Attempt,
     statusCode: number,
-    rawHeaders: RawHeaders,
+    rawHeaders: RawHeaders | undefined,
+    headers: ParsedHeaders | undefined,
     statusMessage: string | undefined,
   ): void {
     if (!this.#isCurrent(attempt)) {
@@ -323,7 +234,7 @@ export class BalancedRequest implements RequestControl {
     }
     this.#responseStarted = true;
     try {
-      this.#caller.responseStart(statusCode, rawHeaders, statusMessage);
+      this.#caller.responseStart(statusCode, rawHeaders, headers, statusMessage);
     } catch (thrown) {
       this.#callbackThrew(attempt, thrown);
     }
@@ -341,16 +252,26 @@ export class BalancedRequest implements RequestControl {
     }
   }
 
-  attemptEnded(attempt: Attempt, rawTrailers: RawHeaders): void {
+  attemptEnded(
+    attempt: Attempt,
+    rawTrailers: RawHeaders | undefined,
+    trailers: ParsedHeaders | undefined,
+  ): void {
     if (!this.#isCurrent(attempt)) {
       attempt.release(attempt.abandoned ?? { ok: true, latencyMs: attempt.latencyMs() });
       return;
     }
     attempt.release(completed(attempt));
-    this.#finish(() => this.#caller.end(rawTrailers));
+    this.#finish(() => this.#caller.end(rawTrailers, trailers));
   }
 
-  attemptUpgraded(attempt: Attempt, statusCode: number, rawHeaders: RawHeaders, socket: Duplex): void {
+  attemptUpgraded(
+    attempt: Attempt,
+    statusCode: number,
+    rawHeaders: RawHeaders | undefined,
+    headers: ParsedHeaders | undefined,
+    socket: Duplex,
+  ): void {
     attempt.status = statusCode;
     attempt.headersMs = now() - attempt.startedAt;
     if (!this.#isCurrent(attempt)) {
@@ -360,7 +281,7 @@ export class BalancedRequest implements RequestControl {
     }
     attempt.release({ ok: true, latencyMs: attempt.latencyMs() });
     this.#finish(
-      () => this.#caller.upgrade(statusCode, rawHeaders, socket),
+      () => this.#caller.upgrade(statusCode, rawHeaders, headers, socket),
       // As undici's core does. Without the error: nobody listens to this socket's 'error' any more.
       () => socket.destroy(),
     );
@@ -421,7 +342,7 @@ export class BalancedRequest implements RequestControl {
 
   #launch(lease: Lease): void {
     const key = lease.key ?? endpointKey(lease.endpoint);
-    const attempt = new Attempt(this, lease, key, now());
+    const attempt = createAttempt(this, lease, key, now());
     this.#current = attempt;
     const origin = this.#origins.of(key, lease.endpoint);
     const options =
@@ -431,7 +352,7 @@ export class BalancedRequest implements RequestControl {
     try {
       this.#dispatch(options, attempt);
     } catch (error) {
-      attempt.onError(error instanceof Error ? error : new Error(String(error)));
+      this.attemptFailed(attempt, error instanceof Error ? error : new Error(String(error)));
     }
   }
 

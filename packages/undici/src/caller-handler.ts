@@ -5,6 +5,8 @@ type Handler = Dispatcher.DispatchHandler;
 type Controller = Dispatcher.DispatchController;
 /** Response headers as undici's core hands them to a handler: name, value, name, value… */
 export type RawHeaders = Buffer[];
+/** Response headers as the controller API hands them: an object by lower-case name. */
+export type ParsedHeaders = Parameters<NonNullable<Handler['onResponseStart']>>[2];
 
 /** What the caller's handler may do to its request, whichever attempt is running. */
 export interface RequestControl {
@@ -27,11 +29,38 @@ export interface CallerHandler {
   /** The caller's handler object (its identity keys the failures remembered across re-dispatches). */
   readonly handler: Handler;
   start(): void;
-  responseStart(statusCode: number, rawHeaders: RawHeaders, statusMessage: string | undefined): void;
+  /** Headers in the form the attempt got them (raw from a legacy attempt, both from the other). */
+  responseStart(
+    statusCode: number,
+    rawHeaders: RawHeaders | undefined,
+    headers: ParsedHeaders | undefined,
+    statusMessage: string | undefined,
+  ): void;
   data(chunk: Buffer): void;
-  end(rawTrailers: RawHeaders): void;
+  end(rawTrailers: RawHeaders | undefined, trailers: ParsedHeaders | undefined): void;
   error(error: Error): void;
-  upgrade(statusCode: number, rawHeaders: RawHeaders, socket: Duplex): void;
+  upgrade(
+    statusCode: number,
+    rawHeaders: RawHeaders | undefined,
+    headers: ParsedHeaders | undefined,
+    socket: Duplex,
+  ): void;
+}
+
+const parsed = (raw: RawHeaders | undefined, headers: ParsedHeaders | undefined): ParsedHeaders =>
+  headers ?? util.parseHeaders(raw ?? []);
+
+/** Raw headers from parsed ones, as undici's own adapter makes them when the core gave none. */
+function raw(rawHeaders: RawHeaders | undefined, headers: ParsedHeaders | undefined): RawHeaders {
+  if (rawHeaders !== undefined) return rawHeaders;
+  const out: RawHeaders = [];
+  for (const [name, value] of Object.entries(headers ?? {})) {
+    if (value === undefined) continue;
+    for (const item of Array.isArray(value) ? value : [value]) {
+      out.push(Buffer.from(name, 'latin1'), Buffer.from(String(item), 'latin1'));
+    }
+  }
+  return out;
 }
 
 export function callerHandler(handler: Handler, request: RequestControl): CallerHandler {
@@ -115,27 +144,37 @@ class ControllerCaller implements CallerHandler {
     this.handler.onRequestStart?.(this.controller, {});
   }
 
-  responseStart(statusCode: number, rawHeaders: RawHeaders, statusMessage: string | undefined): void {
+  responseStart(
+    statusCode: number,
+    rawHeaders: RawHeaders | undefined,
+    headers: ParsedHeaders | undefined,
+    statusMessage: string | undefined,
+  ): void {
     this.rawHeaders = rawHeaders;
-    this.handler.onResponseStart?.(this.controller, statusCode, util.parseHeaders(rawHeaders), statusMessage);
+    this.handler.onResponseStart?.(this.controller, statusCode, parsed(rawHeaders, headers), statusMessage);
   }
 
   data(chunk: Buffer): void {
     this.handler.onResponseData?.(this.controller, chunk);
   }
 
-  end(rawTrailers: RawHeaders): void {
+  end(rawTrailers: RawHeaders | undefined, trailers: ParsedHeaders | undefined): void {
     this.rawTrailers = rawTrailers;
-    this.handler.onResponseEnd?.(this.controller, util.parseHeaders(rawTrailers));
+    this.handler.onResponseEnd?.(this.controller, parsed(rawTrailers, trailers));
   }
 
   error(error: Error): void {
     this.handler.onResponseError?.(this.controller, error);
   }
 
-  upgrade(statusCode: number, rawHeaders: RawHeaders, socket: Duplex): void {
+  upgrade(
+    statusCode: number,
+    rawHeaders: RawHeaders | undefined,
+    headers: ParsedHeaders | undefined,
+    socket: Duplex,
+  ): void {
     this.rawHeaders = rawHeaders;
-    this.handler.onRequestUpgrade?.(this.controller, statusCode, util.parseHeaders(rawHeaders), socket);
+    this.handler.onRequestUpgrade?.(this.controller, statusCode, parsed(rawHeaders, headers), socket);
   }
 }
 
@@ -159,10 +198,16 @@ class LegacyCaller implements CallerHandler {
     this.handler.onConnect?.((reason) => request.abort(reason));
   }
 
-  responseStart(statusCode: number, rawHeaders: RawHeaders, statusMessage: string | undefined): void {
+  responseStart(
+    statusCode: number,
+    rawHeaders: RawHeaders | undefined,
+    headers: ParsedHeaders | undefined,
+    statusMessage: string | undefined,
+  ): void {
     const request = this.#request;
     this.#resume ??= () => request.resume();
-    if (this.handler.onHeaders?.(statusCode, rawHeaders, this.#resume, statusMessage ?? '') === false) {
+    const response = raw(rawHeaders, headers);
+    if (this.handler.onHeaders?.(statusCode, response, this.#resume, statusMessage ?? '') === false) {
       request.pause();
     }
   }
@@ -171,8 +216,8 @@ class LegacyCaller implements CallerHandler {
     if (this.handler.onData?.(chunk) === false) this.#request.pause();
   }
 
-  end(rawTrailers: RawHeaders): void {
-    this.handler.onComplete?.(rawTrailers as unknown as string[]);
+  end(rawTrailers: RawHeaders | undefined, trailers: ParsedHeaders | undefined): void {
+    this.handler.onComplete?.(raw(rawTrailers, trailers) as unknown as string[]);
   }
 
   error(error: Error): void {
@@ -183,7 +228,12 @@ class LegacyCaller implements CallerHandler {
     this.handler.onError(error);
   }
 
-  upgrade(statusCode: number, rawHeaders: RawHeaders, socket: Duplex): void {
-    this.handler.onUpgrade?.(statusCode, rawHeaders, socket);
+  upgrade(
+    statusCode: number,
+    rawHeaders: RawHeaders | undefined,
+    headers: ParsedHeaders | undefined,
+    socket: Duplex,
+  ): void {
+    this.handler.onUpgrade?.(statusCode, raw(rawHeaders, headers), socket);
   }
 }

@@ -1,15 +1,17 @@
 import { BehaviorSubject } from 'rxjs';
 import { type Dispatcher, Pool } from 'undici';
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { useAttemptForm } from '../src/attempt.js';
 import { type BalancedAgent, createBalancedAgent } from '../src/index.js';
 import { endpointSet, eventually, type PodRequest, type Pods, startPods, within } from './support.js';
 
 /**
  * `createBalancedAgent` speaks to each caller's handler in its own API (undici's legacy one, which
  * `request`, `stream`, `pipeline` and `fetch` use, or the controller one), and to the pools in the
- * legacy one: no adapter in between re-encodes the headers. Each behaviour the agent adds (retries,
- * Host and SNI, outlier ejection, abort) is checked through both APIs, and what a handler receives
- * is compared with what undici's own `Pool` gives the same handler.
+ * one undici's core speaks natively (legacy on undici 7, controller on 8): no adapter in between
+ * re-encodes the headers. Each behaviour the agent adds (retries, Host, outlier ejection, abort) is
+ * checked through both caller APIs and both attempt forms, and what a handler receives is compared
+ * with what undici's own `Pool` gives the same handler.
  */
 
 type Handler = Dispatcher.DispatchHandler;
@@ -107,94 +109,103 @@ const stable = (raw: readonly string[] | undefined) => {
   return out;
 };
 
-for (const api of apis) {
-  describe(`createBalancedAgent through ${api.name}`, () => {
-    let pods: Pods | undefined;
-    let agent: BalancedAgent | undefined;
-    afterEach(async () => {
-      await agent?.destroy().catch(() => undefined);
-      await pods?.close();
-      agent = undefined;
-      pods = undefined;
-    });
-
-    /** Pods on 127.0.0.2…; `dead`: 127.0.0.5 (nothing listens) comes first in round-robin. */
-    async function setup(count: number, balancer = {}, dead = false) {
-      pods = await startPods(count);
-      const addresses = dead ? ['127.0.0.5', ...pods.addresses] : pods.addresses;
-      agent = createBalancedAgent(
-        { endpoints: new BehaviorSubject(endpointSet(addresses, pods.port)) },
-        { balancer: { strategy: 'round-robin', random: () => 0, ...balancer } },
-      );
-      const send = (path: string, method = 'GET') => {
-        const recording = api.record();
-        agent?.dispatch({ origin: `http://web.shop.svc:${pods?.port}`, path, method }, recording.handler);
-        return recording;
-      };
-      return { pods, agent, send };
-    }
-
-    it('gets what undici’s own Pool gives the same handler (status, headers, body)', async () => {
-      const { pods, send } = await setup(1);
-      const balanced = await within(send('/same').done, 5_000, 'the balanced request');
-      const pool = new Pool(`http://${pods.addresses[0]}:${pods.port}`);
-      try {
-        const direct = api.record();
-        pool.dispatch(
-          { path: '/same', method: 'GET', headers: { host: `web.shop.svc:${pods.port}` } },
-          direct.handler,
-        );
-        const plain = await within(direct.done, 5_000, 'the request through a plain Pool');
-        expect(balanced.error).toBeUndefined();
-        expect(balanced.status).toBe(plain.status);
-        expect(stable(balanced.raw)).toEqual(stable(plain.raw));
-        expect(stable(balanced.raw).length).toBeGreaterThan(0);
-        if (api.name === 'the controller handler API') {
-          expect(Object.keys(balanced.headers ?? {}).sort()).toEqual(Object.keys(plain.headers ?? {}).sort());
-        }
-        expect(JSON.parse(balanced.body)).toMatchObject({ url: '/same', host: `web.shop.svc:${pods.port}` });
-      } finally {
-        await pool.close();
-      }
-    });
-
-    it('retries on another pod when the first refuses the connection, with the Service’s Host header', async () => {
-      const { pods, agent: a, send } = await setup(1, { outlierDetection: false }, true);
-      const seen = await within(send('/retried').done, 5_000, 'the retried request');
-      expect(seen.error).toBeUndefined();
-      expect(seen.status).toBe(200);
-      expect(JSON.parse(seen.body) as PodRequest).toMatchObject({
-        pod: pods.addresses[0],
-        host: `web.shop.svc:${pods.port}`,
+for (const form of ['legacy', 'controller'] as const) {
+  for (const api of apis) {
+    describe(`createBalancedAgent through ${api.name}, ${form} attempts to the pools`, () => {
+      beforeAll(() => useAttemptForm(form));
+      afterAll(() => useAttemptForm(undefined));
+      let pods: Pods | undefined;
+      let agent: BalancedAgent | undefined;
+      afterEach(async () => {
+        await agent?.destroy().catch(() => undefined);
+        await pods?.close();
+        agent = undefined;
+        pods = undefined;
       });
-      expect(a.balancer.stats().totals).toMatchObject({ picks: 2, failures: 1, successes: 1, inFlight: 0 });
-    });
 
-    it('ejects a pod that answers 503 five times in a row', async () => {
-      const { pods, agent: a, send } = await setup(2);
-      const failing = pods.pods[0]!;
-      failing.mode = 'status';
-      failing.status = 503;
-      // Round-robin from the first pod: the failing one gets every other request.
-      for (let i = 0; i < 10; i++) {
-        const seen = await within(send(`/r${i}`).done, 5_000, `request ${i}`);
-        expect(seen.status).toBe(i % 2 === 0 ? 503 : 200);
+      /** Pods on 127.0.0.2…; `dead`: 127.0.0.5 (nothing listens) comes first in round-robin. */
+      async function setup(count: number, balancer = {}, dead = false) {
+        pods = await startPods(count);
+        const addresses = dead ? ['127.0.0.5', ...pods.addresses] : pods.addresses;
+        agent = createBalancedAgent(
+          { endpoints: new BehaviorSubject(endpointSet(addresses, pods.port)) },
+          { balancer: { strategy: 'round-robin', random: () => 0, ...balancer } },
+        );
+        const send = (path: string, method = 'GET') => {
+          const recording = api.record();
+          agent?.dispatch({ origin: `http://web.shop.svc:${pods?.port}`, path, method }, recording.handler);
+          return recording;
+        };
+        return { pods, agent, send };
       }
-      const ejected = a.balancer.stats().endpoints.filter((e) => e.ejected);
-      expect(ejected.map((e) => e.address)).toEqual([failing.address]);
-    });
 
-    it('an abort through the handler’s own means ends the request with the reason and frees the lease', async () => {
-      const { pods, agent: a, send } = await setup(1);
-      pods.pods[0]!.mode = 'hang';
-      const recording = send('/hang');
-      await eventually(() => pods.pods[0]!.count() === 1, 'the pod to receive the request');
-      const reason = new Error('caller gave up');
-      recording.abort(reason);
-      const seen = await within(recording.done, 5_000, 'the aborted request');
-      expect(seen.error).toBe(reason);
-      expect(seen.status).toBeUndefined();
-      expect(a.balancer.stats().totals).toMatchObject({ picks: 1, inFlight: 0 });
+      it('gets what undici’s own Pool gives the same handler (status, headers, body)', async () => {
+        const { pods, send } = await setup(1);
+        const balanced = await within(send('/same').done, 5_000, 'the balanced request');
+        const pool = new Pool(`http://${pods.addresses[0]}:${pods.port}`);
+        try {
+          const direct = api.record();
+          pool.dispatch(
+            { path: '/same', method: 'GET', headers: { host: `web.shop.svc:${pods.port}` } },
+            direct.handler,
+          );
+          const plain = await within(direct.done, 5_000, 'the request through a plain Pool');
+          expect(balanced.error).toBeUndefined();
+          expect(balanced.status).toBe(plain.status);
+          expect(stable(balanced.raw)).toEqual(stable(plain.raw));
+          expect(stable(balanced.raw).length).toBeGreaterThan(0);
+          if (api.name === 'the controller handler API') {
+            expect(Object.keys(balanced.headers ?? {}).sort()).toEqual(
+              Object.keys(plain.headers ?? {}).sort(),
+            );
+          }
+          expect(JSON.parse(balanced.body)).toMatchObject({
+            url: '/same',
+            host: `web.shop.svc:${pods.port}`,
+          });
+        } finally {
+          await pool.close();
+        }
+      });
+
+      it('retries on another pod when the first refuses the connection, with the Service’s Host header', async () => {
+        const { pods, agent: a, send } = await setup(1, { outlierDetection: false }, true);
+        const seen = await within(send('/retried').done, 5_000, 'the retried request');
+        expect(seen.error).toBeUndefined();
+        expect(seen.status).toBe(200);
+        expect(JSON.parse(seen.body) as PodRequest).toMatchObject({
+          pod: pods.addresses[0],
+          host: `web.shop.svc:${pods.port}`,
+        });
+        expect(a.balancer.stats().totals).toMatchObject({ picks: 2, failures: 1, successes: 1, inFlight: 0 });
+      });
+
+      it('ejects a pod that answers 503 five times in a row', async () => {
+        const { pods, agent: a, send } = await setup(2);
+        const failing = pods.pods[0]!;
+        failing.mode = 'status';
+        failing.status = 503;
+        // Round-robin from the first pod: the failing one gets every other request.
+        for (let i = 0; i < 10; i++) {
+          const seen = await within(send(`/r${i}`).done, 5_000, `request ${i}`);
+          expect(seen.status).toBe(i % 2 === 0 ? 503 : 200);
+        }
+        const ejected = a.balancer.stats().endpoints.filter((e) => e.ejected);
+        expect(ejected.map((e) => e.address)).toEqual([failing.address]);
+      });
+
+      it('an abort through the handler’s own means ends the request with the reason and frees the lease', async () => {
+        const { pods, agent: a, send } = await setup(1);
+        pods.pods[0]!.mode = 'hang';
+        const recording = send('/hang');
+        await eventually(() => pods.pods[0]!.count() === 1, 'the pod to receive the request');
+        const reason = new Error('caller gave up');
+        recording.abort(reason);
+        const seen = await within(recording.done, 5_000, 'the aborted request');
+        expect(seen.error).toBe(reason);
+        expect(seen.status).toBeUndefined();
+        expect(a.balancer.stats().totals).toMatchObject({ picks: 1, inFlight: 0 });
+      });
     });
-  });
+  }
 }
