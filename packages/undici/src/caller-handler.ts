@@ -63,6 +63,17 @@ function raw(rawHeaders: RawHeaders | undefined, headers: ParsedHeaders | undefi
   return out;
 }
 
+/** Stands in for a request's caller after its last event: nothing is delivered any more. */
+export const FINISHED_CALLER: CallerHandler = {
+  handler: {},
+  start: () => undefined,
+  responseStart: () => undefined,
+  data: () => undefined,
+  end: () => undefined,
+  error: () => undefined,
+  upgrade: () => undefined,
+};
+
 export function callerHandler(handler: Handler, request: RequestControl): CallerHandler {
   return typeof handler.onRequestStart === 'function'
     ? new ControllerCaller(handler, request)

@@ -194,6 +194,18 @@ for (const form of ['legacy', 'controller'] as const) {
         expect(ejected.map((e) => e.address)).toEqual([failing.address]);
       });
 
+      it('after its last event a handler is called no more, whatever it does with its abort', async () => {
+        const { agent: a, send } = await setup(1);
+        const recording = send('/done');
+        const seen = await within(recording.done, 5_000, 'the request');
+        expect(seen.status).toBe(200);
+        recording.abort(new Error('too late'));
+        // One more request through the same agent: the finished one stays finished meanwhile.
+        await within(send('/next').done, 5_000, 'the next request');
+        expect(seen.error).toBeUndefined();
+        expect(a.balancer.stats().totals).toMatchObject({ picks: 2, successes: 2, failures: 0, inFlight: 0 });
+      });
+
       it('an abort through the handler’s own means ends the request with the reason and frees the lease', async () => {
         const { pods, agent: a, send } = await setup(1);
         pods.pods[0]!.mode = 'hang';
