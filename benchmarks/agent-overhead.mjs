@@ -25,6 +25,7 @@ import { once } from 'node:events';
 import { createServer } from 'node:http';
 import { resolve } from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+import { readyEndpoints, staticEndpoints } from './lib/static-endpoints.mjs';
 
 const BODY = Buffer.alloc(64, 'x');
 const PEERS = ['agent', 'balancedPool', 'pool', 'plainAgent'];
@@ -98,30 +99,7 @@ export async function run(options = {}) {
   const child = fork(fileURLToPath(import.meta.url), ['--pods', String(pods)], { stdio: 'inherit' });
   try {
     const [{ addresses, port }] = await once(child, 'message');
-    const endpoints = addresses.map((address, i) => ({
-      address,
-      port,
-      addressType: 'IPv4',
-      ready: true,
-      serving: true,
-      terminating: false,
-      zone: `zone-${i % 3}`,
-    }));
-    const set = {
-      namespace: 'default',
-      service: 'web',
-      port: { name: 'http', protocol: 'TCP' },
-      endpoints,
-      all: endpoints,
-      resourceVersion: '1',
-      source: 'endpointslices',
-    };
-    const endpoints$ = {
-      subscribe(observer) {
-        observer.next(set);
-        return { unsubscribe() {} };
-      },
-    };
+    const { endpoints$ } = staticEndpoints(readyEndpoints(addresses.length, port, (i) => addresses[i]));
     const origins = addresses.map((address) => `http://${address}:${port}`);
     const peers = {
       agent: {

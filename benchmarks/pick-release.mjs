@@ -18,6 +18,7 @@
 //   BENCH_SIZES=10,10000 BENCH_STRATEGIES=least-request node benchmarks/pick-release.mjs
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
+import { readyEndpoints, staticEndpoints } from './lib/static-endpoints.mjs';
 
 const DEFAULT_SIZES = [10, 100, 1_000, 10_000, 100_000];
 const DEFAULT_STRATEGIES = ['least-request', 'peak-ewma', 'round-robin', 'random', 'ring', 'maglev'];
@@ -30,54 +31,13 @@ function median(values) {
   return sorted[Math.floor(sorted.length / 2)];
 }
 
-/** Same generator as `@endpoint-watch/testing`'s `seededRandom` (mulberry32), kept here so the script has no test dependency. */
-function seeded(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-/** N distinct IPv4 endpoints in 10.0.0.0/8 (data only: nothing dials them), in 3 zones. */
+/** N distinct IPv4 endpoints in 10.0.0.0/8 (data only: nothing dials them). */
 function endpointSet(size) {
-  const endpoints = [];
-  for (let i = 0; i < size; i++) {
-    endpoints.push({
-      address: `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`,
-      port: 8080,
-      addressType: 'IPv4',
-      ready: true,
-      serving: true,
-      terminating: false,
-      zone: `zone-${i % 3}`,
-      nodeName: `node-${i % 97}`,
-    });
-  }
-  return {
-    namespace: 'default',
-    service: 'web',
-    port: { name: 'http', protocol: 'TCP' },
-    endpoints,
-    all: endpoints,
-    resourceVersion: '1',
-    source: 'endpointslices',
-  };
+  const address = (i) => `10.${(i >> 16) & 255}.${(i >> 8) & 255}.${i & 255}`;
+  return staticEndpoints(readyEndpoints(size, 8080, address));
 }
 
-function staticSource(set) {
-  return {
-    subscribe(observer) {
-      observer.next(set);
-      return { unsubscribe() {} };
-    },
-  };
-}
-
-function balancerOptions(strategy) {
+function balancerOptions(strategy, seeded) {
   const hashed = strategy === 'maglev' || strategy === 'ring';
   return {
     strategy: hashed ? 'consistent-hash' : strategy,
@@ -87,8 +47,8 @@ function balancerOptions(strategy) {
 }
 
 /** A driver of one balancer: `batch()` runs BATCH pick+release operations and returns ns per op. */
-function balancerDriver(createBalancer, set, strategy) {
-  const balancer = createBalancer(staticSource(set), balancerOptions(strategy));
+function balancerDriver({ createBalancer, seeded }, endpoints$, strategy) {
+  const balancer = createBalancer(endpoints$, balancerOptions(strategy, seeded));
   const hashed = strategy === 'maglev' || strategy === 'ring';
   const random = seeded(11);
   const keys = Array.from({ length: 1024 }, (_, i) => `user-${i}`);
@@ -158,8 +118,10 @@ export async function run(options = {}) {
   const rounds = options.rounds ?? 3;
   const cellMs = options.cellMs ?? 150;
   const peerMaxSize = options.peerMaxSize ?? 10_000;
-  const load = async (at) =>
-    (await import(pathToFileURL(`${resolve(at)}/packages/balancer/dist/index.js`).href)).createBalancer;
+  const packageOf = (at, name) => import(pathToFileURL(`${resolve(at)}/packages/${name}/dist/index.js`).href);
+  // The PRNG of the measured checkout's testing package for both (the same seeded sequences).
+  const { seededRandom: seeded } = await packageOf(root, 'testing');
+  const load = async (at) => ({ createBalancer: (await packageOf(at, 'balancer')).createBalancer, seeded });
   const createBalancer = await load(root);
   // Another checkout's balancer (before/after), measured in the same rounds: figures taken minutes
   // apart on a shared machine are not comparable, memory-bound ones least.
@@ -170,9 +132,11 @@ export async function run(options = {}) {
   const balancedPoolNs = {};
   const baseNs = Object.fromEntries(strategies.map((s) => [s, {}]));
   for (const size of sizes) {
-    const set = endpointSet(size);
-    const drivers = new Map(strategies.map((s) => [s, balancerDriver(createBalancer, set, s)]));
-    if (createBase) for (const s of strategies) drivers.set(`base:${s}`, balancerDriver(createBase, set, s));
+    const { endpoints$ } = endpointSet(size);
+    const drivers = new Map(strategies.map((s) => [s, balancerDriver(createBalancer, endpoints$, s)]));
+    if (createBase) {
+      for (const s of strategies) drivers.set(`base:${s}`, balancerDriver(createBase, endpoints$, s));
+    }
     const peer = size <= peerMaxSize ? balancedPoolDriver(BalancedPool, size) : undefined;
     const names = [...drivers.keys(), ...(peer ? ['balanced-pool'] : [])];
     const samples = new Map(names.map((name) => [name, []]));

@@ -9,8 +9,8 @@ describe('PeakEwmaTable', () => {
     const table = new PeakEwmaTable(1_000, 30, 1);
     const slots = Array.from({ length: 40 }, (_, i) => table.add(i));
     expect(new Set(slots).size).toBe(40);
-    slots.forEach((slot, i) => table.observe(slot, 100 + i, i));
-    slots.forEach((slot, i) => expect(table.peek(slot, i)).toBe(100 + i));
+    for (const [i, slot] of slots.entries()) table.observe(slot, 100 + i, i);
+    for (const [i, slot] of slots.entries()) expect(table.peek(slot, i)).toBe(100 + i);
   });
 
   it('decays as PeakEwma does: a peak at once, lower samples weighted by the time they stand for', () => {

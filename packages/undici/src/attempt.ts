@@ -4,6 +4,7 @@ import { dirname, join } from 'node:path';
 import type { Duplex } from 'node:stream';
 import type { Lease, Outcome } from '@endpoint-watch/balancer';
 import type { Dispatcher } from 'undici';
+import type { BalancedRequest } from './balanced-request.js';
 import type { ParsedHeaders, RawHeaders } from './caller-handler.js';
 
 type Handler = Dispatcher.DispatchHandler;
@@ -11,31 +12,11 @@ type Controller = Dispatcher.DispatchController;
 
 export const now = (): number => performance.now();
 
-/** What an attempt reports to (its `BalancedRequest`). */
-export interface AttemptOwner {
-  attemptStarted(attempt: Attempt): void;
-  attemptResponded(
-    attempt: Attempt,
-    statusCode: number,
-    rawHeaders: RawHeaders | undefined,
-    headers: ParsedHeaders | undefined,
-    statusMessage: string | undefined,
-  ): void;
-  attemptData(attempt: Attempt, chunk: Buffer): void;
-  attemptEnded(
-    attempt: Attempt,
-    rawTrailers: RawHeaders | undefined,
-    trailers: ParsedHeaders | undefined,
-  ): void;
-  attemptUpgraded(
-    attempt: Attempt,
-    statusCode: number,
-    rawHeaders: RawHeaders | undefined,
-    headers: ParsedHeaders | undefined,
-    socket: Duplex,
-  ): void;
-  attemptFailed(attempt: Attempt, error: Error): void;
-}
+/** What an attempt reports to: its request, which decides what reaches the caller. */
+export type AttemptOwner = Pick<
+  BalancedRequest,
+  'attemptStarted' | 'attemptResponded' | 'attemptData' | 'attemptEnded' | 'attemptUpgraded' | 'attemptFailed'
+>;
 
 /**
  * One attempt: the handler undici's pool drives for the request sent to one endpoint, and the

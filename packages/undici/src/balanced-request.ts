@@ -2,7 +2,7 @@ import type { Duplex } from 'node:stream';
 import { type Balancer, endpointKey, type Lease, type Outcome } from '@endpoint-watch/balancer';
 import type { Endpoint } from '@endpoint-watch/core';
 import { type Dispatcher, errors } from 'undici';
-import { type Attempt, type AttemptOwner, createAttempt, now } from './attempt.js';
+import { type Attempt, createAttempt, now } from './attempt.js';
 import {
   type CallerHandler,
   callerHandler,
@@ -74,7 +74,7 @@ export class EndpointOrigins {
  * callback (undici's RetryHandler and RedirectHandler do). A throw never travels to the dispatchers
  * below: an interceptor there would take it for the pod's failure.
  */
-export class BalancedRequest implements RequestControl, AttemptOwner {
+export class BalancedRequest implements RequestControl {
   readonly #settings: RequestSettings;
   readonly #dispatch: DispatchFn;
   #caller: CallerHandler;

@@ -7,6 +7,9 @@ type Controller = Dispatcher.DispatchController;
 export type RawHeaders = Buffer[];
 /** Response headers as the controller API hands them: an object by lower-case name. */
 export type ParsedHeaders = Parameters<NonNullable<Handler['onResponseStart']>>[2];
+/** Headers as an attempt got them: raw from a legacy attempt, both (raw if undici kept them) from the other. */
+type Raw = RawHeaders | undefined;
+type Parsed = ParsedHeaders | undefined;
 
 /** What the caller's handler may do to its request, whichever attempt is running. */
 export interface RequestControl {
@@ -29,29 +32,17 @@ export interface CallerHandler {
   /** The caller's handler object (its identity keys the failures remembered across re-dispatches). */
   readonly handler: Handler;
   start(): void;
-  /** Headers in the form the attempt got them (raw from a legacy attempt, both from the other). */
-  responseStart(
-    statusCode: number,
-    rawHeaders: RawHeaders | undefined,
-    headers: ParsedHeaders | undefined,
-    statusMessage: string | undefined,
-  ): void;
+  responseStart(status: number, rawHeaders: Raw, headers: Parsed, message: string | undefined): void;
   data(chunk: Buffer): void;
-  end(rawTrailers: RawHeaders | undefined, trailers: ParsedHeaders | undefined): void;
+  end(rawTrailers: Raw, trailers: Parsed): void;
   error(error: Error): void;
-  upgrade(
-    statusCode: number,
-    rawHeaders: RawHeaders | undefined,
-    headers: ParsedHeaders | undefined,
-    socket: Duplex,
-  ): void;
+  upgrade(statusCode: number, rawHeaders: Raw, headers: Parsed, socket: Duplex): void;
 }
 
-const parsed = (raw: RawHeaders | undefined, headers: ParsedHeaders | undefined): ParsedHeaders =>
-  headers ?? util.parseHeaders(raw ?? []);
+const parsed = (raw: Raw, headers: Parsed): ParsedHeaders => headers ?? util.parseHeaders(raw ?? []);
 
 /** Raw headers from parsed ones, as undici's own adapter makes them when the core gave none. */
-function raw(rawHeaders: RawHeaders | undefined, headers: ParsedHeaders | undefined): RawHeaders {
+function raw(rawHeaders: Raw, headers: Parsed): RawHeaders {
   if (rawHeaders !== undefined) return rawHeaders;
   const out: RawHeaders = [];
   for (const [name, value] of Object.entries(headers ?? {})) {
@@ -155,21 +146,16 @@ class ControllerCaller implements CallerHandler {
     this.handler.onRequestStart?.(this.controller, {});
   }
 
-  responseStart(
-    statusCode: number,
-    rawHeaders: RawHeaders | undefined,
-    headers: ParsedHeaders | undefined,
-    statusMessage: string | undefined,
-  ): void {
+  responseStart(status: number, rawHeaders: Raw, headers: Parsed, message: string | undefined): void {
     this.rawHeaders = rawHeaders;
-    this.handler.onResponseStart?.(this.controller, statusCode, parsed(rawHeaders, headers), statusMessage);
+    this.handler.onResponseStart?.(this.controller, status, parsed(rawHeaders, headers), message);
   }
 
   data(chunk: Buffer): void {
     this.handler.onResponseData?.(this.controller, chunk);
   }
 
-  end(rawTrailers: RawHeaders | undefined, trailers: ParsedHeaders | undefined): void {
+  end(rawTrailers: Raw, trailers: Parsed): void {
     this.rawTrailers = rawTrailers;
     this.handler.onResponseEnd?.(this.controller, parsed(rawTrailers, trailers));
   }
@@ -178,12 +164,7 @@ class ControllerCaller implements CallerHandler {
     this.handler.onResponseError?.(this.controller, error);
   }
 
-  upgrade(
-    statusCode: number,
-    rawHeaders: RawHeaders | undefined,
-    headers: ParsedHeaders | undefined,
-    socket: Duplex,
-  ): void {
+  upgrade(statusCode: number, rawHeaders: Raw, headers: Parsed, socket: Duplex): void {
     this.rawHeaders = rawHeaders;
     this.handler.onRequestUpgrade?.(this.controller, statusCode, parsed(rawHeaders, headers), socket);
   }
@@ -209,16 +190,11 @@ class LegacyCaller implements CallerHandler {
     this.handler.onConnect?.((reason) => request.abort(reason));
   }
 
-  responseStart(
-    statusCode: number,
-    rawHeaders: RawHeaders | undefined,
-    headers: ParsedHeaders | undefined,
-    statusMessage: string | undefined,
-  ): void {
+  responseStart(status: number, rawHeaders: Raw, headers: Parsed, message: string | undefined): void {
     const request = this.#request;
     this.#resume ??= () => request.resume();
     const response = raw(rawHeaders, headers);
-    if (this.handler.onHeaders?.(statusCode, response, this.#resume, statusMessage ?? '') === false) {
+    if (this.handler.onHeaders?.(status, response, this.#resume, message ?? '') === false) {
       request.pause();
     }
   }
@@ -227,7 +203,7 @@ class LegacyCaller implements CallerHandler {
     if (this.handler.onData?.(chunk) === false) this.#request.pause();
   }
 
-  end(rawTrailers: RawHeaders | undefined, trailers: ParsedHeaders | undefined): void {
+  end(rawTrailers: Raw, trailers: Parsed): void {
     this.handler.onComplete?.(raw(rawTrailers, trailers) as unknown as string[]);
   }
 
@@ -239,12 +215,7 @@ class LegacyCaller implements CallerHandler {
     this.handler.onError(error);
   }
 
-  upgrade(
-    statusCode: number,
-    rawHeaders: RawHeaders | undefined,
-    headers: ParsedHeaders | undefined,
-    socket: Duplex,
-  ): void {
+  upgrade(statusCode: number, rawHeaders: Raw, headers: Parsed, socket: Duplex): void {
     this.handler.onUpgrade?.(statusCode, raw(rawHeaders, headers), socket);
   }
 }

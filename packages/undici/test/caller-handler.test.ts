@@ -1,9 +1,7 @@
-import { BehaviorSubject } from 'rxjs';
 import { type Dispatcher, Pool } from 'undici';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { useAttemptForm } from '../src/attempt.js';
-import { type BalancedAgent, createBalancedAgent } from '../src/index.js';
-import { endpointSet, eventually, type PodRequest, type Pods, startPods, within } from './support.js';
+import { eventually, type PodRequest, useBalancedAgent, within } from './support.js';
 
 /**
  * `createBalancedAgent` speaks to each caller's handler in its own API (undici's legacy one, which
@@ -114,26 +112,18 @@ for (const form of ['legacy', 'controller'] as const) {
     describe(`createBalancedAgent through ${api.name}, ${form} attempts to the pools`, () => {
       beforeAll(() => useAttemptForm(form));
       afterAll(() => useAttemptForm(undefined));
-      let pods: Pods | undefined;
-      let agent: BalancedAgent | undefined;
-      afterEach(async () => {
-        await agent?.destroy().catch(() => undefined);
-        await pods?.close();
-        agent = undefined;
-        pods = undefined;
-      });
+      const balanced = useBalancedAgent();
 
       /** Pods on 127.0.0.2…; `dead`: 127.0.0.5 (nothing listens) comes first in round-robin. */
       async function setup(count: number, balancer = {}, dead = false) {
-        pods = await startPods(count);
-        const addresses = dead ? ['127.0.0.5', ...pods.addresses] : pods.addresses;
-        agent = createBalancedAgent(
-          { endpoints: new BehaviorSubject(endpointSet(addresses, pods.port)) },
+        const { pods, agent } = await balanced(
+          count,
           { balancer: { strategy: 'round-robin', random: () => 0, ...balancer } },
+          { initial: (addresses) => (dead ? ['127.0.0.5', ...addresses] : addresses) },
         );
         const send = (path: string, method = 'GET') => {
           const recording = api.record();
-          agent?.dispatch({ origin: `http://web.shop.svc:${pods?.port}`, path, method }, recording.handler);
+          agent.dispatch({ origin: `http://web.shop.svc:${pods.port}`, path, method }, recording.handler);
           return recording;
         };
         return { pods, agent, send };
@@ -141,7 +131,7 @@ for (const form of ['legacy', 'controller'] as const) {
 
       it('gets what undici’s own Pool gives the same handler (status, headers, body)', async () => {
         const { pods, send } = await setup(1);
-        const balanced = await within(send('/same').done, 5_000, 'the balanced request');
+        const viaAgent = await within(send('/same').done, 5_000, 'the balanced request');
         const pool = new Pool(`http://${pods.addresses[0]}:${pods.port}`);
         try {
           const direct = api.record();
@@ -150,16 +140,16 @@ for (const form of ['legacy', 'controller'] as const) {
             direct.handler,
           );
           const plain = await within(direct.done, 5_000, 'the request through a plain Pool');
-          expect(balanced.error).toBeUndefined();
-          expect(balanced.status).toBe(plain.status);
-          expect(stable(balanced.raw)).toEqual(stable(plain.raw));
-          expect(stable(balanced.raw).length).toBeGreaterThan(0);
+          expect(viaAgent.error).toBeUndefined();
+          expect(viaAgent.status).toBe(plain.status);
+          expect(stable(viaAgent.raw)).toEqual(stable(plain.raw));
+          expect(stable(viaAgent.raw).length).toBeGreaterThan(0);
           if (api.name === 'the controller handler API') {
-            expect(Object.keys(balanced.headers ?? {}).sort()).toEqual(
+            expect(Object.keys(viaAgent.headers ?? {}).sort()).toEqual(
               Object.keys(plain.headers ?? {}).sort(),
             );
           }
-          expect(JSON.parse(balanced.body)).toMatchObject({
+          expect(JSON.parse(viaAgent.body)).toMatchObject({
             url: '/same',
             host: `web.shop.svc:${pods.port}`,
           });
