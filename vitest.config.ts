@@ -23,6 +23,7 @@ export default defineConfig({
       'packages/*/test/**/*.test.ts',
       'examples/*/test/**/*.test.ts',
       'reliability/test/**/*.test.ts',
+      'packaging/test/**/*.test.ts',
     ],
     testTimeout: 20_000,
     hookTimeout: 20_000,

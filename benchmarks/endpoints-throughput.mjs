@@ -22,6 +22,8 @@ import {
 import { realisticEndpointSlices } from '@endpoint-watch/testing';
 import { filter, firstValueFrom, tap } from 'rxjs';
 import { request } from 'undici';
+import { parseWatchLines } from './lib/floor.mjs';
+import { readinessFlips } from './lib/scenarios.mjs';
 
 const ENDPOINTS = Number(process.env.BENCH_ENDPOINTS ?? 10_000);
 const MODIFICATIONS = Number(process.env.BENCH_MODIFICATIONS ?? 2_000);
@@ -42,23 +44,13 @@ const listBody = Buffer.from(
 );
 
 // Each modification flips one endpoint's readiness; the last one makes 10.x "not ready" for good.
-const lines = [];
-const state = structuredClone(slices);
-let lastAddress;
-for (let m = 0; m < MODIFICATIONS; m++) {
-  const slice = state[m % state.length];
-  const endpoint = slice.endpoints[Math.floor(m / state.length) % slice.endpoints.length];
-  endpoint.conditions = { ...endpoint.conditions, ready: !endpoint.conditions.ready };
-  slice.metadata.resourceVersion = String(++rv);
-  slice.metadata.managedFields[0].time = new Date(Date.UTC(2026, 10, 30, 0, 0, m % 60)).toISOString();
-  lines.push(`${JSON.stringify({ type: 'MODIFIED', object: slice })}\n`);
-  lastAddress = endpoint.addresses[0];
-}
-const lastReady = state.flatMap((s) => s.endpoints).find((e) => e.addresses[0] === lastAddress)
-  .conditions.ready;
-const watchBody = Buffer.from(lines.join(''));
-const finalRv = String(rv);
-const expectedReady = state.flatMap((s) => s.endpoints).filter((e) => e.conditions.ready).length;
+const {
+  body: watchBody,
+  resourceVersion: finalRv,
+  lastAddress,
+  lastReady,
+  readyCount: expectedReady,
+} = readinessFlips(slices, MODIFICATIONS, rv);
 
 const server = createServer((req, res) => {
   const url = new URL(req.url, 'http://x');
@@ -84,21 +76,7 @@ async function baseline() {
   const list = await request(`${origin}${path}?labelSelector=x`);
   JSON.parse(await list.body.text());
   const watch = await request(`${origin}${path}?watch=true`);
-  let pending = Buffer.alloc(0);
-  let seen = 0;
-  for await (const chunk of watch.body) {
-    let buffer = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-    let newline = buffer.indexOf(10);
-    while (newline !== -1) {
-      JSON.parse(buffer.toString('utf8', 0, newline));
-      seen += 1;
-      buffer = buffer.subarray(newline + 1);
-      newline = buffer.indexOf(10);
-    }
-    pending = buffer;
-    if (seen === MODIFICATIONS) break;
-  }
-  watch.body.destroy();
+  await parseWatchLines(watch.body, MODIFICATIONS);
   return performance.now() - started;
 }
 

@@ -28,11 +28,11 @@ beforeAll(async () => {
   await plane().admin.createNode('node-a', { zone: 'zone-a' });
 });
 
-const ENDPOINTS_RULE = { apiGroups: [''], resources: ['endpoints'], verbs: ['get', 'list', 'watch'] };
+const ENDPOINTS_RULE = { apiGroups: [''], resources: ['endpoints'], verbs: ['list', 'watch'] };
 const SLICES_RULE = {
   apiGroups: ['discovery.k8s.io'],
   resources: ['endpointslices'],
-  verbs: ['get', 'list', 'watch'],
+  verbs: ['list', 'watch'],
 };
 
 /** A namespace with the `blog` Service and a ServiceAccount holding exactly `rules`, mounted as in a pod. */

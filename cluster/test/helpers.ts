@@ -1,7 +1,13 @@
 /** Shared pieces of the cluster tests: a control plane per file, SDK clients for it, recorders of streams. */
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { createKubeClient, type EndpointSet, type KubeClient, loadKubeConfig } from '@endpoint-watch/core';
+import {
+  createKubeClient,
+  type EndpointSet,
+  type KubeClient,
+  type KubeClientOptions,
+  loadKubeConfig,
+} from '@endpoint-watch/core';
 import {
   type ControlPlane,
   type ControlPlaneOptions,
@@ -30,11 +36,12 @@ export function useControlPlane(options: ControlPlaneOptions = {}): () => Contro
 export function clientFor(
   plane: ControlPlane,
   options: { token?: string; server?: string; tlsServerName?: string; namespace?: string } = {},
+  clientOptions: KubeClientOptions = {},
 ): KubeClient {
   const dir = mkdtempSync(join(plane.dir, 'client-'));
   const path = join(dir, 'kubeconfig');
   writeFileSync(path, plane.kubeconfig(options), { mode: 0o600 });
-  return createKubeClient(loadKubeConfig({ kubeconfig: path, env: {} }));
+  return createKubeClient(loadKubeConfig({ kubeconfig: path, env: {} }), clientOptions);
 }
 
 /** Every value a stream emits, with a bounded wait for one that satisfies a predicate. */

@@ -115,7 +115,8 @@ function watchAll(client: KubeClient): { sets: Recorder<EndpointSet>[]; health: 
   const sets: Recorder<EndpointSet>[] = [];
   const health: Recorder<WatchHealth>[] = [];
   for (let i = 0; i < SERVICES; i++) {
-    const options = { service: `svc-${i}`, namespace: NS, port: 'http' };
+    // One stream per Service (this file is about streams and connections; see namespace-watch.test.ts).
+    const options = { service: `svc-${i}`, namespace: NS, port: 'http', scope: 'service' as const };
     sets.push(new Recorder(watchEndpoints(client, options)));
     health.push(new Recorder(watchEndpointsHealth(client, options)));
   }

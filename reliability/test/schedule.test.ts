@@ -130,6 +130,7 @@ describe('the chaos report', () => {
       },
     ],
     convergenceBoundMs: 10_000,
+    eventLoopLagMaxMs: 12,
   };
 
   it('names the seed, the time, the stream, what was expected and seen, and the faults just before', () => {

@@ -2,7 +2,9 @@
 // (KUBERNETES_SERVICE_HOST=127.0.0.1) with a certificate valid only for cluster.condi.me, and a
 // service-account directory with the token, the CA and the namespace.
 import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
+import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -15,7 +17,9 @@ import {
 } from '@endpoint-watch/testing';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 // @ts-expect-error: a plain .mjs example without type declarations
-import { watchBlog } from '../watch-blog.mjs';
+import { BLOG_STORY } from '../embedded-cluster.mjs';
+// @ts-expect-error: a plain .mjs example without type declarations
+import { runProgram, watchBlog } from '../watch-blog.mjs';
 
 const NAMESPACE = 'web';
 let server: FakeApiServer;
@@ -131,34 +135,117 @@ describe('seed-blog: the ready addresses of the blog Service, from inside a pod'
     await expect(watchBlog({ env: {}, serviceAccountDir: dir })).rejects.toThrow(/KUBERNETES_SERVICE_HOST/);
   });
 
+  /** The program in-process: exit code, stdout lines, stderr lines. */
+  async function program(argv: string[], programEnv: Record<string, string>) {
+    const out: string[] = [];
+    const err: string[] = [];
+    const code = (await runProgram({
+      argv,
+      env: programEnv,
+      print: (line: string) => out.push(line),
+      warn: (line: string) => err.push(...line.split('\n')),
+      stepMs: 0,
+    })) as number;
+    return { code, out, err };
+  }
+  const STORY_LINES = [
+    'blog: 10.1.0.4:8080 10.1.0.5:8080',
+    'blog: 10.1.0.4:8080 10.1.0.5:8080 10.1.0.6:8080',
+    'blog: (none ready)',
+    'blog: 10.1.0.7:8080',
+  ];
+
+  it('outside a pod the program runs against an embedded cluster, plays its story and ends with 0', async () => {
+    expect(BLOG_STORY).toHaveLength(STORY_LINES.length);
+    for (const argv of [[], ['--source', 'endpointslices']]) {
+      const run = await program(argv, {});
+      expect(run.out).toEqual(STORY_LINES);
+      expect(run.err).toHaveLength(1);
+      expect(run.err[0]).toMatch(
+        /^seed-blog: not in a pod \(KUBERNETES_SERVICE_HOST is not set\): watching an embedded cluster, the fake apiserver of @endpoint-watch\/testing at https:\/\/127\.0\.0\.1:\d+ /,
+      );
+      expect(run.code).toBe(0);
+    }
+  });
+
+  it('a real cluster it cannot reach: exit 1 with what failed and what to check, no stack trace', async () => {
+    const closed = createServer();
+    closed.listen(0, '127.0.0.1');
+    await once(closed, 'listening');
+    const address = closed.address();
+    const port = String(typeof address === 'object' && address ? address.port : 0);
+    await new Promise((resolve) => closed.close(resolve));
+    const run = await program(['--service-account-dir', dir], { ...env, KUBERNETES_SERVICE_PORT: port });
+    expect(run.code).toBe(1);
+    expect(run.out).toEqual([]);
+    expect(run.err).toEqual([
+      `seed-blog: cannot watch Service blog: GET /api/v1/namespaces/${NAMESPACE}/endpoints: cannot reach https://127.0.0.1:${port} (ECONNREFUSED)`,
+      `Is KUBERNETES_SERVICE_HOST=127.0.0.1 KUBERNETES_SERVICE_PORT=${port} the apiserver, reachable from here?`,
+    ]);
+  });
+
+  it('the program stops on a 403 or a wrong CLUSTER_NAME before the first set, saying what to do', async () => {
+    server.faults.failNext(Number.POSITIVE_INFINITY, 403, { reason: 'Forbidden', message: 'forbidden' });
+    const forbidden = await program(['--service-account-dir', dir, '--source', 'endpointslices'], env);
+    expect(forbidden.code).toBe(1);
+    expect(forbidden.err.at(-1)).toBe(
+      "Grant list and watch on endpointslices.discovery.k8s.io in the namespace to the pod's service account.",
+    );
+    server.faults.clear();
+    const wrongName = await program(['--service-account-dir', dir], {
+      ...env,
+      CLUSTER_NAME: 'other.example',
+    });
+    expect(wrongName.code).toBe(1);
+    expect(wrongName.err[0]).toMatch(
+      /^seed-blog: cannot watch Service blog: .*not valid for the name "other\.example"/,
+    );
+    expect(wrongName.err.at(-1)).toBe('Set CLUSTER_NAME to a name the apiserver certificate carries.');
+  });
+
   const script = fileURLToPath(new URL('../watch-blog.mjs', import.meta.url));
   const built = existsSync(fileURLToPath(new URL('../../../packages/core/dist/index.js', import.meta.url)));
+  /** The program as a child process with only `childEnv`; killed after the test if still running. */
+  function spawnProgram(args: string[], childEnv: Record<string, string>) {
+    const child = spawn(process.execPath, [script, ...args], {
+      env: { PATH: process.env.PATH ?? '', ...childEnv },
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    stops.push(async () => {
+      child.kill('SIGKILL');
+      await exited;
+    });
+    const output = { stdout: '', stderr: '' };
+    child.stdout.on('data', (chunk) => {
+      output.stdout += chunk;
+    });
+    child.stderr.on('data', (chunk) => {
+      output.stderr += chunk;
+    });
+    return { child, exited, output };
+  }
+
   it.skipIf(!built)(
     `${built ? '' : '(SKIPPED: packages/core is not built; run `pnpm build`) '}runs as a program and exits cleanly on SIGTERM`,
     async () => {
       server.upsert(blogEndpoints(['10.1.0.4', '10.1.0.5']));
-      const child = spawn(process.execPath, [script, '--service-account-dir', dir, '--source', 'endpoints'], {
-        env: { PATH: process.env.PATH ?? '', ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-      stops.push(async () => {
-        child.kill('SIGKILL');
-        await exited;
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (chunk) => {
-        stdout += chunk;
-      });
-      child.stderr.on('data', (chunk) => {
-        stderr += chunk;
-      });
-      await eventually(() => stdout.includes('\n'), `the first line (stderr: ${stderr})`);
-      expect(stdout).toBe('blog: 10.1.0.4:8080 10.1.0.5:8080\n');
+      const { child, exited, output } = spawnProgram(
+        ['--service-account-dir', dir, '--source', 'endpoints'],
+        env,
+      );
+      await eventually(() => output.stdout.includes('\n'), `the first line (stderr: ${output.stderr})`);
+      expect(output.stdout).toBe('blog: 10.1.0.4:8080 10.1.0.5:8080\n');
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
-      expect(stderr).toBe('');
+      expect(output.stderr).toBe('');
     },
   );
+
+  it.skipIf(!built)('as a program outside a pod: the embedded cluster, its story, exit 0', async () => {
+    const { exited, output } = spawnProgram([], {});
+    expect(await exited).toBe(0);
+    expect(output.stdout).toBe(`${STORY_LINES.join('\n')}\n`);
+    expect(output.stderr).toMatch(/^seed-blog: not in a pod .*\n$/);
+  });
 });

@@ -11,6 +11,8 @@ import { UsageError } from './errors.js';
 export const DEFAULT_DEMO_DURATION_S = 30;
 export const DEFAULT_RATE = 150;
 export const DEFAULT_CONCURRENCY = 8;
+/** The shortest --duration that plays the demo's whole story (checked against the script by a test). */
+export const FULL_STORY_S = 7;
 
 export interface DemoOptions {
   /** The scripted story is paced over this many seconds, then the demo ends with its summary. */
@@ -55,10 +57,12 @@ Commands:
   help [command]        this text, or a command's options
 
 Options:
-  -h, --help            show help
+  -h, --help            show help (also: endpoint-watch <command> --help)
   -v, --version         show the version
 
-Exit codes: 0 done (also after Ctrl-C), 1 runtime error, 2 wrong command line.`;
+Through a package script, flags follow a lone --: pnpm demo -- --duration 20
+
+Exit codes: 0 done (also after Ctrl-C and --help), 1 runtime error, 2 wrong or missing command line.`;
 
 export const DEMO_USAGE = `Usage: endpoint-watch demo [--duration <s>] [--no-tty] [--rate <n>] [--concurrency <n>] [--strategy <name>]
 
@@ -68,33 +72,48 @@ version and scales down while a client sends steady traffic through createBalanc
 --duration, or on Ctrl-C, with a summary of every request and attempt.
 
 Options:
-  --duration <s>        the story is paced over this many seconds (default ${DEFAULT_DEMO_DURATION_S}, 3 to 3600)
+  --duration <s>        the story is paced over this many seconds once the cluster is up (default
+                        ${DEFAULT_DEMO_DURATION_S}, 3 to 3600; shorter than ${FULL_STORY_S}, it runs the steps that fit)
   --no-tty              plain periodic lines instead of the live view (automatic when not a terminal)
   --rate <n>            requests per second at most (default ${DEFAULT_RATE}, 1 to 2000)
   --concurrency <n>     requests in flight at most (default ${DEFAULT_CONCURRENCY}, 1 to 256)
-  --strategy <name>     ${STRATEGIES.join(' | ')} (default least-request)`;
+  --strategy <name>     ${STRATEGIES.join(' | ')} (default least-request)
+  -h, --help            this text`;
 
 export const WATCH_USAGE = `Usage: endpoint-watch watch <service> [options]
 
 Shows the endpoints of a Service live: address, pod, node, zone, ready/serving/terminating, and the
-health of the watch. Reads ~/.kube/config, KUBECONFIG, or the in-cluster service account.
+health of the watch.
+
+Configuration, the first that exists: --kubeconfig <path>; else KUBECONFIG (a list of files,
+merged; ~/.kube/config is then not read); else ~/.kube/config; else the in-cluster service account
+(when KUBERNETES_SERVICE_HOST is set).
 
 Options:
-  -n, --namespace <ns>      namespace of the Service (default: the context's)
+  -n, --namespace <ns>      namespace of the Service (default: the context's or the pod's, else default)
   --context <name>          kubeconfig context (default: current-context)
-  --kubeconfig <path>       kubeconfig file (default: KUBECONFIG, then ~/.kube/config, then in-cluster)
-  --port <name|number>      Service port (required when the Service has several)
+  --kubeconfig <path>       kubeconfig file
+  --port <name|number>      the port's name, or the pods' port number (targetPort, e.g. 8080 for
+                            a Service 80 -> 8080); required when the Service has several
   --source <source>         ${SOURCES.join(' | ')} (default endpointslices)
   --json                    one JSON endpoint set per line, on every change (for scripts)
   --tls-server-name <name>  verify the apiserver certificate against this name
   --no-tty                  plain lines instead of the live view (automatic when not a terminal)
+  -h, --help                this text
 
-Needs list and watch on endpointslices.discovery.k8s.io (or endpoints) in the namespace.`;
+RBAC: list and watch on endpointslices.discovery.k8s.io in the Service's namespace
+(with --source endpoints: list and watch on endpoints).`;
 
-/** Parses `argv` (without node and the script). Throws `UsageError`. */
+/**
+ * Parses `argv` (without node and the script). Throws `UsageError`, naming the subcommand whose
+ * command line is wrong so that the advice points to its help.
+ */
 export function parseCommandLine(argv: readonly string[]): Command {
-  const [first, ...rest] = argv;
-  if (first === undefined || first === '-h' || first === '--help') return { command: 'help' };
+  const [first, ...rest] = skipRunSeparator(argv);
+  if (first === undefined) {
+    throw new UsageError('a command is needed: endpoint-watch demo, or endpoint-watch watch <service>');
+  }
+  if (first === '-h' || first === '--help') return { command: 'help' };
   if (first === '-v' || first === '--version') return { command: 'version' };
   switch (first) {
     case 'help': {
@@ -104,15 +123,36 @@ export function parseCommandLine(argv: readonly string[]): Command {
       throw new UsageError(`no help for "${topic}": the commands are demo and watch`);
     }
     case 'demo':
-      return parseDemo(rest);
+      return forCommand('demo', () => parseDemo(skipRunSeparator(rest)));
     case 'watch':
-      return parseWatch(rest);
+      return forCommand('watch', () => parseWatch(skipRunSeparator(rest)));
     default:
       throw new UsageError(
         first.startsWith('-')
           ? `expected a command before ${first}: demo or watch`
           : `unknown command "${first}": the commands are demo and watch`,
       );
+  }
+}
+
+/**
+ * `pnpm demo -- --duration 20` and `npm run x -- …` hand the CLI a lone `--` before its own flags:
+ * one in first place is skipped. Anywhere else `--` keeps its meaning, the end of the options
+ * (`watch -- <service>`), which `parseArgs` implements.
+ */
+function skipRunSeparator(args: readonly string[]): readonly string[] {
+  return args[0] === '--' ? args.slice(1) : args;
+}
+
+/** Rethrows a `UsageError` as one of `command`, so that its advice points to `command --help`. */
+function forCommand(command: 'demo' | 'watch', parse: () => Command): Command {
+  try {
+    return parse();
+  } catch (error) {
+    if (error instanceof UsageError && error.command === undefined) {
+      throw new UsageError(error.message, { command });
+    }
+    throw error;
   }
 }
 

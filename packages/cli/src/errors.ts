@@ -11,10 +11,18 @@ export const EXIT_USAGE = 2;
 /** The command line is wrong (unknown option, missing value, bad number, …): exit code 2. */
 export class UsageError extends Error {
   readonly exitCode = EXIT_USAGE;
-  constructor(message: string) {
+  /** The subcommand whose command line is wrong: its help is the one to read. */
+  readonly command: string | undefined;
+  constructor(message: string, options: { command?: string } = {}) {
     super(message);
     this.name = 'UsageError';
+    this.command = options.command;
   }
+}
+
+/** `Run 'endpoint-watch watch --help' for usage.`: the help of the command that was wrong. */
+export function helpPointer(command: string | undefined): string {
+  return `Run 'endpoint-watch ${command === undefined ? '' : `${command} `}--help' for usage.`;
 }
 
 export interface Explanation {
@@ -32,23 +40,16 @@ export interface ErrorContext {
 /**
  * Errors the user must fix before a watch can ever work (wrong identity, RBAC, TLS, nothing listening):
  * before the first sync `watch` stops on them instead of retrying forever. After a first sync every error
- * is shown and retried, since the watch keeps serving the last good state.
+ * is shown and retried, since the watch keeps serving the last good state. The SDK's own rule.
  */
-export function needsUserAction(error: unknown): boolean {
-  if (error instanceof KubeApiError) return [401, 403, 404].includes(error.statusCode);
-  if (error instanceof KubeTransportError) {
-    return ['ERR_KUBE_TLS_NAME', 'ERR_KUBE_TLS_TRUST', 'ERR_KUBE_UNREACHABLE'].includes(error.code);
-  }
-  return error instanceof KubeConfigError || errorCode(error) === 'ERR_EXEC_CREDENTIAL';
-}
+export { needsUserAction } from '@endpoint-watch/core';
 
 /** The message and advice for any error a command can end with. */
 export function explainError(error: unknown, context: ErrorContext = {}): Explanation {
-  if (error instanceof UsageError)
-    return { message: error.message, hint: "Run 'endpoint-watch --help' for usage." };
+  if (error instanceof UsageError) return { message: error.message, hint: helpPointer(error.command) };
   if (error instanceof KubeConfigError) {
     return {
-      message: error.message,
+      message: inCliTerms(error.message),
       hint: /context "[^"]*" not found|no current-context/i.test(error.message)
         ? 'List the contexts with `kubectl config get-contexts`; choose one with --context, or another file with --kubeconfig.'
         : 'Point to a kubeconfig with --kubeconfig (or KUBECONFIG), choose a context with --context, or run inside a pod.',
@@ -59,12 +60,12 @@ export function explainError(error: unknown, context: ErrorContext = {}): Explan
     switch (error.code) {
       case 'ERR_KUBE_TLS_NAME':
         return {
-          message: error.message,
+          message: withoutAdvice(error.message),
           hint: 'Pass the name the apiserver certificate was issued for with --tls-server-name <name> (kubeconfig: tls-server-name).',
         };
       case 'ERR_KUBE_TLS_TRUST':
         return {
-          message: error.message,
+          message: withoutAdvice(error.message),
           hint: "Check the cluster's certificate-authority(-data) in the kubeconfig (in a pod: ca.crt of the service account).",
         };
       case 'ERR_KUBE_UNREACHABLE':
@@ -77,10 +78,27 @@ export function explainError(error: unknown, context: ErrorContext = {}): Explan
     }
   }
   if (errorCode(error) === 'ERR_PORT_SELECTION') {
-    return { message: messageOf(error), hint: 'Choose one with --port <name or number>.' };
+    // The SDK says "choose one with the port option"; the hint says it in the CLI's terms, once.
+    return {
+      message: messageOf(error).replace(/; choose one with the port option:/, ':'),
+      hint: 'Choose one with --port <name or number>.',
+    };
   }
   if (error instanceof EndpointWatchError) return { message: `${error.message} (${error.code})` };
   return { message: messageOf(error) };
+}
+
+/**
+ * The SDK's TLS messages end with advice in SDK terms (`set tlsServerName …`, `check the CA …`); the
+ * hint gives it in CLI terms, so it is said once: the message keeps what happened.
+ */
+function withoutAdvice(message: string): string {
+  return message.replace(/; (?:set tlsServerName|check the CA) .*?\.(?= No credentials|$)/, '.');
+}
+
+/** `tried: options.server (not given), options.kubeconfig (not given), …` in the CLI's words. */
+function inCliTerms(message: string): string {
+  return message.replace('options.server (not given), ', '').replaceAll('options.kubeconfig', '--kubeconfig');
 }
 
 /** How a healthy watch ends when its connection goes: routine enough to be told in plain words. */

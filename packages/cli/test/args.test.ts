@@ -76,11 +76,41 @@ describe('parseCommandLine', () => {
   });
 
   it('help and version in every spelling', () => {
-    expect(parseCommandLine([])).toEqual({ command: 'help' });
     expect(parseCommandLine(['--help'])).toEqual({ command: 'help' });
+    expect(parseCommandLine(['-h'])).toEqual({ command: 'help' });
+    expect(parseCommandLine(['help'])).toEqual({ command: 'help' });
+    expect(parseCommandLine(['help', 'demo'])).toEqual({ command: 'help', topic: 'demo' });
+    expect(parseCommandLine(['demo', '--help'])).toEqual({ command: 'help', topic: 'demo' });
+    expect(parseCommandLine(['watch', '-h'])).toEqual({ command: 'help', topic: 'watch' });
+    expect(parseCommandLine(['watch', 'web', '--help'])).toEqual({ command: 'help', topic: 'watch' });
     expect(parseCommandLine(['help', 'watch'])).toEqual({ command: 'help', topic: 'watch' });
     expect(parseCommandLine(['demo', '-h'])).toEqual({ command: 'help', topic: 'demo' });
     expect(parseCommandLine(['-v'])).toEqual({ command: 'version' });
+  });
+
+  it('skips the lone -- that pnpm/npm run put before the flags; elsewhere -- ends the options', () => {
+    expect(parseCommandLine(['demo', '--', '--duration', '20'])).toEqual(
+      parseCommandLine(['demo', '--duration', '20']),
+    );
+    expect(parseCommandLine(['--', 'demo', '--rate', '5'])).toEqual(
+      parseCommandLine(['demo', '--rate', '5']),
+    );
+    expect(parseCommandLine(['watch', '--', 'web', '-n', 'shop'])).toEqual(
+      parseCommandLine(['watch', 'web', '-n', 'shop']),
+    );
+    expect(usageError(['watch', 'web', '--', '--json'])).toBe('watch takes one Service, got also: --json');
+    expect(usageError(['demo', '--rate', '5', '--', '--duration', '20'])).toBe(
+      'demo takes no argument "--duration"',
+    );
+  });
+
+  it('no command is a wrong command line, not help', () => {
+    expect(usageError([])).toBe(
+      'a command is needed: endpoint-watch demo, or endpoint-watch watch <service>',
+    );
+    expect(usageError(['--'])).toBe(
+      'a command is needed: endpoint-watch demo, or endpoint-watch watch <service>',
+    );
   });
 
   it('names what is wrong', () => {
@@ -117,17 +147,47 @@ describe('parseCommandLine', () => {
 });
 
 describe('main: exit codes', () => {
-  it('2 for a wrong command line, with the message and a pointer to --help on stderr', async () => {
+  it("2 for a wrong command line, with the message and a pointer to the command's --help on stderr", async () => {
     const io = captureIo();
     expect(await main(['demo', '--duration', 'x'], io)).toBe(2);
     expect(io.stdout.text).toBe('');
     expect(io.stderr.text).toBe(
-      `endpoint-watch: --duration must be a number from 3 to 3600, got "x"\nRun 'endpoint-watch --help' for usage.\n`,
+      `endpoint-watch: --duration must be a number from 3 to 3600, got "x"\nRun 'endpoint-watch demo --help' for usage.\n`,
     );
 
     const unknown = captureIo();
     expect(await main(['watch', 'web', '--namespace'], unknown)).toBe(2);
-    expect(unknown.stderr.text).toContain('--namespace needs a value');
+    expect(unknown.stderr.text).toBe(
+      `endpoint-watch: --namespace needs a value\nRun 'endpoint-watch watch --help' for usage.\n`,
+    );
+
+    const none = captureIo();
+    expect(await main([], none)).toBe(2);
+    expect(none.stdout.text).toBe('');
+    expect(none.stderr.text).toContain(`Run 'endpoint-watch --help' for usage.`);
+
+    const wrongCommand = captureIo();
+    expect(await main(['deploy'], wrongCommand)).toBe(2);
+    expect(wrongCommand.stderr.text).toContain(`Run 'endpoint-watch --help' for usage.`);
+  });
+
+  it('0 for --help, -h and help <command>, usage on stdout, nothing on stderr', async () => {
+    const cases: [string[], string][] = [
+      [['--help'], 'Usage: endpoint-watch <command>'],
+      [['-h'], 'Usage: endpoint-watch <command>'],
+      [['help'], 'Usage: endpoint-watch <command>'],
+      [['help', 'demo'], 'Usage: endpoint-watch demo'],
+      [['demo', '--help'], 'Usage: endpoint-watch demo'],
+      [['demo', '--', '-h'], 'Usage: endpoint-watch demo'],
+      [['watch', '-h'], 'Usage: endpoint-watch watch <service>'],
+      [['watch', 'web', '--help'], 'Usage: endpoint-watch watch <service>'],
+    ];
+    for (const [argv, usage] of cases) {
+      const io = captureIo();
+      expect(await main(argv, io), argv.join(' ')).toBe(0);
+      expect(io.stdout.text.startsWith(usage), argv.join(' ')).toBe(true);
+      expect(io.stderr.text).toBe('');
+    }
   });
 
   it('0 for help and version, on stdout', async () => {

@@ -3,12 +3,16 @@
  * The assertions are about counts adding up and what is printed, never about timings.
  */
 import { describe, expect, it } from 'vitest';
+import { FULL_STORY_S } from '../src/args.js';
 import { demoCommand } from '../src/commands/demo.js';
+import type { DemoCluster } from '../src/demo/cluster.js';
+import { demoStory, fullStoryDurationS, MIN_STEP_GAP_MS } from '../src/demo/script.js';
 import type { DemoSummary } from '../src/demo/summary.js';
 import { stripAnsi } from '../src/view/table.js';
 import { captureIo, waitFor } from './support.js';
 
-const options = { durationS: 5, tty: false, rate: 150, concurrency: 8, strategy: 'least-request' as const };
+// The shortest duration that plays the whole story (fullStoryDurationS).
+const options = { durationS: 7, tty: false, rate: 150, concurrency: 8, strategy: 'least-request' as const };
 
 /** The summary table as printed: [pod, endpoint, fate, attempts, ok, failed] per row, and the total row. */
 function printedTable(lines: string[]) {
@@ -47,11 +51,14 @@ function expectCountsAddUp(summary: DemoSummary) {
 }
 
 describe('demo', () => {
-  it('--duration 5 without a terminal: plain lines, the whole story, a summary whose counts add up', async () => {
+  it('--duration 7 without a terminal: plain lines, the whole story, a summary whose counts add up', async () => {
     const io = captureIo(); // stdout is not a terminal, though the live view was not turned off
     const summary = await demoCommand({ ...options, tty: true }, io);
     const lines = io.stdout.lines();
 
+    expect(fullStoryDurationS(demoStory({} as DemoCluster), MIN_STEP_GAP_MS)).toBe(options.durationS);
+    expect(FULL_STORY_S).toBe(options.durationS); // what --help says
+    expect(lines.some((line) => line.includes('story cut short'))).toBe(false);
     expect(summary.endedBy).toBe('duration');
     expect(summary.requests.sent).toBeGreaterThan(0);
     // one shared schedule of slots: never above --rate, whatever the machine's load

@@ -124,6 +124,64 @@ describe('renderLive (watch)', () => {
     expect(plain.filter((line) => line.includes('event ')).length).toBeGreaterThanOrEqual(3);
   });
 
+  it('narrow: the conditions STATE sums up go first, then zone, then node; pod and state stay', () => {
+    const header = (width: number) => {
+      const lines = renderLive(watchView(), { width, height: 40, color: false });
+      for (const line of lines) expect(visibleLength(line)).toBeLessThanOrEqual(width - 1);
+      return lines
+        .find((line) => line.includes('ENDPOINT'))
+        ?.trim()
+        .split(/\s{2,}/);
+    };
+    expect(header(160)).toEqual([
+      'ENDPOINT',
+      'POD',
+      'NODE',
+      'ZONE',
+      'STATE',
+      'READY',
+      'SERVING',
+      'TERMINATING',
+    ]);
+    expect(header(80)).toEqual(['ENDPOINT', 'POD', 'NODE', 'ZONE', 'STATE']);
+    expect(header(60)).toEqual(['ENDPOINT', 'POD', 'NODE', 'STATE']);
+    expect(header(50)).toEqual(['ENDPOINT', 'POD', 'STATE']);
+    const narrow = renderLive(watchView(), { width: 50, height: 40, color: false });
+    expect(narrow.join('\n')).toContain('○ 127.0.0.3:8080  web-3  terminating, serving');
+  });
+
+  it('advice under the table is wrapped at 80 columns, not cut', () => {
+    const lines = renderLive(watchView({ set: set([]) }), { width: 80, height: 40, color: false });
+    for (const line of lines) expect(visibleLength(line)).toBeLessThanOrEqual(79);
+    const start = lines.findIndex((line) => line.startsWith(' no endpoints:'));
+    expect(start).toBeGreaterThan(0);
+    const advice = lines.slice(start, lines.indexOf('', start)).map((line) => line.trim());
+    expect(advice.join(' ')).toBe(
+      'no endpoints: does the selector of Service shop/web match running pods? ' +
+        'See: kubectl get service web -n shop -o wide (SELECTOR, PORTS); kubectl get endpointslices -n shop -l kubernetes.io/service-name=web (ENDPOINTS)',
+    );
+    expect(lines.join('\n')).not.toContain('…');
+  });
+
+  it("a synced watch's notice (no slice for the Service at all) shows under the health line, wrapped", () => {
+    const notice =
+      'no EndpointSlice in namespace shop carries kubernetes.io/service-name=web: the Service does not exist (check the name and namespace)';
+    const lines = renderLive(watchView({ set: set([]), health: { ...synced, notice } }), {
+      width: 80,
+      height: 40,
+      color: false,
+    });
+    for (const line of lines) expect(visibleLength(line)).toBeLessThanOrEqual(79);
+    expect(lines[1]).toBe('watch   synced · rv 7 · for 2.0 s · endpointslices · no endpoints');
+    const told = lines.slice(
+      2,
+      lines.findIndex((line) => line.startsWith('from ')),
+    );
+    expect(told[0]?.startsWith('        ↳ no EndpointSlice')).toBe(true);
+    expect(told.slice(1).every((line) => line.startsWith('          '))).toBe(true);
+    expect(told.map((line) => line.trim()).join(' ')).toBe(`↳ ${notice}`);
+  });
+
   it('colors only when asked', () => {
     const colored = renderLive(watchView(), { width: 140, height: 40, color: true }).join('\n');
     const plain = renderLive(watchView(), { width: 140, height: 40, color: false }).join('\n');
@@ -148,11 +206,40 @@ describe('renderLive (watch)', () => {
     expect(lines[2]).toBe(
       '        ↳ 403 Forbidden: grant list, watch on endpointslices.discovery.k8s.io in namespace shop',
     );
-    expect(lines.join('\n')).toContain('no endpoints: does Service shop/web exist and select running pods?');
+    expect(lines).toContain(' no endpoints: does the selector of Service shop/web match running pods?');
+    expect(lines).toContain(
+      ' See: kubectl get service web -n shop -o wide (SELECTOR, PORTS); kubectl get endpointslices -n shop -l kubernetes.io/service-name=web (ENDPOINTS)',
+    );
   });
 });
 
 describe('renderLive (demo) and the plain status line', () => {
+  /** Shop/web, 12 s into a 30 s demo. */
+  const AT_12_S = {
+    namespace: 'shop',
+    service: 'web',
+    elapsedMs: 12_000,
+    durationMs: 30_000,
+    wallNow: 3_000,
+  };
+  const ledgerCounts = (ledger: AttemptLedger) => ({
+    attempts: (key: string) => ledger.get(key),
+    attemptTotals: ledger.totals(),
+  });
+  /** Every column of the demo's table, on a wide terminal. */
+  const TRAFFIC_HEADERS = [
+    'ENDPOINT',
+    'POD',
+    'ZONE',
+    'STATE',
+    'IN-FLIGHT',
+    'REQ/S',
+    'ATTEMPTS',
+    'FAILED',
+    'LATENCY',
+    'EJECTED',
+    'NOTE',
+  ];
   const stats = (endpoints: Partial<EndpointStats>[]): BalancerStats => ({
     namespace: 'shop',
     service: 'web',
@@ -204,19 +291,14 @@ describe('renderLive (demo) and the plain status line', () => {
     }
     ledger.picked('127.0.0.2:8080'); // in flight
     return buildDemoView({
-      namespace: 'shop',
-      service: 'web',
-      elapsedMs: 12_000,
-      durationMs: 30_000,
-      wallNow: 3_000,
+      ...AT_12_S,
       set: set([endpoint(2), endpoint(3)]),
       health: synced,
       stats: stats([
         { key: '127.0.0.2:8080', ewmaLatencyMs: 152.4 },
         { key: '127.0.0.3:8080', ejected: true, ejectedUntil: 38_000 },
       ]),
-      attempts: (key) => ledger.get(key),
-      attemptTotals: ledger.totals(),
+      ...ledgerCounts(ledger),
       attemptRate: (key) => (key === '127.0.0.2:8080' ? 33.3 : 0),
       requests: { sent: 41, succeeded: 40, failed: 0, inFlight: 1, errors: {} },
       requestRate: 148,
@@ -232,19 +314,7 @@ describe('renderLive (demo) and the plain status line', () => {
       'traffic 148 req/s · sent 41 = ok 40 + failed 0 + in flight 1 · attempts 47 (6 failed, retried) · least-request',
     );
     const header = lines.find((line) => line.includes('ENDPOINT')) ?? '';
-    expect(header.trim().split(/\s{2,}/)).toEqual([
-      'ENDPOINT',
-      'POD',
-      'ZONE',
-      'STATE',
-      'IN-FLIGHT',
-      'REQ/S',
-      'ATTEMPTS',
-      'FAILED',
-      'LATENCY',
-      'EJECTED',
-      'NOTE',
-    ]);
+    expect(header.trim().split(/\s{2,}/)).toEqual(TRAFFIC_HEADERS);
     const cells = (host: number) =>
       (lines.find((line) => line.includes(`127.0.0.${host}:8080`)) ?? '')
         .split(/\s{2,}/)
@@ -261,8 +331,9 @@ describe('renderLive (demo) and the plain status line', () => {
       '152 ms',
       '-',
     ]);
+    // Ejected: in the slice, but the balancer sends it nothing: not marked as where traffic goes.
     expect(cells(3)).toEqual([
-      '● 127.0.0.3:8080',
+      '○ 127.0.0.3:8080',
       'web-3',
       'zone-a',
       'ready',
@@ -275,6 +346,111 @@ describe('renderLive (demo) and the plain status line', () => {
       'crashed',
     ]);
     expect(lines.at(-1)).toBe('  +11.5s  ── web-3 crashes');
+  });
+
+  /** The demo's story in one frame: a slow pod, a crashed one ejected, old pods draining. */
+  function storyView(): LiveView {
+    const pods = [2, 3, 4, 5, 10, 11];
+    const ledger = new AttemptLedger();
+    for (const host of pods) {
+      for (let i = 0; i < 40 * host; i++) {
+        ledger.picked(`127.0.0.${host}:41227`);
+        ledger.released(
+          `127.0.0.${host}:41227`,
+          host === 4 && i < 5 ? { ok: false, failure: 'connect' } : { ok: true },
+        );
+      }
+    }
+    const pod = (host: number, state: Partial<Endpoint> = {}) =>
+      endpoint(host, {
+        port: 41227,
+        targetRef: { kind: 'Pod', namespace: 'shop', name: `web-62zmn2f2-gb${host}w8` },
+        ...state,
+      });
+    const notes: Record<string, string> = {
+      '127.0.0.3': 'slow +150 ms',
+      '127.0.0.4': 'crashed',
+      '127.0.0.10': 'replaced by v2',
+      '127.0.0.11': 'replaced by v2',
+    };
+    return buildDemoView({
+      ...AT_12_S,
+      set: set([pod(2), pod(3), pod(4), pod(5), pod(10, terminating), pod(11, terminating)], '1015'),
+      health: { state: 'synced', resourceVersion: '1004', since: 1_000 },
+      stats: stats([
+        { key: '127.0.0.2:41227', ewmaLatencyMs: 1.2 },
+        { key: '127.0.0.3:41227', ewmaLatencyMs: 152.4 },
+        { key: '127.0.0.4:41227', ejected: true, ejectedUntil: 38_000 },
+      ]),
+      ...ledgerCounts(ledger),
+      attemptRate: (key) => (key === '127.0.0.3:41227' ? 6.5 : 46),
+      requests: { sent: 1774, succeeded: 1774, failed: 0, inFlight: 0, errors: {} },
+      requestRate: 149,
+      note: (address) => notes[address],
+      events: [{ atMs: 11_500, kind: 'script', text: '── web-62zmn2f2-gb4w8 crashes' }],
+    });
+  }
+
+  const headerOf = (lines: string[]) =>
+    (lines.find((line) => line.includes('ENDPOINT') || line.includes('ADDRESS')) ?? '')
+      .trim()
+      .split(/\s{2,}/);
+  const rowOf = (lines: string[], host: number) =>
+    (lines.find((line) => new RegExp(`127\\.0\\.0\\.${host}\\b`).test(line)) ?? '')
+      .split(/\s{2,}/)
+      .map((c) => c.trim());
+
+  it('160 columns: every column, nothing cut', () => {
+    const lines = renderLive(storyView(), { width: 160, height: 40, color: false });
+    expect(headerOf(lines)).toEqual(TRAFFIC_HEADERS);
+    expect(rowOf(lines, 4)).toEqual([
+      '○ 127.0.0.4:41227',
+      'web-62zmn2f2-gb4w8',
+      'zone-b',
+      'ready',
+      '0',
+      '46',
+      '160',
+      '5',
+      '2.0 ms',
+      'yes (28 s)',
+      'crashed',
+    ]);
+    expect(lines[1]).toBe('watch   synced · rv 1015 · for 2.0 s · endpointslices · 4 ready, 2 terminating');
+    expect(lines[2]).toBe(
+      'traffic 149 req/s · sent 1774 = ok 1774 + failed 0 + in flight 0 · attempts 1400 (5 failed, retried) · least-request',
+    );
+    for (const line of lines) expect(line).not.toContain('…');
+  });
+
+  it('80 columns: the columns that tell the story stay whole; the others go in a set order', () => {
+    const lines = renderLive(storyView(), { width: 80, height: 40, color: false });
+    for (const line of lines) expect(visibleLength(line)).toBeLessThanOrEqual(79);
+    // Zone, in-flight, attempts and the pod go; the port (the same for all) leaves the address.
+    expect(headerOf(lines)).toEqual(['ADDRESS', 'STATE', 'REQ/S', 'FAILED', 'LATENCY', 'EJECTED', 'NOTE']);
+    expect(rowOf(lines, 3)).toEqual(['● 127.0.0.3', 'ready', '6.5', '0', '152 ms', '-', 'slow +150 ms']);
+    expect(rowOf(lines, 4)).toEqual(['○ 127.0.0.4', 'ready', '46', '5', '2.0 ms', 'yes 28s', 'crashed']);
+    expect(rowOf(lines, 10)).toEqual([
+      '○ 127.0.0.10',
+      'term., serving',
+      '46',
+      '0',
+      '-',
+      '-',
+      'replaced by v2',
+    ]);
+    // The traffic line wraps between its facts instead of losing its end.
+    expect(lines.slice(2, 4)).toEqual([
+      'traffic 149 req/s · sent 1774 = ok 1774 + failed 0 + in flight 0',
+      '        attempts 1400 (5 failed, retried) · least-request',
+    ]);
+    expect(lines.join('\n')).not.toContain('…');
+  });
+
+  it('narrower still: REQ/S, then LATENCY go; the story columns never do', () => {
+    const at = (width: number) => headerOf(renderLive(storyView(), { width, height: 40, color: false }));
+    expect(at(72)).toEqual(['ADDRESS', 'STATE', 'FAILED', 'LATENCY', 'EJECTED', 'NOTE']);
+    expect(at(64)).toEqual(['ADDRESS', 'STATE', 'FAILED', 'EJECTED', 'NOTE']);
   });
 
   it('colored cells keep their padding outside the colors: same text, no trailing blanks', () => {
@@ -310,6 +486,25 @@ describe('changes', () => {
     const big = endpointChanges(set([]), set(Array.from({ length: 20 }, (_, i) => endpoint(i + 2))));
     expect(big).toHaveLength(MAX_CHANGE_LINES);
     expect(big.at(-1)).toBe('… and 13 more changes (20 ready)');
+  });
+
+  it("tells a synced watch's notice when it comes, not while it lasts nor at a routine renewal", () => {
+    const absent = {
+      ...synced,
+      notice: 'no EndpointSlice in namespace shop carries kubernetes.io/service-name=web',
+    };
+    const connecting: WatchHealth = { state: 'connecting', since: 0 };
+    expect(healthChange(connecting, absent)).toBe(
+      'watch synced at rv 7: no EndpointSlice in namespace shop carries kubernetes.io/service-name=web',
+    );
+    expect(healthChange(absent, { ...absent, since: 2_000 })).toBeUndefined();
+    const renewal: WatchHealth = { state: 'resuming', resourceVersion: '7', staleSince: 3_000 };
+    expect(healthChange(renewal, absent)).toBeUndefined();
+    // A slice appeared (the notice went), then went again.
+    expect(healthChange(absent, synced)).toBeUndefined();
+    expect(healthChange(synced, absent)).toBe(
+      'watch synced: no EndpointSlice in namespace shop carries kubernetes.io/service-name=web',
+    );
   });
 
   it('reports health transitions once, and a new error again', () => {

@@ -68,6 +68,49 @@ describe('demo summary', () => {
     expect(text.filter((line) => line.startsWith('  ✓'))).toHaveLength(4);
   });
 
+  it('on an 80-column terminal: the endpoint and OK go, fates lose their details; nothing wraps', () => {
+    const { ledger, requests } = scenario();
+    const pods = [
+      { name: 'web-62zmn2f2-txh94', address: '127.0.0.2', fate: 'gone (slow +150 ms, replaced by v2)' },
+      { name: 'web-62zmn2f2-75q8x', address: '127.0.0.3', fate: 'crashed' },
+      { name: 'web-l9fxxq2z-hr5x6', address: '127.0.0.4', fate: 'running' },
+    ];
+    const summary = buildSummary(input(ledger, requests, { pods }));
+    const wide = renderSummary(summary, { color: false, width: 160 });
+    expect(wide).toEqual(renderSummary(summary, { color: false }));
+    expect(
+      wide
+        .find((line) => line.includes('POD'))
+        ?.trim()
+        .split(/\s{2,}/),
+    ).toEqual(['POD', 'ENDPOINT', 'FATE', 'ATTEMPTS', 'OK', 'FAILED', 'FAILURES']);
+    const narrow = renderSummary(summary, { color: false, width: 80 });
+    for (const line of narrow) expect(line.length).toBeLessThanOrEqual(79);
+    expect(
+      narrow
+        .find((line) => line.includes('POD'))
+        ?.trim()
+        .split(/\s{2,}/),
+    ).toEqual(['POD', 'FATE', 'ATTEMPTS', 'FAILED', 'FAILURES']);
+    expect(
+      narrow
+        .find((line) => line.includes('txh94'))
+        ?.trim()
+        .split(/\s{2,}/),
+    ).toEqual(['web-62zmn2f2-txh94', 'gone (slow, replaced)', '3', '0']);
+    expect(
+      narrow
+        .find((line) => line.includes('75q8x'))
+        ?.trim()
+        .split(/\s{2,}/),
+    ).toEqual(['web-62zmn2f2-75q8x', 'crashed', '1', '1', 'connect 1']);
+    // The prose wraps between words under its indent.
+    expect(narrow).toContain(
+      '            1 attempts failed on dying or dead pods; the agent retried them, 0',
+    );
+    expect(narrow).toContain('            requests failed');
+  });
+
   it('each check fails when its counts do not add up', () => {
     const { ledger, requests } = scenario();
     // A request still in flight: sent ≠ succeeded + failed.
@@ -135,6 +178,18 @@ describe('explainError', () => {
       'certificate is for cluster.condi.me',
     );
     expect(explainError(tls).hint).toContain('--tls-server-name <name>');
+    // The SDK's own advice is not repeated above the hint.
+    const untrusted = new KubeTransportError(
+      'ERR_KUBE_TLS_TRUST',
+      'GET',
+      '/x',
+      'the apiserver certificate of https://127.0.0.1:6443 is not trusted (SELF_SIGNED_CERT_IN_CHAIN: self-signed); check the CA (certificate-authority-data, or ca.crt in-cluster). No credentials were sent.',
+    );
+    expect(explainError(untrusted)).toEqual({
+      message:
+        'GET /x: the apiserver certificate of https://127.0.0.1:6443 is not trusted (SELF_SIGNED_CERT_IN_CHAIN: self-signed). No credentials were sent.',
+      hint: "Check the cluster's certificate-authority(-data) in the kubeconfig (in a pod: ca.crt of the service account).",
+    });
     const unreachable = new KubeTransportError(
       'ERR_KUBE_UNREACHABLE',
       'GET',

@@ -31,6 +31,15 @@ const slice = (
     ports: (ports ?? [{ name: 'http', port: 8080 }]).map((p) => ({ ...p, protocol: 'TCP' })),
     endpoints,
   });
+/** A Service with two ports: without --port, the watch cannot choose. */
+const twoPorts = () =>
+  slice(
+    [pod(2)],
+    [
+      { name: 'http', port: 8080 },
+      { name: 'metrics', port: 9090 },
+    ],
+  );
 const pod = (host: number, state: { ready?: boolean; serving?: boolean; terminating?: boolean } = {}) => ({
   addresses: [`127.0.0.${host}`],
   zone: 'zone-a',
@@ -185,15 +194,7 @@ describe('watch --json', () => {
   });
 
   it('--port selects the Service port', async () => {
-    server.upsert(
-      slice(
-        [pod(2)],
-        [
-          { name: 'http', port: 8080 },
-          { name: 'metrics', port: 9090 },
-        ],
-      ),
-    );
+    server.upsert(twoPorts());
     const io = captureIo();
     const run = main(watchArgs('--json', '--port', 'metrics'), io);
     await waitFor(() => io.stdout.lines().length >= 1, 'the first set');
@@ -263,6 +264,96 @@ describe('watch: plain lines without a terminal', () => {
   });
 });
 
+describe('watch: why the list is empty, in the output', () => {
+  const lines = (io: ReturnType<typeof captureIo>, from: 'stdout' | 'stderr') =>
+    io[from].lines().map((line) => line.replace(/^\[\+\d+\.\ds\] /, ''));
+
+  it('--port 80 for pods on 8080: exit 1 with the ports the slices declare, and what a number means', async () => {
+    server.upsert(slice([pod(2)]));
+    const io = captureIo();
+    expect(await main(watchArgs('--json', '--port', '80'), io)).toBe(1);
+    expect(io.stdout.text).toBe('');
+    expect(io.stderr.lines()).toEqual([
+      "endpoint-watch: error: Service shop/web has no port 80 (a number is matched against the endpoints' port, i.e. the Service's targetPort, not the Service port); its EndpointSlices declare: http (8080/TCP)",
+      'Choose one with --port <name or number>.',
+    ]);
+
+    const typo = captureIo();
+    expect(await main(watchArgs('--port', 'htp'), typo)).toBe(1);
+    expect(typo.stderr.lines()).toEqual([
+      'endpoint-watch: error: Service shop/web has no port named "htp"; its EndpointSlices declare: http (8080/TCP)',
+      'Choose one with --port <name or number>.',
+    ]);
+
+    const right = captureIo();
+    const ok = main(watchArgs('--port', '8080'), right);
+    await waitFor(() => right.stdout.text.includes('watch synced'), 'the sync');
+    right.interrupt();
+    expect(await ok).toBe(0);
+    expect(right.stdout.text).toContain('+ 127.0.0.2:8080 (web-2): ready');
+  });
+
+  it('no such Service: an empty synced set, the watch says no slice carries its label, with the commands that show why', async () => {
+    const args = ['watch', 'blog', '--kubeconfig', kubeconfig, '--tls-server-name', TLS_NAME];
+    const absent =
+      'no EndpointSlice in namespace shop carries kubernetes.io/service-name=blog: the Service does not exist (check the name and namespace), has no selector and no slices written for it, or its controller has not written them yet';
+    const hint = [
+      'no endpoints: does the selector of Service shop/blog match running pods?',
+      'See: kubectl get service blog -n shop -o wide (SELECTOR, PORTS); kubectl get endpointslices -n shop -l kubernetes.io/service-name=blog (ENDPOINTS)',
+    ];
+    const plain = captureIo();
+    const run = main(args, plain);
+    await waitFor(() => plain.stdout.text.includes(absent), 'the notice');
+    plain.interrupt();
+    expect(await run).toBe(0);
+    const out = lines(plain, 'stdout');
+    expect(out).toContainEqual(expect.stringMatching(/^first set: no endpoints /));
+    expect(out).toContainEqual(
+      expect.stringMatching(new RegExp(`^watch synced at rv \\d+: ${absent.replace(/[().]/g, '\\$&')}$`)),
+    );
+    expect(out).toEqual(expect.arrayContaining(hint));
+
+    const json = captureIo();
+    const watching = main([...args, '--json'], json);
+    await waitFor(() => json.stderr.text.includes(absent), 'the notice');
+    json.interrupt();
+    expect(await watching).toBe(0);
+    for (const line of json.stdout.lines()) expect(JSON.parse(line).all).toEqual([]);
+    expect(json.stderr.lines()).toEqual([
+      ...hint.map((line) => `endpoint-watch: ${line}`),
+      expect.stringMatching(
+        /^endpoint-watch: watch synced at rv \d+: no EndpointSlice in namespace shop carries/,
+      ),
+    ]);
+  });
+
+  it('no pod ready: said each time it comes to that, not while it lasts', async () => {
+    server.upsert(slice([pod(2, { ready: false, serving: false })]));
+    const io = captureIo();
+    const run = main(watchArgs(), io);
+    const told = () => io.stdout.lines().filter((line) => line.includes('no endpoint is ready')).length;
+    await waitFor(() => told() === 1, 'the first hint');
+    server.upsert(
+      slice([pod(2, { ready: false, serving: false }), pod(3, { ready: false, serving: false })]),
+    );
+    await waitFor(() => io.stdout.text.includes('127.0.0.3'), 'the second pod');
+    server.upsert(slice([pod(2)]));
+    await waitFor(() => io.stdout.text.includes('not ready → ready'), 'a ready pod');
+    server.upsert(slice([pod(2, { ready: false, serving: false })]));
+    await waitFor(() => io.stdout.text.includes('ready → not ready'), 'not ready again');
+    await waitFor(() => told() >= 2, 'the second hint');
+    io.interrupt();
+    expect(await run).toBe(0);
+    expect(told()).toBe(2); // not again when a second unready pod came
+    expect(lines(io, 'stdout')).toContain(
+      'no endpoint is ready (nor serving while terminating): traffic has nowhere to go.',
+    );
+    expect(lines(io, 'stdout')).toContain(
+      'Why the pods are not ready: kubectl get pods -n shop -o wide; kubectl describe pod <name> -n shop',
+    );
+  });
+});
+
 describe('watch: errors', () => {
   it('403 before the first sync: exit 1 naming the verb and resource to grant', async () => {
     server.faults.failNext(Number.POSITIVE_INFINITY, 403, {
@@ -295,6 +386,19 @@ describe('watch: errors', () => {
     expect(await main(['watch', 'web', '--kubeconfig', kubeconfig], io)).toBe(1);
     expect(io.stderr.text).toContain('not valid for the name "127.0.0.1"');
     expect(io.stderr.text).toContain('--tls-server-name <name>');
+    expect(io.stderr.text).toContain('No credentials were sent.');
+    // The advice is said once, in the CLI's terms (the SDK's message gives it in its own).
+    expect(io.stderr.text.match(/tls-server-name/g)).toHaveLength(2); // `--tls-server-name`, `kubeconfig: tls-server-name`
+    expect(io.stderr.text).not.toContain('set tlsServerName');
+  });
+
+  it('no configuration at all: what was tried, in the flags and variables of the CLI', async () => {
+    const io = captureIo({ env: { HOME: join(dir, 'no-home') } });
+    expect(await main(['watch', 'web'], io)).toBe(1);
+    expect(io.stderr.lines()).toEqual([
+      `endpoint-watch: error: No Kubernetes configuration found; tried: --kubeconfig (not given), KUBECONFIG (not set), ${join(dir, 'no-home', '.kube', 'config')} (not found), in-cluster (KUBERNETES_SERVICE_HOST not set)`,
+      'Point to a kubeconfig with --kubeconfig (or KUBECONFIG), choose a context with --context, or run inside a pod.',
+    ]);
   });
 
   it('unreachable apiserver: exit 1 with ERR_KUBE_UNREACHABLE advice', async () => {
@@ -320,18 +424,13 @@ describe('watch: errors', () => {
   });
 
   it('several ports and no --port: exit 1 listing them', async () => {
-    server.upsert(
-      slice(
-        [pod(2)],
-        [
-          { name: 'http', port: 8080 },
-          { name: 'metrics', port: 9090 },
-        ],
-      ),
-    );
+    server.upsert(twoPorts());
     const io = captureIo();
     expect(await main(watchArgs('--json'), io)).toBe(1);
-    expect(io.stderr.text).toMatch(/http.*metrics/);
-    expect(io.stderr.text).toContain('Choose one with --port');
+    // The ports, and the advice once (the SDK's "choose one with the port option" is left out).
+    expect(io.stderr.lines()).toEqual([
+      'endpoint-watch: error: Service shop/web has several ports: http (8080/TCP), metrics (9090/TCP)',
+      'Choose one with --port <name or number>.',
+    ]);
   });
 });

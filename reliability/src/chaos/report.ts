@@ -61,6 +61,7 @@ export function formatChaosReport(result: ChaosResult): string {
     `convergence after the faults stopped (bound ${seconds(result.convergenceBoundMs)}): ` +
       `${converged.length}/${result.streams.length} streams, max ${seconds(Math.max(...converged, 0))}, ` +
       `p99 ${seconds(percentile(converged, 99))}`,
+    `event loop late by at most ${result.eventLoopLagMaxMs} ms (added to every timing bound's grace)`,
     'invariants:',
   );
   const byInvariant = new Map<InvariantName, Violation[]>();

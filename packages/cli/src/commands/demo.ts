@@ -125,9 +125,11 @@ export async function demoCommand(options: DemoOptions, io: CliIo): Promise<Demo
       }),
     );
 
+    // The story's clock starts now, with the cluster up, as does the demo's --duration below: counted
+    // from the command's start, its first steps would crowd into the time the cluster took to start.
     const script = runScript(demoStory(cluster), {
       durationMs,
-      startedAt,
+      startedAt: performance.now(),
       now: () => performance.now(),
       signal: stopScript.signal,
       onStep: (text) => emit('script', `── ${text}`),
@@ -214,7 +216,10 @@ export async function demoCommand(options: DemoOptions, io: CliIo): Promise<Demo
     await client?.close();
     await cluster.close();
   }
-  io.stdout.write(`\n${renderSummary(summary, { color }).join('\n')}\n`);
+  const width = tty ? io.stdout.columns : undefined;
+  io.stdout.write(
+    `\n${renderSummary(summary, { color, ...(width === undefined ? {} : { width }) }).join('\n')}\n`,
+  );
   return summary;
 }
 

@@ -23,7 +23,7 @@ import { appendLog, type LogEntry, type LogKind } from '../view/model.js';
 import { jsonSetLine, plainLogLine } from '../view/plain.js';
 import { renderLive } from '../view/render.js';
 import { LiveScreen } from '../view/terminal.js';
-import { buildWatchView } from '../view/watch-view.js';
+import { buildWatchView, emptinessHint } from '../view/watch-view.js';
 
 const FRAME_MS = 250;
 
@@ -34,6 +34,9 @@ export async function watchCommand(options: WatchOptions, io: CliIo): Promise<vo
     ...(options.namespace === undefined ? {} : { namespace: options.namespace }),
     ...(options.tlsServerName === undefined ? {} : { tlsServerName: options.tlsServerName }),
     env: io.env,
+    // ~/.kube/config from the environment the command was given, like KUBECONFIG (os.homedir()
+    // reads the process's own).
+    ...(io.env.HOME ? { homeDir: io.env.HOME } : {}),
     warn: (message) => io.stderr.write(`endpoint-watch: warning: ${message}\n`),
   });
   const namespace = config.namespace;
@@ -52,10 +55,22 @@ export async function watchCommand(options: WatchOptions, io: CliIo): Promise<vo
     if (mode === 'plain') io.stdout.write(`${plainLogLine(entry)}\n`);
     if (mode !== 'json' || kind !== 'health') return;
     const turn = /^watch (retrying|relisting|resuming|connecting:)/.test(entry.text);
-    if (turn || (toldOnStderr && entry.text.startsWith('watch synced'))) {
+    const notice = /^watch synced( at rv \S+)?: /.test(entry.text);
+    if (turn || notice || (toldOnStderr && entry.text.startsWith('watch synced'))) {
       io.stderr.write(`endpoint-watch: ${entry.text}\n`);
       toldOnStderr = turn;
     }
+  };
+  // Advice: a line of the log in plain mode, stderr with --json (stdout holds only sets).
+  const tell = (text: string) => {
+    if (mode === 'json')
+      io.stderr.write(
+        `${text
+          .split('\n')
+          .map((line) => `endpoint-watch: ${line}`)
+          .join('\n')}\n`,
+      );
+    else if (mode === 'plain') for (const line of text.split('\n')) emit('info', line);
   };
   if (mode === 'plain') {
     io.stdout.write(
@@ -83,11 +98,15 @@ export async function watchCommand(options: WatchOptions, io: CliIo): Promise<vo
     let set: EndpointSet | undefined;
     let health: WatchHealth | undefined;
     let synced = false;
+    const target = { namespace, service: options.service };
     subscriptions.add(
       watchEndpoints(client, watchOptions).subscribe({
         next: (next) => {
           if (mode === 'json') io.stdout.write(`${jsonSetLine(next)}\n`);
           for (const line of endpointChanges(set, next)) emit('change', line);
+          // Why traffic has nowhere to go, once each time it comes to that (the live view keeps it shown).
+          const hint = emptinessHint(next, target);
+          if (hint && hint !== emptinessHint(set, target)) tell(hint);
           set = next;
         },
         error: fail,

@@ -157,23 +157,64 @@ export function demoStory(cluster: DemoCluster): ScriptStep[] {
 }
 
 /**
- * Runs the steps in order, each no earlier than `at × durationMs` after `startedAt` (on `now`'s clock).
- * Stops between steps when `signal` is aborted. Resolves when the last step ran or on abort.
+ * Least time between the end of a step and the start of the next: the watch delivers each change
+ * and the viewer sees it before the next one (a short --duration squeezed "deploy" and "scale to 5"
+ * into the same instant).
  */
-export async function runScript(
-  steps: readonly ScriptStep[],
-  options: {
-    readonly durationMs: number;
-    readonly startedAt: number;
-    readonly now: () => number;
-    readonly signal: AbortSignal;
-    readonly onStep: (text: string) => void;
-  },
-): Promise<void> {
-  for (const step of steps) {
-    const due = options.startedAt + step.at * options.durationMs;
-    await sleep(due - options.now(), options.signal);
+export const MIN_STEP_GAP_MS = 250;
+
+/**
+ * The shortest duration that plays every step of a schedule `minGapMs` apart, with `minGapMs` of
+ * the final state after the last one (the time the steps take to run aside), in whole seconds.
+ */
+export function fullStoryDurationS(steps: readonly Pick<ScriptStep, 'at'>[], minGapMs: number): number {
+  let needMs = 0;
+  steps.forEach((step, i) => {
+    const previous = steps[i - 1];
+    if (previous && step.at > previous.at) needMs = Math.max(needMs, minGapMs / (step.at - previous.at));
+  });
+  const last = steps.at(-1);
+  if (last && last.at < 1) needMs = Math.max(needMs, minGapMs / (1 - last.at));
+  return Math.ceil(Math.round(needMs) / 1000); // rounded first: 1 - 0.9 is not exactly 0.1
+}
+
+export interface ScriptOptions {
+  readonly durationMs: number;
+  readonly startedAt: number;
+  readonly now: () => number;
+  readonly signal: AbortSignal;
+  readonly onStep: (text: string) => void;
+  /** Default `MIN_STEP_GAP_MS`. */
+  readonly minGapMs?: number;
+  /** Default: a timer (tests pass a virtual clock's). */
+  readonly sleep?: (ms: number, signal: AbortSignal) => Promise<void>;
+}
+
+/**
+ * Runs the steps in order, each no earlier than `at × durationMs` after `startedAt` (on `now`'s clock)
+ * and no earlier than `minGapMs` after the previous one ended. A step that would start less than
+ * `minGapMs` before the end is not run, nor any after it: the story is cut short, and `onStep` says so
+ * with the duration that plays it whole. Stops between steps when `signal` is aborted. Resolves when
+ * the last step ran, when the story was cut, or on abort.
+ */
+export async function runScript(steps: readonly ScriptStep[], options: ScriptOptions): Promise<void> {
+  const gap = options.minGapMs ?? MIN_STEP_GAP_MS;
+  const pause = options.sleep ?? sleep;
+  const end = options.startedAt + options.durationMs;
+  let previousEnd = Number.NEGATIVE_INFINITY;
+  for (const [index, step] of steps.entries()) {
+    const due = Math.max(options.startedAt + step.at * options.durationMs, previousEnd + gap);
+    if (due + gap > end) {
+      const left = steps.length - index;
+      options.onStep(
+        `story cut short: the last ${left} of ${steps.length} steps do not fit in ${options.durationMs / 1000} s ` +
+          `(${gap} ms apart at least); --duration ${fullStoryDurationS(steps, gap)} plays it whole`,
+      );
+      return;
+    }
+    await pause(due - options.now(), options.signal);
     if (options.signal.aborted) return;
     options.onStep(await step.run());
+    previousEnd = options.now();
   }
 }

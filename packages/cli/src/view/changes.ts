@@ -58,10 +58,14 @@ export function healthChange(
       return next.error === undefined
         ? undefined
         : `watch resuming from rv ${next.resourceVersion}: ${shortError(next.error, context)}`;
-    case 'synced':
-      if (previous?.state === 'synced') return undefined;
+    case 'synced': {
+      // A routine renewal (the server ended the watch; it was reopened at once) has nothing to tell.
       if (previous?.state === 'resuming' && previous.error === undefined) return undefined;
-      return `watch synced at rv ${next.resourceVersion}`;
+      // The notice (no object for the Service at all) is told when it comes, not while it lasts.
+      const notice = next.notice === undefined ? '' : `: ${next.notice}`;
+      if (previous?.state !== 'synced') return `watch synced at rv ${next.resourceVersion}${notice}`;
+      return notice && previous.notice !== next.notice ? `watch synced${notice}` : undefined;
+    }
     case 'retrying': {
       const relist = expiredRelist(next);
       if (relist) return `watch relisting: ${relist.what} (${relist.status})`;

@@ -43,7 +43,10 @@ export interface EndpointRow {
   readonly serving: boolean;
   readonly terminating: boolean;
   readonly state: EndpointStateName;
-  /** In `set.endpoints`: traffic may go there. */
+  /**
+   * Traffic may go there: in `set.endpoints`, and not ejected by the balancer's outlier detection
+   * (an ejected endpoint stays in the set, but gets no traffic until it is back).
+   */
   readonly usable: boolean;
   /** What the demo did to this pod (`slow +150 ms`, `crashed`). */
   readonly note: string | undefined;
@@ -61,6 +64,7 @@ export function endpointRows(set: EndpointSet | undefined, extras: RowExtras = {
   const usable = new Set(set.endpoints.map((e) => endpointKey(e)));
   return [...set.all].sort(compareEndpoints).map((endpoint) => {
     const key = endpointKey(endpoint);
+    const traffic = extras.traffic?.(key);
     return {
       key,
       address: endpoint.address,
@@ -72,9 +76,9 @@ export function endpointRows(set: EndpointSet | undefined, extras: RowExtras = {
       serving: endpoint.serving,
       terminating: endpoint.terminating,
       state: endpointState(endpoint),
-      usable: usable.has(key),
+      usable: usable.has(key) && traffic?.ejected !== true,
       note: extras.note?.(endpoint.address),
-      traffic: extras.traffic?.(key),
+      traffic,
     };
   });
 }
@@ -134,7 +138,10 @@ export interface HealthView {
    * `retrying (attempt 3, next in 1.6 s, stale for 4.0 s)`.
    */
   readonly text: string;
-  /** Why it is retrying (`403 Forbidden: grant list, watch on …`) or resuming (the cut). */
+  /**
+   * Why it is retrying (`403 Forbidden: grant list, watch on …`) or resuming (the cut), or what a
+   * synced state means (no EndpointSlice for the Service at all).
+   */
   readonly error: string | undefined;
   /** Something the user should look at. */
   readonly problem: boolean;
@@ -171,7 +178,8 @@ export function describeHealth(
       return {
         state: 'synced',
         text: `synced · rv ${setResourceVersion ?? health.resourceVersion} · for ${seconds(now - health.since)}`,
-        error: undefined,
+        // Shown under the health line, in yellow: a fact about the state, not a failure.
+        error: health.notice,
         problem: false,
       };
     case 'retrying': {

@@ -4,6 +4,7 @@
  */
 import type { EndpointSet } from '@endpoint-watch/core';
 import type { DemoSummary, SummaryRow } from '../demo/summary.js';
+import { fitColumns, type Narrowing, wrapWords } from './fit.js';
 import { describeCounts, type LiveView, type LogEntry } from './model.js';
 import { type Column, formatOffset, formatRate, formatTable, paint } from './table.js';
 
@@ -63,9 +64,27 @@ const SUMMARY_COLUMNS: readonly Column<SummaryRow>[] = [
   },
 ];
 
-/** The closing summary. Numbers are plain integers so scripts can read them. */
-export function renderSummary(summary: DemoSummary, options: { color: boolean }): string[] {
+/**
+ * On a narrow terminal: the endpoint goes first (the pod names it), then OK (attempts − failed), then
+ * the fates lose their details (`gone (slow, replaced)`). Pod, attempts, failures and their kinds stay.
+ */
+const SUMMARY_NARROWINGS: readonly Narrowing<SummaryRow>[] = [
+  { drop: ['ENDPOINT'] },
+  { drop: ['OK'] },
+  {
+    replace: 'FATE',
+    by: { header: 'FATE', value: (row) => row.fate.replace(/ \+\d+ ms| by v\d+/g, '') },
+  },
+];
+
+/**
+ * The closing summary. Numbers are plain integers so scripts can read them. With `width` (a terminal)
+ * the table and the prose fit in it; without, nothing is left out.
+ */
+export function renderSummary(summary: DemoSummary, options: { color: boolean; width?: number }): string[] {
   const { color } = options;
+  // Like the live view, never into the last column.
+  const width = options.width === undefined ? Number.POSITIVE_INFINITY : Math.max(20, options.width - 1);
   const { requests: r, attempts: a } = summary;
   const ended = summary.endedBy === 'interrupt' ? 'stopped by Ctrl-C' : 'ended after --duration';
   const totals: SummaryRow = {
@@ -92,9 +111,16 @@ export function renderSummary(summary: DemoSummary, options: { color: boolean })
     ),
     `  requests  sent ${r.sent} = succeeded ${r.succeeded} + failed ${r.failed}${errors ? ` (${errors})` : ''}`,
     `  attempts  ${a.attempts} = ok ${a.ok} + failed ${a.failed} (one per try; retries are extra attempts)`,
-    `            ${hidden}`,
+    ...wrapWords(hidden, width - 12).map((line) => `            ${line}`),
     '',
-    ...formatTable(SUMMARY_COLUMNS, [...summary.rows, totals], { color, indent: '  ' }),
+    ...formatTable(
+      fitColumns(SUMMARY_COLUMNS, SUMMARY_NARROWINGS, [...summary.rows, totals], width, 2),
+      [...summary.rows, totals],
+      {
+        color,
+        indent: '  ',
+      },
+    ),
     '',
     ...summary.checks.map((check) =>
       check.ok

@@ -78,6 +78,21 @@ export interface Column<R> {
   readonly style?: (row: R) => Style | undefined;
 }
 
+/** Width of the table `formatTable` makes of these columns and rows (without its indent). */
+export function tableWidth<R>(columns: readonly Column<R>[], rows: readonly R[]): number {
+  const widths = columnWidths(
+    columns,
+    rows.map((row) => columns.map((column) => column.value(row))),
+  );
+  return widths.reduce((sum, width) => sum + width, 0) + 2 * Math.max(0, columns.length - 1);
+}
+
+function columnWidths<R>(columns: readonly Column<R>[], cells: readonly (readonly string[])[]): number[] {
+  return columns.map((column, i) =>
+    Math.max(visibleLength(column.header), ...cells.map((line) => visibleLength(line[i] ?? ''))),
+  );
+}
+
 /**
  * Header line plus one line per row, columns separated by two spaces, each as wide as its widest
  * cell. Lines are not truncated (the caller knows the screen width).
@@ -89,9 +104,7 @@ export function formatTable<R>(
 ): string[] {
   const indent = options.indent ?? '';
   const cells = rows.map((row) => columns.map((column) => column.value(row)));
-  const widths = columns.map((column, i) =>
-    Math.max(visibleLength(column.header), ...cells.map((line) => visibleLength(line[i] ?? ''))),
-  );
+  const widths = columnWidths(columns, cells);
   const last = columns.length - 1;
   // The last column is not padded: no trailing blanks (which colors would hide from trimEnd).
   const pad = (text: string, i: number) =>

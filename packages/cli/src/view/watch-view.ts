@@ -24,7 +24,6 @@ export interface WatchViewInput {
 
 export function buildWatchView(input: WatchViewInput): LiveView {
   const counts = countEndpoints(input.set);
-  const empty = input.set !== undefined && counts.total === 0;
   return {
     title: 'endpoint-watch watch',
     target: describeTarget(input.namespace, input.service, input.set),
@@ -43,9 +42,32 @@ export function buildWatchView(input: WatchViewInput): LiveView {
     rows: endpointRows(input.set),
     traffic: undefined,
     events: input.events,
-    hint: empty
-      ? `no endpoints: does Service ${input.namespace}/${input.service} exist and select running pods? ` +
-        `(kubectl get service,endpointslices -n ${input.namespace})`
-      : undefined,
+    hint: emptinessHint(input.set, input),
   };
+}
+
+/**
+ * Why no traffic can go anywhere, and the kubectl commands that show it: no endpoint at all (no pods
+ * match; no such Service is the health's notice, a `--port` the slices do not carry an
+ * ERR_PORT_SELECTION error), or endpoints none of which is ready (nor serving while terminating). Undefined while
+ * traffic has somewhere to go. Possibly several lines.
+ */
+export function emptinessHint(
+  set: EndpointSet | undefined,
+  target: { readonly namespace: string; readonly service: string },
+): string | undefined {
+  if (!set || set.endpoints.length > 0) return undefined;
+  const { namespace, service } = target;
+  if (set.all.length > 0) {
+    return (
+      `no endpoint is ready (nor serving while terminating): traffic has nowhere to go.\n` +
+      `Why the pods are not ready: kubectl get pods -n ${namespace} -o wide; kubectl describe pod <name> -n ${namespace}`
+    );
+  }
+  // Whether the Service exists at all, the watch's health says (its synced notice); this is the rest.
+  return (
+    `no endpoints: does the selector of Service ${namespace}/${service} match running pods?\n` +
+    `See: kubectl get service ${service} -n ${namespace} -o wide (SELECTOR, PORTS); ` +
+    `kubectl get endpointslices -n ${namespace} -l kubernetes.io/service-name=${service} (ENDPOINTS)`
+  );
 }

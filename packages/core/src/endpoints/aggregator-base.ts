@@ -13,10 +13,11 @@ export interface AggregatorOptions {
    *   to different numbers on different pods, only the pods using that number are included);
    * - absent: the only port name the slices declare; several names make `snapshot()` throw
    *   `PortSelectionError`; no slices (or no ports) give an empty set with `port: undefined`.
-   * A number matching ports of several names also throws `PortSelectionError`. A name or number no
-   * slice declares gives an empty set with `port: undefined` (not an error: a Service without
-   * endpoints may have no ports in its slices). A port entry without a number ("all ports" in the
-   * API) yields no endpoints.
+   * A number matching ports of several names also throws `PortSelectionError`, and so does a name or
+   * number that no slice carries while some slice declares ports (a typo, or a Service port number
+   * where slices list target ports): its message lists the declared ports. When no slice declares a
+   * port (a Service without endpoints) the set is empty with `port: undefined`. A port entry without
+   * a number ("all ports" in the API) yields no endpoints.
    */
   readonly port?: string | number;
   /**

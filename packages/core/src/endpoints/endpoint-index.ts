@@ -14,7 +14,6 @@
  * of its address:port since the last emitted set, what that set routed to there; `snapshot()` then
  * compares each noted address:port with its current winner. O(changed), whatever the set's size.
  */
-import { makeEndpoint } from './endpoint-fields.js';
 import type { EndpointRecord, RecordGroup } from './endpoint-record.js';
 import { type EndpointsList, makeChanges, makeEndpointSet, sameMembers } from './endpoint-set.js';
 import { PortSelectionError } from './errors.js';
@@ -42,8 +41,6 @@ let epochCounter = 0;
 class Entry {
   readonly record: EndpointRecord;
   readonly group: Group;
-  /** Copied from the record, which the ready count then need not read. */
-  readonly ready: boolean;
   /** Commit generation that last carried this entry over (one entry is never used twice). */
   epoch = 0;
   /** Frozen Endpoint for the port of `endpoint.port`; rebuilt only when the group's port number changes. */
@@ -51,13 +48,14 @@ class Entry {
   /** In the dedupe index, under endpoint.port and endpoint.address. */
   indexed = false;
   winner = false;
-  /** Lazily computed final tie-break between two copies in the same group. */
-  tie: string | undefined = undefined;
 
   constructor(record: EndpointRecord, group: Group) {
     this.record = record;
     this.group = group;
-    this.ready = record.ready;
+  }
+
+  get ready(): boolean {
+    return this.record.endpoint.ready;
   }
 }
 
@@ -199,9 +197,7 @@ function better(a: Entry, b: Entry): boolean {
   const gb = b.group.name;
   if (ga !== gb) return ga < gb;
   // Two copies inside one group (not expected from controllers): order by content, deterministically.
-  a.tie ??= JSON.stringify(a.endpoint);
-  b.tie ??= JSON.stringify(b.endpoint);
-  return a.tie < b.tie;
+  return JSON.stringify(a.endpoint) < JSON.stringify(b.endpoint);
 }
 
 /** The part of the aggregator options the index needs. */
@@ -359,10 +355,7 @@ export class EndpointIndex {
 
   private index(e: Entry, port: number): void {
     let ep = e.endpoint;
-    if (ep === undefined || ep.port !== port) {
-      ep = e.endpoint = makeEndpoint(e.record, port);
-      e.tie = undefined;
-    }
+    if (ep === undefined || ep.port !== port) ep = e.endpoint = e.record.endpointFor(port);
     e.indexed = true;
     // Two levels keyed by the number and the address string itself: no concatenated key to build and hash.
     let byAddress = this.keys.get(port);
@@ -538,6 +531,23 @@ export class EndpointIndex {
       }
     }
     for (const g of sorted) if (g.matched !== undefined) return toPortRef(g.matched, this.last?.port);
+    // A port asked for that the slices, which do declare ports, do not carry: a typo, or a Service
+    // port number where the slices list target ports. An empty set would look like a Service
+    // without pods forever. (Slices without ports — a Service with no endpoints — stay an empty set.)
+    if (this.fixed !== undefined && this.declared.size > 0) {
+      const asked =
+        sel.kind === 'name'
+          ? `no port named "${sel.name}"`
+          : `no port ${sel.kind === 'number' ? sel.port : ''}`;
+      const numberHint =
+        sel.kind === 'number'
+          ? " (a number is matched against the endpoints' port, i.e. the Service's targetPort, not the Service port)"
+          : '';
+      throw new PortSelectionError(
+        `${this.describe()} has ${asked}${numberHint}; its ${this.source === 'endpoints' ? 'Endpoints subsets' : 'EndpointSlices'} declare`,
+        describePorts(sorted.map((g) => g.ports)),
+      );
+    }
     return undefined;
   }
 

@@ -4,12 +4,23 @@
  * Records are immutable and shared: by every version of the object they did not change in, and by
  * every per-port aggregator that follows the same Service.
  */
-import { type AddressType, type EndpointBase, type RawObject, sameBase } from './endpoint-fields.js';
+import {
+  type AddressType,
+  type EndpointBase,
+  makeEndpoint,
+  type RawObject,
+  sameBase,
+} from './endpoint-fields.js';
 import type { ParsedPort } from './ports.js';
-import type { EndpointHints, EndpointTargetRef } from './types.js';
+import type { Endpoint, EndpointHints, EndpointTargetRef } from './types.js';
 
 let serials = 0;
 
+/**
+ * One parsed entry, held as the frozen Endpoint for its group's first port: what a one-port
+ * Service's sets hold, so that the record and its sets share one object instead of each keeping a
+ * copy of every field. The port-independent fields read through to it.
+ */
 export class EndpointRecord implements EndpointBase {
   /**
    * Creation order: a record newer than every record of a group's previous version cannot be one of
@@ -18,30 +29,49 @@ export class EndpointRecord implements EndpointBase {
   readonly serial = ++serials;
   /** Lookup key inside its group: the raw first address / ip, as written in the object. */
   readonly lookup: string;
-  readonly address: string;
-  readonly addressType: AddressType;
-  readonly ready: boolean;
-  readonly serving: boolean;
-  readonly terminating: boolean;
-  readonly nodeName: string | undefined;
-  readonly zone: string | undefined;
-  readonly hostname: string | undefined;
-  readonly hints: EndpointHints | undefined;
-  readonly targetRef: EndpointTargetRef | undefined;
+  /** The entry as an Endpoint of the port its group listed first (0 when it lists none). */
+  readonly endpoint: Endpoint;
 
-  constructor(lookup: string, b: EndpointBase) {
+  constructor(lookup: string, endpoint: Endpoint) {
     this.lookup = lookup;
-    this.address = b.address;
-    this.addressType = b.addressType;
-    this.ready = b.ready;
-    this.serving = b.serving;
-    this.terminating = b.terminating;
-    this.nodeName = b.nodeName;
-    this.zone = b.zone;
-    this.hostname = b.hostname;
-    this.hints = b.hints;
-    this.targetRef = b.targetRef;
+    this.endpoint = endpoint;
     Object.freeze(this);
+  }
+
+  get address(): string {
+    return this.endpoint.address;
+  }
+  get addressType(): AddressType {
+    return this.endpoint.addressType;
+  }
+  get ready(): boolean {
+    return this.endpoint.ready;
+  }
+  get serving(): boolean {
+    return this.endpoint.serving;
+  }
+  get terminating(): boolean {
+    return this.endpoint.terminating;
+  }
+  get nodeName(): string | undefined {
+    return this.endpoint.nodeName;
+  }
+  get zone(): string | undefined {
+    return this.endpoint.zone;
+  }
+  get hostname(): string | undefined {
+    return this.endpoint.hostname;
+  }
+  get hints(): EndpointHints | undefined {
+    return this.endpoint.hints;
+  }
+  get targetRef(): EndpointTargetRef | undefined {
+    return this.endpoint.targetRef;
+  }
+
+  /** The entry as an Endpoint of this port: its own when the port is the one it was made for. */
+  endpointFor(port: number): Endpoint {
+    return this.endpoint.port === port ? this.endpoint : makeEndpoint(this, port);
   }
 }
 
@@ -62,6 +92,8 @@ export type SameRaw = (previous: EndpointRecord, raw: RawObject, flag: boolean) 
  */
 export class RecordCollector {
   readonly #previous: readonly EndpointRecord[];
+  /** The port a new record's Endpoint is made for: the group's first (0 when it lists none). */
+  readonly port: number;
   /** Records handed out so far: the position of the next one. */
   #taken = 0;
   #byLookup: Map<string, number> | undefined;
@@ -70,8 +102,9 @@ export class RecordCollector {
   /** Until then: the positions that got a new record (every other position reused its previous one). */
   readonly #fresh: number[] = [];
 
-  constructor(previous: readonly EndpointRecord[] | undefined) {
+  constructor(previous: readonly EndpointRecord[] | undefined, ports: readonly ParsedPort[]) {
     this.#previous = previous ?? [];
+    this.port = ports[0]?.port ?? 0;
   }
 
   /** Fast path: the previous record, when `same` says the relevant raw fields are unchanged. */
@@ -81,13 +114,16 @@ export class RecordCollector {
     return this.#claim(at);
   }
 
-  /** Slow path, after validation: still the previous record when the parsed content is the same. */
-  add(lookup: string, base: EndpointBase): EndpointRecord {
+  /**
+   * Slow path, after validation, with the entry as an Endpoint of `port`: still the previous record
+   * when the parsed content is the same.
+   */
+  add(lookup: string, endpoint: Endpoint): EndpointRecord {
     const at = this.#find(lookup);
-    if (at !== -1 && sameBase(this.#previous[at]!, base)) return this.#claim(at);
+    if (at !== -1 && sameBase(this.#previous[at]!, endpoint)) return this.#claim(at);
     if (this.#claimed === undefined) this.#fresh.push(this.#taken);
     this.#taken++;
-    return new EndpointRecord(lookup, base);
+    return new EndpointRecord(lookup, endpoint);
   }
 
   /** Position of an unclaimed previous record with this lookup, or -1. */

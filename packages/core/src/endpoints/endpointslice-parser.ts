@@ -4,7 +4,6 @@ import {
   boundedArrayOrNil,
   canonicalAddress,
   conditionsMatch,
-  type EndpointBase,
   hintsMatch,
   isObject,
   makeHints,
@@ -20,6 +19,7 @@ import {
 import { type EndpointRecord, RecordCollector, type RecordGroup } from './endpoint-record.js';
 import { type ParsedPort, SlicePortSchema, samePorts, toParsedPorts } from './ports.js';
 import { isValidSliceEndpoint, isValidSliceShell } from './slice-guards.js';
+import type { Endpoint } from './types.js';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
 
@@ -121,10 +121,12 @@ function firstAddress(addresses: unknown): string | undefined {
   return first;
 }
 
-function sliceBase(e: SliceEndpoint, addressType: AddressType): EndpointBase {
+/** The entry as a frozen Endpoint of `port`: keys in `makeEndpoint`'s order, so all share one shape. */
+function sliceEndpoint(e: SliceEndpoint, addressType: AddressType, port: number): Endpoint {
   const c = e.conditions;
-  return {
+  return Object.freeze({
     address: canonicalAddress(addressType, e.addresses[0]!),
+    port,
     addressType,
     // discovery/v1 nil semantics as kube-proxy reads them.
     ready: c?.ready ?? true,
@@ -135,7 +137,7 @@ function sliceBase(e: SliceEndpoint, addressType: AddressType): EndpointBase {
     hostname: e.hostname ?? undefined,
     hints: makeHints(e.hints?.forZones, e.hints?.forNodes),
     targetRef: makeTargetRef(e.targetRef),
-  };
+  });
 }
 
 /**
@@ -157,7 +159,11 @@ export function parseEndpointSlice(
     : parseOrThrow(SliceShellSchema, object, what);
   const addressType = shell.addressType;
   // Addresses are canonicalized per type: records of another type cannot be carried over.
-  const collector = new RecordCollector(previous?.addressType === addressType ? previous.records : undefined);
+  const ports = toParsedPorts(shell.ports);
+  const collector = new RecordCollector(
+    previous?.addressType === addressType ? previous.records : undefined,
+    ports,
+  );
   const raws = shell.endpoints ?? [];
   // `map` sizes the array exactly: it is kept, in the store, until the next version.
   const records = raws.map((entry: unknown, i: number) => {
@@ -169,9 +175,8 @@ export function parseEndpointSlice(
     const e = isValidSliceEndpoint(entry)
       ? (entry as SliceEndpoint)
       : parseOrThrow(SliceEndpointSchema, entry, what, `endpoints[${i}]`);
-    return collector.add(e.addresses[0]!, sliceBase(e, addressType));
+    return collector.add(e.addresses[0]!, sliceEndpoint(e, addressType, collector.port));
   });
-  const ports = toParsedPorts(shell.ports);
   return new ParsedEndpointSlice(
     shell,
     (object.metadata as RawObject).resourceVersion,

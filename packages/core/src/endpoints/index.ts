@@ -11,9 +11,19 @@ export type {
   ServicePortRef,
 } from './types.js';
 export {
+  EndpointsTimeoutError,
+  needsUserAction,
+  type WaitForEndpointsOptions,
+  waitForEndpoints,
+} from './wait-for-endpoints.js';
+export {
   type EndpointSource,
+  type EndpointSourceInfo,
   type EndpointWatchTuning,
+  endpointSourceOf,
+  NAMESPACE_WATCH_THRESHOLD,
   type WatchEndpointsOptions,
+  type WatchScope,
   watchEndpoints,
   watchEndpointsHealth,
 } from './watch-endpoints.js';

@@ -25,11 +25,13 @@ export interface Endpoint {
   readonly ready: boolean;
   readonly serving: boolean;
   readonly terminating: boolean;
-  readonly nodeName?: string;
-  readonly zone?: string;
-  readonly hostname?: string;
-  readonly hints?: EndpointHints;
-  readonly targetRef?: EndpointTargetRef;
+  // `| undefined`: every key is present on every endpoint (one shape for all), absent values are
+  // undefined; a consumer compiling with exactOptionalPropertyTypes sees the truth.
+  readonly nodeName?: string | undefined;
+  readonly zone?: string | undefined;
+  readonly hostname?: string | undefined;
+  readonly hints?: EndpointHints | undefined;
+  readonly targetRef?: EndpointTargetRef | undefined;
 }
 
 /** The Service port the set was resolved for. */

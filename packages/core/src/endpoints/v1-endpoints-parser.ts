@@ -5,6 +5,7 @@ import {
   canonicalAddress,
   type EndpointBase,
   isObject,
+  makeEndpoint,
   makeTargetRef,
   type ObjectRef,
   parseOrThrow,
@@ -129,7 +130,7 @@ function collect(
       if (kept !== undefined) return kept;
     }
     const a = parseOrThrow(V1AddressSchema, raw, what, `${path}[${i}]`);
-    return collector.add(a.ip, v1Base(a, ready));
+    return collector.add(a.ip, makeEndpoint(v1Base(a, ready), collector.port));
   });
 }
 
@@ -153,7 +154,7 @@ export function parseV1Endpoints(raw: unknown, previous: ParsedV1Endpoints | und
     const subset = raws[s]!;
     const ports = toParsedPorts(subset.ports);
     const name = subsetName(ports, taken);
-    const collector = new RecordCollector(before.get(name));
+    const collector = new RecordCollector(before.get(name), ports);
     const ready = collect(collector, subset.addresses, true, what, `subsets[${s}].addresses`);
     const notReady = collect(
       collector,

@@ -3,15 +3,18 @@ import { KubeApiError } from '../transport/kube-api-error.js';
 import type { KubeClient } from '../transport/kube-client.js';
 import type { ListWatchOptions } from '../watch/list-watch.js';
 import type { StoreChange } from '../watch/object-store.js';
-import { SharedResourceWatch } from '../watch/shared-resource-watch.js';
+import { SharedResourceWatch, type SharedResourceWatchOptions } from '../watch/shared-resource-watch.js';
+import type { KubeObject } from '../watch/watch-event.js';
 import type { WatchHealth } from '../watch/watch-health.js';
-import { ParsedEndpointSlice, parseEndpointSlice } from './endpointslice-parser.js';
+import { ParsedEndpointSlice, parseEndpointSlice, SERVICE_NAME_LABEL } from './endpointslice-parser.js';
 import {
   type AddressType,
   EndpointSliceAggregator,
   InvalidObjectError,
   V1EndpointsAggregator,
 } from './model.js';
+import { type ChangeFeed, NamespaceWatch } from './namespace-watch.js';
+import { serviceHealth } from './service-health.js';
 import type { EndpointSet } from './types.js';
 import { ParsedV1Endpoints, parseV1Endpoints } from './v1-endpoints-parser.js';
 
@@ -22,8 +25,34 @@ import { ParsedV1Endpoints, parseV1Endpoints } from './v1-endpoints-parser.js';
  */
 export type EndpointSource = 'endpointslices' | 'endpoints' | 'auto';
 
-/** Tuning of the underlying list+watch. A watch is shared: the first subscriber's tuning applies. */
+/**
+ * Tuning of the underlying list+watch. A watch is shared: the first subscriber's tuning applies (for
+ * a namespace watch, that of the first Service it served).
+ */
 export type EndpointWatchTuning = Omit<ListWatchOptions, 'path' | 'labelSelector' | 'fieldSelector'>;
+
+/**
+ * Which watch serves a Service's endpoints:
+ * - `service`: its own list+watch, selected by label (`kubernetes.io/service-name`) or by name for
+ *   v1 Endpoints: one HTTP/2 stream per Service, receiving only that Service's changes;
+ * - `namespace`: one list+watch of every EndpointSlice (or Endpoints) of the namespace, shared by all
+ *   the Services of that namespace watched by the client and split per Service (as kube-proxy does):
+ *   one stream in all, but the client receives and keeps the whole namespace;
+ * - `auto` (default): `service` while fewer than `NAMESPACE_WATCH_THRESHOLD` Services of the
+ *   namespace are watched, `namespace` for every new Service from then on (see the constant).
+ */
+export type WatchScope = 'auto' | 'service' | 'namespace';
+
+/**
+ * `scope: 'auto'` serves a new Service from the namespace watch once this many Services of its
+ * namespace would be watched, counting it (or as soon as a namespace watch already runs there).
+ * Watches already open keep running until their subscribers leave, so a client holds at most 49
+ * per-Service streams and one namespace stream per namespace: 50 streams, half of the 100 that
+ * kube-apiserver allows per HTTP/2 connection, leaving room for the lists of relists and for other
+ * requests on the same connection. Below it, per-Service watches cost no more connections and each
+ * receives only its own Service's churn; above it, the namespace's churn is the cheaper price.
+ */
+export const NAMESPACE_WATCH_THRESHOLD = 50;
 
 export interface WatchEndpointsOptions {
   readonly service: string;
@@ -35,12 +64,17 @@ export interface WatchEndpointsOptions {
   /** Keep only these address families (dual-stack Services list both by default). */
   readonly addressTypes?: readonly AddressType[];
   readonly watch?: EndpointWatchTuning;
+  /** Which watch serves this Service (default `auto`); see `WatchScope`. */
+  readonly scope?: WatchScope;
 }
 
 type ConcreteSource = Exclude<EndpointSource, 'auto'>;
 
 interface ClientRegistry {
-  readonly watches: Map<string, SharedResourceWatch>;
+  /** Per-Service watches by `source\0namespace`, then by Service. */
+  readonly watches: Map<string, Map<string, SharedResourceWatch>>;
+  /** Namespace watches by `source\0namespace`. */
+  readonly namespaces: Map<string, NamespaceWatch>;
   readonly sets: Map<string, Observable<EndpointSet>>;
   source?: Promise<ConcreteSource>;
 }
@@ -52,19 +86,21 @@ const registries = new WeakMap<KubeClient, ClientRegistry>();
  * Emits after the initial sync and after each effective change; a late subscriber gets the
  * current set at once. Transient faults never error the stream (see `watchEndpointsHealth`);
  * it errors only on misuse (a Service with several ports and no `port` chosen).
- * Subscriptions with the same client, namespace, service and source share one HTTP watch.
+ * Subscriptions with the same client, namespace, service and source share one HTTP watch; past
+ * `NAMESPACE_WATCH_THRESHOLD` Services of a namespace, the Services share one (see `WatchScope`).
  */
 export function watchEndpoints(client: KubeClient, options: WatchEndpointsOptions): Observable<EndpointSet> {
-  return resolved(client, options, (source, namespace) => {
+  const sets = resolved(client, options, (source, namespace) => {
     const registry = registryOf(client);
-    const key = `${source}\0${namespace}\0${options.service}\0${options.port ?? ''}\0${options.addressTypes?.join(',') ?? ''}`;
+    const key = `${source}\0${namespace}\0${options.service}\0${options.port ?? ''}\0${options.addressTypes?.join(',') ?? ''}\0${options.scope ?? 'auto'}`;
     let sets = registry.sets.get(key);
     if (!sets) {
-      const shared = sharedWatch(client, source, namespace, options);
       const created: Observable<EndpointSet> = defer(() => {
         // Subscribed again after its last subscriber left: share it again, unless a newer one is.
         if (!registry.sets.has(key)) registry.sets.set(key, created);
-        return endpointSets(shared, () => createAggregator(source, namespace, options));
+        // Chosen now, not at the call: what runs when it is subscribed decides (see `WatchScope`).
+        const feed = feedOf(client, source, namespace, options);
+        return endpointSets(feed, () => createAggregator(source, namespace, options));
       }).pipe(
         // The last subscriber left: forget it, so a client that watched 10,000 Services over its
         // life keeps nothing for those it no longer watches.
@@ -76,18 +112,56 @@ export function watchEndpoints(client: KubeClient, options: WatchEndpointsOption
     }
     return sets;
   });
+  if (!sources.has(sets)) {
+    sources.set(sets, {
+      namespace: options.namespace ?? client.config.namespace,
+      service: options.service,
+      health$: watchEndpointsHealth(client, options),
+    });
+  }
+  return sets;
 }
 
-/** The health of the watch behind `watchEndpoints` with the same options (subscribing keeps it open). */
+/** What a stream returned by `watchEndpoints` follows, for consumers handed only the stream. */
+export interface EndpointSourceInfo {
+  readonly namespace: string;
+  readonly service: string;
+  /** The health of the watch behind the stream (shares it; subscribing keeps it open). */
+  readonly health$: Observable<WatchHealth>;
+}
+
+const sources = new WeakMap<Observable<EndpointSet>, EndpointSourceInfo>();
+
+/**
+ * The Service and health behind a stream `watchEndpoints` returned, or undefined for any other
+ * observable (a piped one too). A balancer handed the stream uses it to name the Service and give
+ * the watch's real error (a 403 with the missing grant) as the `cause` of "no endpoints".
+ */
+export function endpointSourceOf(endpoints: Observable<EndpointSet>): EndpointSourceInfo | undefined {
+  return sources.get(endpoints);
+}
+
+/**
+ * The health of the watch behind `watchEndpoints` with the same options (subscribing keeps it open):
+ * the Service's own watch, or the namespace watch that serves it (see `WatchScope`).
+ */
 export function watchEndpointsHealth(
   client: KubeClient,
   options: WatchEndpointsOptions,
 ): Observable<WatchHealth> {
-  return resolved(
-    client,
-    options,
-    (source, namespace) => sharedWatch(client, source, namespace, options).health$,
+  return resolved(client, options, (source, namespace) =>
+    defer(() =>
+      serviceHealth(feedOf(client, source, namespace, options), absentNotice(source, namespace, options)),
+    ),
   );
+}
+
+/** What a synced watch with no object for the Service says (see `serviceHealth`). */
+function absentNotice(source: ConcreteSource, namespace: string, options: WatchEndpointsOptions): string {
+  const service = options.service;
+  return source === 'endpointslices'
+    ? `no EndpointSlice in namespace ${namespace} carries ${SERVICE_NAME_LABEL}=${service}: the Service does not exist (check the name and namespace), has no selector and no slices written for it, or its controller has not written them yet`
+    : `no Endpoints object ${namespace}/${service}: the Service does not exist (check the name and namespace) or has no selector`;
 }
 
 function resolved<T>(
@@ -114,48 +188,119 @@ function detectSource(client: KubeClient): Promise<ConcreteSource> {
   return registry.source;
 }
 
-function sharedWatch(
+/**
+ * The watch that serves a Service now: its own watch if one runs (unless `namespace` is asked), else
+ * the namespace watch when asked, already running, or due by the threshold; else a new own watch.
+ */
+function feedOf(
+  client: KubeClient,
+  source: ConcreteSource,
+  namespace: string,
+  options: WatchEndpointsOptions,
+): ChangeFeed {
+  const registry = registryOf(client);
+  const group = `${source}\0${namespace}`;
+  const scope = options.scope ?? 'auto';
+  const own = registry.watches.get(group);
+  const running = own?.get(options.service);
+  if (running && scope !== 'namespace') return running;
+  const shared = registry.namespaces.get(group);
+  const byNamespace =
+    scope === 'namespace' ||
+    (scope === 'auto' && (shared !== undefined || (own?.size ?? 0) + 1 >= NAMESPACE_WATCH_THRESHOLD));
+  if (byNamespace)
+    return (shared ?? namespaceWatch(client, source, namespace, options)).feed(options.service);
+  return serviceWatch(client, source, namespace, options);
+}
+
+function serviceWatch(
   client: KubeClient,
   source: ConcreteSource,
   namespace: string,
   options: WatchEndpointsOptions,
 ): SharedResourceWatch {
   const registry = registryOf(client);
-  const key = `${source}\0${namespace}\0${options.service}`;
-  let shared = registry.watches.get(key);
-  if (!shared) {
-    const ns = encodeURIComponent(namespace);
-    // The store keeps the parsed form: the raw objects die young (no managedFields, annotations or
-    // unchanged entries retained), and the aggregators of every port share the parse.
-    const created: SharedResourceWatch = new SharedResourceWatch(
-      client,
-      source === 'endpointslices'
-        ? {
-            ...options.watch,
-            transform: (object, previous) =>
-              parseEndpointSlice(object, previous instanceof ParsedEndpointSlice ? previous : undefined),
-            path: `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices`,
-            labelSelector: `kubernetes.io/service-name=${options.service}`,
-          }
-        : {
-            ...options.watch,
-            transform: (object, previous) =>
-              parseV1Endpoints(object, previous instanceof ParsedV1Endpoints ? previous : undefined),
-            path: `/api/v1/namespaces/${ns}/endpoints`,
-            fieldSelector: `metadata.name=${options.service}`,
-          },
-      {
-        started: () => {
-          if (!registry.watches.has(key)) registry.watches.set(key, created);
-        },
-        stopped: () => forget(registry.watches, key, created),
+  const group = `${source}\0${namespace}`;
+  const service = options.service;
+  const register = () => {
+    let watches = registry.watches.get(group);
+    if (!watches) {
+      watches = new Map();
+      registry.watches.set(group, watches);
+    }
+    if (!watches.has(service)) watches.set(service, created);
+  };
+  const created: SharedResourceWatch = new SharedResourceWatch(
+    client,
+    {
+      ...options.watch,
+      ...collection(source, namespace),
+      ...(source === 'endpointslices'
+        ? { labelSelector: `${SERVICE_NAME_LABEL}=${service}` }
+        : { fieldSelector: `metadata.name=${service}` }),
+    },
+    {
+      started: register,
+      stopped: () => {
+        const watches = registry.watches.get(group);
+        if (!watches) return;
+        forget(watches, service, created);
+        if (watches.size === 0) registry.watches.delete(group);
       },
-    );
-    shared = created;
-    registry.watches.set(key, shared);
-  }
-  return shared;
+    },
+  );
+  register();
+  return created;
 }
+
+function namespaceWatch(
+  client: KubeClient,
+  source: ConcreteSource,
+  namespace: string,
+  options: WatchEndpointsOptions,
+): NamespaceWatch {
+  const registry = registryOf(client);
+  const group = `${source}\0${namespace}`;
+  const created: NamespaceWatch = new NamespaceWatch(
+    client,
+    { ...options.watch, ...collection(source, namespace) },
+    source === 'endpointslices' ? sliceService : endpointsService,
+    {
+      started: () => {
+        if (!registry.namespaces.has(group)) registry.namespaces.set(group, created);
+      },
+      stopped: () => forget(registry.namespaces, group, created),
+    },
+  );
+  registry.namespaces.set(group, created);
+  return created;
+}
+
+/**
+ * The namespace's collection for a source, and its transform: the store keeps the parsed form, so
+ * the raw objects die young (no managedFields, annotations or unchanged entries retained), and the
+ * aggregators of every port share the parse.
+ */
+function collection(source: ConcreteSource, namespace: string): SharedResourceWatchOptions {
+  const ns = encodeURIComponent(namespace);
+  return source === 'endpointslices'
+    ? {
+        transform: (object, previous) =>
+          parseEndpointSlice(object, previous instanceof ParsedEndpointSlice ? previous : undefined),
+        path: `/apis/discovery.k8s.io/v1/namespaces/${ns}/endpointslices`,
+      }
+    : {
+        transform: (object, previous) =>
+          parseV1Endpoints(object, previous instanceof ParsedV1Endpoints ? previous : undefined),
+        path: `/api/v1/namespaces/${ns}/endpoints`,
+      };
+}
+
+/** A slice's Service is its label; a slice without one belongs to none (a label selector would not match it). */
+const sliceService = (object: KubeObject): string | undefined =>
+  object instanceof ParsedEndpointSlice ? object.serviceName : undefined;
+/** A v1 Endpoints object is named after its Service. */
+const endpointsService = (object: KubeObject): string | undefined => object.metadata?.name;
 
 /** Removes `key` from a registry if it still names `value` (a newer entry stays). */
 function forget<V>(map: Map<string, V>, key: string, value: V): void {
@@ -166,15 +311,29 @@ function forget<V>(map: Map<string, V>, key: string, value: V): void {
  * @internal How many shared watches and set streams a client keeps registered (tests and the memory
  * benchmark read it; entries exist only while subscribed, or created and not yet subscribed).
  */
-export function registeredCounts(client: KubeClient): { watches: number; sets: number } {
+export function registeredCounts(client: KubeClient): {
+  watches: number;
+  namespaceWatches: number;
+  namespaceServices: number;
+  sets: number;
+} {
   const registry = registries.get(client);
-  return { watches: registry?.watches.size ?? 0, sets: registry?.sets.size ?? 0 };
+  let watches = 0;
+  for (const group of registry?.watches.values() ?? []) watches += group.size;
+  let namespaceServices = 0;
+  for (const shared of registry?.namespaces.values() ?? []) namespaceServices += shared.followedServices;
+  return {
+    watches,
+    namespaceWatches: registry?.namespaces.size ?? 0,
+    namespaceServices,
+    sets: registry?.sets.size ?? 0,
+  };
 }
 
 function registryOf(client: KubeClient): ClientRegistry {
   let registry = registries.get(client);
   if (!registry) {
-    registry = { watches: new Map(), sets: new Map() };
+    registry = { watches: new Map(), namespaces: new Map(), sets: new Map() };
     registries.set(client, registry);
   }
   return registry;
@@ -224,7 +383,7 @@ function createAggregator(
  * read (`InvalidObjectError`) is never skipped: the last good set stays, and the watch starts over
  * with a fresh list after backoff (the health stream shows the error meanwhile).
  */
-function endpointSets(shared: SharedResourceWatch, create: () => ChangeAggregator): Observable<EndpointSet> {
+function endpointSets(shared: ChangeFeed, create: () => ChangeAggregator): Observable<EndpointSet> {
   return new Observable<EndpointSet>((subscriber) => {
     const aggregator = create();
     return shared.changes$.subscribe({

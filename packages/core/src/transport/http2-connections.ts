@@ -34,6 +34,17 @@ export interface Http2ConnectionsOptions {
   readonly idleTimeoutMs?: number;
   /** TLS handshake and the server's first SETTINGS within this. Default 30 s. */
   readonly connectTimeoutMs?: number;
+  /**
+   * Health check of a connection carrying streams: after this long without reading anything from
+   * it, send a PING (client-go's `ReadIdleTimeout`, 30 s). 0 turns the check off. Default 30 s.
+   */
+  readonly readIdleTimeoutMs?: number;
+  /**
+   * A PING unanswered for this long means the connection is dead (half-open TCP, a silent middlebox):
+   * it is closed, and every stream on it fails at once instead of each waiting out its own idle
+   * timeout (client-go's `PingTimeout`, 15 s). Default 15 s.
+   */
+  readonly pingTimeoutMs?: number;
 }
 
 export interface Http2RequestOptions {
@@ -86,6 +97,10 @@ interface Connection {
   /** GOAWAY received, closed, or failed: no new streams. */
   draining: boolean;
   idleTimer: NodeJS.Timeout | undefined;
+  /** When a frame last showed the peer alive (response headers, body bytes, a PING answer). */
+  lastReadAt: number;
+  /** The next health check, while the connection carries streams. */
+  healthTimer: NodeJS.Timeout | undefined;
 }
 
 /** Statistics for tests and diagnostics. */
@@ -97,6 +112,12 @@ export interface Http2ConnectionStats {
   readonly opened: number;
   /** Streams sent again because the server refused them or went away before processing them. */
   readonly retried: number;
+  /** GOAWAY frames received (a server shutting down or rotating connections). */
+  readonly goaways: number;
+  /** Health-check PINGs answered. */
+  readonly pingsAnswered: number;
+  /** Connections closed because a PING went unanswered. */
+  readonly pingTimeouts: number;
 }
 
 export class Http2Connections {
@@ -107,11 +128,16 @@ export class Http2Connections {
   readonly #maxStreams: number;
   readonly #idleTimeoutMs: number;
   readonly #connectTimeoutMs: number;
+  readonly #readIdleTimeoutMs: number;
+  readonly #pingTimeoutMs: number;
   readonly #connections = new Set<Connection>();
   #connecting: Promise<Connection> | undefined;
   #closed = false;
   #nextId = 0;
   #retried = 0;
+  #pingTimeouts = 0;
+  #pingsAnswered = 0;
+  #goaways = 0;
 
   constructor(origin: string, tls: Http2TlsOptions, options: Http2ConnectionsOptions = {}) {
     const url = new URL(origin);
@@ -122,12 +148,22 @@ export class Http2Connections {
     this.#maxStreams = Math.max(1, Math.floor(options.maxStreamsPerConnection ?? Number.POSITIVE_INFINITY));
     this.#idleTimeoutMs = options.idleTimeoutMs ?? 30_000;
     this.#connectTimeoutMs = options.connectTimeoutMs ?? 30_000;
+    this.#readIdleTimeoutMs = finiteOr(options.readIdleTimeoutMs, 30_000);
+    this.#pingTimeoutMs = Math.max(1, finiteOr(options.pingTimeoutMs, 15_000));
   }
 
   stats(): Http2ConnectionStats {
     let streams = 0;
     for (const c of this.#connections) streams += c.active;
-    return { connections: this.#connections.size, streams, opened: this.#nextId, retried: this.#retried };
+    return {
+      connections: this.#connections.size,
+      streams,
+      opened: this.#nextId,
+      retried: this.#retried,
+      goaways: this.#goaways,
+      pingsAnswered: this.#pingsAnswered,
+      pingTimeouts: this.#pingTimeouts,
+    };
   }
 
   /**
@@ -196,6 +232,49 @@ export class Http2Connections {
       c.idleTimer = undefined;
     }
     c.session.ref();
+    if (c.healthTimer === undefined) this.#scheduleHealthCheck(c, this.#readIdleTimeoutMs);
+  }
+
+  /**
+   * Why: many watches share one connection, and a half-open one would leave all of them stale until
+   * each one's own idle timeout (150 s by default); a PING finds it out within read-idle + ping timeout.
+   */
+  #scheduleHealthCheck(c: Connection, delayMs: number): void {
+    if (this.#readIdleTimeoutMs <= 0 || c.session.destroyed) return;
+    c.healthTimer = setTimeout(() => this.#checkHealth(c), delayMs);
+    c.healthTimer.unref();
+  }
+
+  #checkHealth(c: Connection): void {
+    c.healthTimer = undefined;
+    if (c.active === 0 || c.session.destroyed) return;
+    const idleMs = performance.now() - c.lastReadAt;
+    if (idleMs < this.#readIdleTimeoutMs) {
+      this.#scheduleHealthCheck(c, this.#readIdleTimeoutMs - idleMs);
+      return;
+    }
+    const deadline = setTimeout(() => {
+      this.#pingTimeouts++;
+      c.session.destroy(
+        Object.assign(new Error(`HTTP/2: no answer to a PING within ${this.#pingTimeoutMs} ms`), {
+          code: 'ERR_HTTP2_PING_TIMEOUT',
+        }),
+      );
+    }, this.#pingTimeoutMs);
+    deadline.unref();
+    c.healthTimer = deadline;
+    const sent = c.session.ping((error) => {
+      clearTimeout(deadline);
+      c.healthTimer = undefined;
+      if (error) return; // the session is going away; its 'close' retires it
+      this.#pingsAnswered++;
+      c.lastReadAt = performance.now();
+      this.#scheduleHealthCheck(c, this.#readIdleTimeoutMs);
+    });
+    if (!sent) {
+      clearTimeout(deadline);
+      c.healthTimer = undefined;
+    }
   }
 
   #release(c: Connection): void {
@@ -213,6 +292,8 @@ export class Http2Connections {
   #retire(c: Connection, destroy: boolean): void {
     c.draining = true;
     if (c.idleTimer !== undefined) clearTimeout(c.idleTimer);
+    if (c.healthTimer !== undefined) clearTimeout(c.healthTimer);
+    c.healthTimer = undefined;
     this.#connections.delete(c);
     if (destroy) c.session.destroy();
     else if (!c.session.closed) c.session.close();
@@ -254,6 +335,8 @@ export class Http2Connections {
       active: 0,
       draining: false,
       idleTimer: undefined,
+      lastReadAt: performance.now(),
+      healthTimer: undefined,
     };
     let settled = false;
     session.on('remoteSettings', (settings) => {
@@ -261,12 +344,15 @@ export class Http2Connections {
       connection.capacity = this.#capacityFor(settings.maxConcurrentStreams);
     });
     session.on('goaway', () => {
+      this.#goaways++;
       connection.draining = true;
       this.#connections.delete(connection);
     });
     session.on('close', () => {
       connection.draining = true;
       if (connection.idleTimer !== undefined) clearTimeout(connection.idleTimer);
+      if (connection.healthTimer !== undefined) clearTimeout(connection.healthTimer);
+      connection.healthTimer = undefined;
       this.#connections.delete(connection);
     });
     try {
@@ -363,6 +449,7 @@ export class Http2Connections {
       });
       stream.once('response', (headers) => {
         responded = true;
+        c.lastReadAt = performance.now();
         stream.setTimeout(options.bodyTimeoutMs);
         const statusCode = Number(headers[':status']);
         const plain: Record<string, string | string[] | undefined> = {};
@@ -372,6 +459,7 @@ export class Http2Connections {
         resolve({ statusCode, headers: plain, body });
       });
       stream.on('data', (chunk: Buffer) => {
+        c.lastReadAt = performance.now();
         if (!body.push(chunk)) {
           // Backpressure: stop reading, which stops WINDOW_UPDATEs for this stream only; a reader
           // that is slow is not a silent server.
@@ -423,6 +511,10 @@ export class Http2Connections {
       });
     });
   }
+}
+
+function finiteOr(value: number | undefined, fallback: number): number {
+  return value !== undefined && Number.isFinite(value) ? Math.max(0, value) : fallback;
 }
 
 function raceAbort<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {

@@ -1,6 +1,5 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Observable } from 'rxjs';
-import { z } from 'zod';
 import { EndpointWatchError } from '../errors.js';
 import { KubeTransportError } from '../transport/kube-api-error.js';
 import type { KubeClient } from '../transport/kube-client.js';
@@ -12,6 +11,7 @@ import {
   WatchTruncatedError,
 } from './errors.js';
 import { DEFAULT_MAX_EVENT_BYTES, LineDecoder } from './line-decoder.js';
+import { readListPage } from './list-page.js';
 import {
   type Command,
   ListWatchMachine,
@@ -69,13 +69,11 @@ export const DEFAULT_SILENCE_TIMEOUT_MS = 60_000;
 /** Lets up to 1 MiB of events pile up while the consumer works, to be applied as one batch. */
 const WATCH_HIGH_WATER_MARK = 1024 * 1024;
 
+/** Stands for a step already delivered (it has no command: the loop never runs it). */
+const NO_STEP: Step = Object.freeze({ events: [] });
+
 /** The events whose object is a watched object (not a Status, not a bookmark). */
 const OBJECT_EVENTS: ReadonlySet<WatchEvent['type']> = new Set(['ADDED', 'MODIFIED', 'DELETED']);
-
-const listSchema = z.looseObject({
-  metadata: z.looseObject({ resourceVersion: z.string(), continue: z.string().optional() }),
-  items: z.array(z.looseObject({})).nullable(),
-});
 
 /**
  * The I/O shell around `ListWatchMachine`: runs its LISTs, WATCHes and sleeps with the client,
@@ -128,12 +126,14 @@ export function listWatch(client: KubeClient, options: ListWatchOptions): Observ
             bodyTimeoutMs: silenceTimeoutMs,
             ...(options.maxListBytes === undefined ? {} : { maxBodyBytes: options.maxListBytes }),
           });
-          const list = listSchema.safeParse(body);
-          if (!list.success) throw new WatchDecodeError(`LIST ${options.path} did not return a List`);
-          let items = (list.data.items ?? []) as KubeObject[];
+          const page = readListPage(body);
+          if (!page) throw new WatchDecodeError(`LIST ${options.path} did not return a List`);
+          const items = page.items;
           if (transform) {
             try {
-              items = items.map((item) => transform(item));
+              // In place: each raw object becomes garbage as soon as it is transformed, instead of
+              // the whole list staying alive (and copied by every young-generation GC) until the end.
+              for (let i = 0; i < items.length; i++) items[i] = transform(items[i]!);
             } catch (error) {
               return machine.handle({ kind: 'resync', error });
             }
@@ -141,8 +141,8 @@ export function listWatch(client: KubeClient, options: ListWatchOptions): Observ
           return machine.handle({
             kind: 'listPage',
             items,
-            resourceVersion: list.data.metadata.resourceVersion,
-            continue: list.data.metadata.continue,
+            resourceVersion: page.resourceVersion,
+            continue: page.continue,
           });
         }
         case 'watch':
@@ -240,6 +240,9 @@ export function listWatch(client: KubeClient, options: ListWatchOptions): Observ
         if (lifetime.signal.aborted) return;
         const command = step.command;
         if (!command) throw new Error('ListWatchMachine returned no command');
+        // The step's events are delivered: holding the step through the next operation would keep
+        // a whole LIST's objects (their first versions) alive for as long as the watch runs.
+        step = NO_STEP;
         // One controller per operation, aborted by unsubscribe or by a resync request.
         operation = new AbortController();
         try {
@@ -247,7 +250,7 @@ export function listWatch(client: KubeClient, options: ListWatchOptions): Observ
         } catch (error) {
           // Unsubscribed, or the client was closed under us: the stream is over, not failing.
           if (lifetime.signal.aborted || isClientClosed(error)) return;
-          step = resyncError ? step : machine.handle({ kind: 'failed', error });
+          if (!resyncError) step = machine.handle({ kind: 'failed', error });
         }
         if (resyncError && !lifetime.signal.aborted) {
           step = machine.handle({ kind: 'resync', error: resyncError.error });

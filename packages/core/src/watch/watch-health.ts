@@ -7,6 +7,7 @@
  *   does not serve streaming lists: the state is read with LIST instead).
  * - `synced`: the state is complete and a watch is open and confirmed current (by the list that
  *   started it, by an event or bookmark, or by staying open without error); `since` is when.
+ *   `notice` tells of a condition of that state worth knowing (no object for the Service at all).
  * - `resuming`: the watch ended (the server's timeout) or its connection broke (`error`: a reset,
  *   a cut mid-event, silence past the idle timeout) after a healthy life; a new watch from
  *   `resourceVersion` is being opened at once, without backoff. Stale since `staleSince`.
@@ -15,7 +16,16 @@
  */
 export type WatchHealth =
   | { readonly state: 'connecting'; readonly since: number; readonly notice?: string }
-  | { readonly state: 'synced'; readonly resourceVersion: string; readonly since: number }
+  | {
+      readonly state: 'synced';
+      readonly resourceVersion: string;
+      readonly since: number;
+      /**
+       * Something true of the current state that a reader of an empty set needs to know, e.g. that
+       * no EndpointSlice carries the Service's label at all (`watchEndpointsHealth`).
+       */
+      readonly notice?: string;
+    }
   | {
       readonly state: 'resuming';
       readonly resourceVersion: string;

@@ -326,6 +326,12 @@ describe('the endpoint model under hostile objects (fuzz)', { timeout: fuzzTimeo
         }
         const aggregator = new V1EndpointsAggregator({ namespace: NS, service: SVC, port: 'http' });
         aggregator.set(parsed);
+        const declared = parsed.subsets.some((s) => s.ports.length > 0);
+        if (declared && !parsed.subsets.some((s) => s.ports.some((p) => p.name === 'http'))) {
+          // Ports declared, none of them the one asked for: said, not an empty set forever.
+          expect(() => aggregator.snapshot()).toThrow(PortSelectionError);
+          return;
+        }
         const set = aggregator.snapshot();
         const addresses = parsed.subsets.flatMap((s) =>
           s.ports.some((p) => p.name === 'http') ? s.records : [],

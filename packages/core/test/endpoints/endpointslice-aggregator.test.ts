@@ -1,5 +1,6 @@
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { parseEndpointSlice } from '../../src/endpoints/endpointslice-parser.js';
 import {
   type AggregatorOptions,
   EndpointSliceAggregator,
@@ -319,7 +320,21 @@ describe('EndpointSliceAggregator: ports', () => {
     expect(setOf(slices, { port: 'metrics' }).port?.name).toBe('metrics');
     expect(keys(setOf(slices, { port: 8080 }).all)).toEqual(['10.0.0.1:8080']);
     expect(setOf(slices, { port: 8080 }).port?.name).toBe('http');
-    expect(setOf(slices, { port: 'grpc' })).toMatchObject({ port: undefined, all: [] });
+  });
+
+  it('throws PortSelectionError naming the declared ports for a port no slice carries (a typo, a Service port number)', () => {
+    const slices = [slice('web-a', [ep('10.0.0.1')], { ports: two })];
+    expect(() => setOf(slices, { port: 'grpc' })).toThrow(
+      /has no port named "grpc"; its EndpointSlices declare: http \(8080\/TCP\), metrics \(9090\/TCP\)/,
+    );
+    expect(() => setOf(slices, { port: 80 })).toThrow(
+      /has no port 80 \(a number is matched against .*targetPort/,
+    );
+    // Slices that declare no port (a Service without endpoints) still give an empty set.
+    expect(setOf([slice('web-a', [], { ports: [] })], { port: 'grpc' })).toMatchObject({
+      port: undefined,
+      all: [],
+    });
   });
 
   it('throws PortSelectionError naming the ports when no port is chosen and several exist', () => {
@@ -776,5 +791,33 @@ describe('EndpointSliceAggregator: change detection and structural sharing', () 
     expect(find(defined(a.snapshot()).all, '10.0.0.2').serving).toBe(false);
     a.upsert(slice('web-a', [ep('10.0.0.1')]));
     expect(keys(defined(a.snapshot()).all)).toEqual(['10.0.0.1:8080']);
+  });
+});
+
+describe('EndpointSliceAggregator: one object per endpoint', () => {
+  const METRICS = { name: 'metrics', port: 9090, protocol: 'TCP' };
+  const twoPorts = () =>
+    parseEndpointSlice(
+      slice('s1', [ep('10.0.0.1'), ep('10.0.0.2', { ready: false })], { ports: [HTTP, METRICS] }),
+      undefined,
+    );
+
+  it("the sets of the slice's first port hold the parsed records' own Endpoints (no copy)", () => {
+    const parsed = twoPorts();
+    const set = setOf([parsed], { port: 'http' });
+    expect(set.all).toHaveLength(2);
+    set.all.forEach((e, i) => {
+      expect(e).toBe(parsed.records[i]!.endpoint);
+    });
+  });
+
+  it('another port gets Endpoints of its own, equal but for the port', () => {
+    const parsed = twoPorts();
+    const set = setOf([parsed], { port: 'metrics' });
+    set.all.forEach((e, i) => {
+      const own = parsed.records[i]!.endpoint;
+      expect(e).not.toBe(own);
+      expect(e).toStrictEqual({ ...own, port: 9090 });
+    });
   });
 });

@@ -91,6 +91,8 @@ export function reference(slices: readonly SliceModel[], port: string | number |
   } else {
     matches = (p) => (p.name ?? '') === port;
   }
+  // A port asked for that none of the declared ports is: an error, not an empty set forever.
+  if (port !== undefined && allPorts.length > 0 && !allPorts.some(matches)) return { error: 'port' };
   let portRef: unknown;
   const best = new Map<string, { ep: Record<string, unknown>; slice: string }>();
   for (const s of sorted) {

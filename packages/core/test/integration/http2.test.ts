@@ -12,6 +12,8 @@ import {
   type FakeApiServerOptions,
   rejection,
   startFakeApiServer,
+  startTcpProxy,
+  type TcpProxy,
 } from '@endpoint-watch/testing';
 import { afterEach, describe, expect, it } from 'vitest';
 import { loadKubeConfig } from '../../src/config/index.js';
@@ -36,13 +38,16 @@ afterEach(async () => {
 async function setup(
   serverOptions: FakeApiServerOptions = {},
   clientOptions: KubeClientOptions = {},
+  /** Puts something in front of the server (a proxy): the client connects to the port it gives. */
+  via?: (server: FakeApiServer) => Promise<{ port: number }>,
 ): Promise<{ server: FakeApiServer; client: KubeClient }> {
   const server = await startFakeApiServer({ tls: true, ...serverOptions });
   cleanups.push(() => server.close());
   const dir = mkdtempSync(join(tmpdir(), 'ew-h2-'));
   cleanups.push(() => rmSync(dir, { recursive: true, force: true }));
   const path = join(dir, 'kubeconfig');
-  writeFileSync(path, server.kubeconfig());
+  const front = await via?.(server);
+  writeFileSync(path, server.kubeconfig(front ? { server: `https://127.0.0.1:${front.port}` } : {}));
   const client = createKubeClient(
     loadKubeConfig({ kubeconfig: path, env: {}, inCluster: false }),
     clientOptions,
@@ -65,7 +70,8 @@ async function watchServices(
   const sets: Recorder<EndpointSet>[] = [];
   const health: Recorder<WatchHealth>[] = [];
   for (let i = 0; i < count; i++) {
-    const options = { service: `svc-${i}`, namespace: 'default', watch: FAST };
+    // One stream per Service: these tests are about streams and connections, not the namespace watch.
+    const options = { service: `svc-${i}`, namespace: 'default', watch: FAST, scope: 'service' as const };
     sets.push(record(watchEndpoints(client, options)));
     health.push(record(watchEndpointsHealth(client, options)));
   }
@@ -149,8 +155,40 @@ describe('HTTP/2 to the apiserver', () => {
     );
     await server.waitForWatches(30);
     expect(server.connectionStats().http2SessionsTotal).toBe(2);
-    expect(client.transportStats().http2).toMatchObject({ connections: 1, opened: 2 });
+    expect(client.transportStats().http2).toMatchObject({ connections: 1, opened: 2, goaways: 1 });
   }, 60_000);
+
+  it('finds a half-open connection by PING and resumes its watches at once, long before their idle timeout', async () => {
+    let proxy: TcpProxy | undefined;
+    const { server, client } = await setup(
+      { initialObjects: services(5) },
+      { http2Health: { readIdleTimeoutMs: 200, pingTimeoutMs: 300 } },
+      async (fake) => {
+        proxy = await startTcpProxy({ host: '127.0.0.1', port: Number(new URL(fake.url).port) });
+        cleanups.push(() => proxy?.close());
+        return proxy;
+      },
+    );
+    if (!proxy) throw new Error('no proxy');
+    const { sets, health } = await watchServices(client, 5);
+    await server.waitForWatches(5);
+    // Idle but alive: PINGs are answered, nothing is closed.
+    await waitUntil(() => (client.transportStats().http2?.pingsAnswered ?? 0) >= 3, 'three PINGs answered');
+    expect(client.transportStats().http2).toMatchObject({ opened: 1, pingTimeouts: 0 });
+
+    proxy.freeze();
+    for (let i = 0; i < 5; i++) server.upsert(serviceSlice(`svc-${i}`, `10.8.0.${i + 1}`));
+    // The watches' own idle timeout is 150 s: only the PING can find the dead connection in time.
+    await Promise.all(
+      sets.map((s, i) => s.waitFor((set) => addressesOf(set).join() === `10.8.0.${i + 1}`, 10_000)),
+    );
+    expect(client.transportStats().http2).toMatchObject({ opened: 2, pingTimeouts: 1 });
+    expect(proxy.accepted).toBe(2);
+    for (const h of health) {
+      expect(h.values.some((v) => v.state === 'resuming')).toBe(true);
+      expect(h.values.at(-1)?.state).toBe('synced');
+    }
+  }, 30_000);
 
   it('speaks HTTP/1.1 to a TLS server without h2, to plain http, and when http2 is off', async () => {
     const noH2 = await setup({ http2: false, initialObjects: services(2) });

@@ -1,3 +1,5 @@
+import { setFlagsFromString } from 'node:v8';
+import { runInNewContext } from 'node:vm';
 import { endpointSlice } from '@endpoint-watch/testing';
 import { filter, firstValueFrom } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -85,5 +87,45 @@ describe('SharedResourceWatch transform', () => {
       '10.0.0.7',
     ]);
     await firstValueFrom(shared.health$.pipe(filter((h) => h.state === 'synced')));
+  });
+});
+
+/** A full collection, callable from a test (vitest does not start workers with --expose-gc). */
+function collector(): () => void {
+  setFlagsFromString('--expose-gc');
+  return runInNewContext('gc') as () => void;
+}
+
+describe('SharedResourceWatch memory', () => {
+  it('keeps no version of an object the watch replaced (the LIST’s objects are not held by the loop)', async () => {
+    cluster = await startCluster({ initialObjects: [slice('a', '10.0.0.1')] });
+    const versions: WeakRef<KubeObject>[] = [];
+    const shared = new SharedResourceWatch(cluster.client, {
+      ...FAST,
+      path: PATH,
+      transform: (object) => {
+        // A fresh object per version, so that only what the engine keeps can keep it alive.
+        const copy = { ...object };
+        versions.push(new WeakRef(copy));
+        return copy;
+      },
+    });
+    const changes = record(shared.changes$);
+    await changes.waitFor((c) => c.kind === 'replace');
+    cluster.server.upsert(slice('a', '10.0.0.2'));
+    await changes.waitFor((c) => c.kind === 'delta' && c.upserts.some((o) => ipOf(o) === '10.0.0.2'));
+    changes.values.length = 0;
+    const gc = collector();
+    // A WeakRef read keeps its target alive until the end of that job: each turn starts a new job,
+    // collects, then reads (bounded).
+    let listed: KubeObject | undefined;
+    for (let turn = 0; turn < 20; turn++) {
+      await new Promise((resolve) => setTimeout(resolve, 10));
+      gc();
+      listed = versions[0]!.deref();
+      if (listed === undefined) break;
+    }
+    expect(listed).toBeUndefined();
+    expect(versions[1]!.deref()).toBeDefined();
   });
 });

@@ -1,9 +1,10 @@
 import { endpointSlice, v1Endpoints } from '@endpoint-watch/testing';
-import { firstValueFrom } from 'rxjs';
+import { firstValueFrom, map } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { watchEndpointChanges } from '../../src/endpoints/endpoint-changes.js';
 import type { EndpointSet } from '../../src/endpoints/types.js';
 import {
+  endpointSourceOf,
   registeredCounts,
   type WatchEndpointsOptions,
   watchEndpoints,
@@ -169,11 +170,11 @@ describe('watchEndpoints over a real socket', () => {
       const sets = record(watch({ service }));
       const states = record(health({ service }));
       await sets.waitFor(hasAddresses('10.0.0.1:8080'));
-      expect(registeredCounts(cluster.client)).toEqual({ watches: 1, sets: 1 });
+      expect(registeredCounts(cluster.client)).toMatchObject({ watches: 1, namespaceWatches: 0, sets: 1 });
       sets.unsubscribe();
-      expect(registeredCounts(cluster.client)).toEqual({ watches: 1, sets: 0 }); // health still holds the watch
+      expect(registeredCounts(cluster.client)).toMatchObject({ watches: 1, namespaceWatches: 0, sets: 0 }); // health still holds the watch
       states.unsubscribe();
-      expect(registeredCounts(cluster.client)).toEqual({ watches: 0, sets: 0 });
+      expect(registeredCounts(cluster.client)).toMatchObject({ watches: 0, namespaceWatches: 0, sets: 0 });
     }
     await eventually(() => cluster.server.openWatches === 0, 5000, 'every watch to close');
   });
@@ -196,7 +197,7 @@ describe('watchEndpoints over a real socket', () => {
     expect(cluster.server.openWatches).toBe(1);
     // One watch after the pause: the new call did not open another.
     expect(cluster.server.requests.filter((r) => r.watch)).toHaveLength(watchesBefore + 1);
-    expect(registeredCounts(cluster.client)).toEqual({ watches: 1, sets: 2 });
+    expect(registeredCounts(cluster.client)).toMatchObject({ watches: 1, namespaceWatches: 0, sets: 2 });
   });
 
   it('opens no watch after a subscriber left inside the first emission (firstValueFrom after a LIST)', async () => {
@@ -542,4 +543,38 @@ describe('watchEndpoints over a real socket', () => {
     await sets.waitFor((s) => s.endpoints.length === 2);
     expect(sets.values).toHaveLength(2);
   });
+
+  it('tells what a stream follows (endpointSourceOf): its Service and the health of its watch', async () => {
+    cluster = await startCluster({ initialObjects: [webSlice('web-a', ['10.0.0.1'])] });
+    cluster.server.faults.failNext(Number.POSITIVE_INFINITY, 403, { reason: 'Forbidden', message: 'no' });
+    const sets = watch();
+    const info = endpointSourceOf(sets);
+    expect(info).toMatchObject({ namespace: 'default', service: 'web' });
+    expect(endpointSourceOf(sets.pipe(map((s) => s)))).toBeUndefined();
+    const states = record(info!.health$);
+    const retrying = await states.waitFor((h) => h.state === 'retrying');
+    expect(retrying.state === 'retrying' && (retrying.error as KubeApiError).statusCode).toBe(403);
+  });
+
+  it.each(['service', 'namespace'] as const)(
+    'says when no EndpointSlice carries the Service label (scope %s), and stops saying it once one does',
+    async (scope) => {
+      cluster = await startCluster({ initialObjects: [webSlice('web-a', ['10.0.0.1'])] });
+      const states = record(health({ service: 'wbe', scope }));
+      const sets = record(watch({ service: 'wbe', scope }));
+      const absent = await states.waitFor((h) => h.state === 'synced');
+      expect(absent.state === 'synced' && absent.notice).toMatch(
+        /no EndpointSlice in namespace default carries kubernetes\.io\/service-name=wbe: the Service does not exist/,
+      );
+      expect((await sets.waitFor(() => true)).endpoints).toEqual([]);
+      // The Service appears (its controller writes a slice, even with no pod yet): no notice.
+      expect(states.values.some((h) => h.state === 'synced' && h.notice === undefined)).toBe(false);
+      cluster.server.upsert(endpointSlice({ service: 'wbe', name: 'wbe-a', endpoints: [] }));
+      await states.waitFor((h) => h.state === 'synced' && h.notice === undefined);
+      // The other Service of the namespace never had the notice.
+      const web = record(health({ scope }));
+      const webHealth = await web.waitFor((h) => h.state === 'synced');
+      expect(webHealth.state === 'synced' && webHealth.notice).toBeUndefined();
+    },
+  );
 });

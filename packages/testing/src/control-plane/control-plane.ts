@@ -33,6 +33,8 @@ export interface ControlPlaneOptions {
   watchCache?: boolean;
   /** More kube-apiserver flags. */
   apiServerArgs?: readonly string[];
+  /** More kube-controller-manager flags, e.g. `--kube-api-qps=500` to write thousands of slices quickly. */
+  controllerManagerArgs?: readonly string[];
   /** Progress lines (builds, starts). */
   log?: (line: string) => void;
   /** Keep the working directory (certificates, logs, audit log) after `stop()`. */
@@ -280,6 +282,7 @@ export async function startControlPlane(options: ControlPlaneOptions = {}): Prom
         `--service-account-private-key-file=${paths.saKey}`,
         `--root-ca-file=${paths.ca}`,
         `--controllers=${CONTROLLERS.join(',')}`,
+        ...(options.controllerManagerArgs ?? []),
       ],
       join(dir, 'kube-controller-manager.log'),
     );

@@ -13,6 +13,11 @@ export interface TcpProxy {
   readonly open: number;
   /** Resets every open connection (both sides); new connections are still accepted. */
   cut(): void;
+  /**
+   * Stops forwarding on every open connection, both ways, and keeps it open: the half-open
+   * connection a dead peer or a NAT that forgot the flow leaves behind. New connections work.
+   */
+  freeze(): void;
   /** While refusing, each new connection is reset as soon as it is accepted. */
   setRefusing(refusing: boolean): void;
   close(): Promise<void>;
@@ -63,6 +68,14 @@ export async function startTcpProxy(target: { host: string; port: number }): Pro
       return pairs.size;
     },
     cut,
+    freeze() {
+      for (const [client, upstream] of pairs) {
+        client.unpipe(upstream);
+        upstream.unpipe(client);
+        client.pause();
+        upstream.pause();
+      }
+    },
     setRefusing(value) {
       refusing = value;
     },
