@@ -1,5 +1,4 @@
 import type { Endpoint } from '@endpoint-watch/core';
-import { PeakEwma } from './ewma.js';
 import type { EndpointState } from './types.js';
 
 /** `address:port`, with brackets around IPv6 addresses (`[fd00::1]:8080`). */
@@ -34,7 +33,6 @@ export class EndpointRecord implements EndpointState {
   memberIndex = -1;
   /** Position in the balancer's candidate array while `candidate`. */
   candidateIndex = -1;
-  readonly ewma: PeakEwma;
 
   constructor(
     readonly key: string,
@@ -42,11 +40,10 @@ export class EndpointRecord implements EndpointState {
     readonly addedAt: number,
     /** Start of slow start, or undefined when the endpoint does not slow-start. */
     readonly slowStartSince: number | undefined,
-    ewmaDecayMs: number,
-    ewmaDefaultLatencyMs: number,
+    /** Its latency estimate's slot in the balancer's `PeakEwmaTable` (given back when it leaves). */
+    readonly ewmaSlot: number,
   ) {
     this.endpoint = endpoint;
-    this.ewma = new PeakEwma(ewmaDecayMs, ewmaDefaultLatencyMs, addedAt);
   }
 
   get ejected(): boolean {

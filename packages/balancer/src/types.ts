@@ -15,6 +15,11 @@ export type Outcome =
 /** One request's claim on an endpoint. Release it exactly once when the request ends; later calls are no-ops. */
 export interface Lease {
   readonly endpoint: Endpoint;
+  /**
+   * The endpoint's key (`address:port`, as `endpointKey` makes it), when the balancer has it at hand
+   * (`createBalancer`'s leases do): spares the caller building the string again per request.
+   */
+  readonly key?: string;
   release(outcome: Outcome): void;
 }
 

@@ -1,6 +1,7 @@
 import type { Balancer } from '@endpoint-watch/balancer';
 import { Agent, Dispatcher, errors } from 'undici';
-import { type AttemptOptions, type BalancedRequest, kEndpoint } from './balanced-request.js';
+import { attemptEndpoint } from './attempt.js';
+import type { BalancedRequest } from './balanced-request.js';
 import { resolveBalancingSource, validateBalancingOptions } from './balancing-source.js';
 import { EndpointPools } from './endpoint-pools.js';
 import { BalancingEngine } from './engine.js';
@@ -24,24 +25,7 @@ const BALANCING_KEYS = [
 /** Agent-only options that mean something else (or nothing) to a Pool. */
 const AGENT_ONLY_KEYS = ['factory', 'maxOrigins', 'interceptors'] as const;
 
-/** The bottom of the dispatch chain: attempts to their endpoint's pool, the rest to a plain Agent. */
-class Router extends Dispatcher {
-  readonly #pools: EndpointPools;
-  readonly #passthrough: Agent;
-
-  constructor(pools: EndpointPools, passthrough: Agent) {
-    super();
-    this.#pools = pools;
-    this.#passthrough = passthrough;
-  }
-
-  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    const endpoint = (options as Partial<AttemptOptions>)[kEndpoint];
-    return endpoint === undefined
-      ? this.#passthrough.dispatch(options, handler)
-      : this.#pools.dispatch(endpoint, options, handler);
-  }
-}
+type Handler = Dispatcher.DispatchHandler;
 
 /**
  * An undici `Dispatcher` that sends each request to one endpoint of a Service, picked per request
@@ -55,7 +39,9 @@ export class BalancedAgent extends Dispatcher {
   readonly #ownsBalancer: boolean;
   readonly #pools: EndpointPools;
   readonly #passthrough: Agent;
-  readonly #chain: Dispatcher;
+  readonly #engine: BalancingEngine;
+  /** Below the engine: an attempt to its endpoint's pool, an unbalanced request to the plain Agent. */
+  readonly #route: (options: Dispatcher.DispatchOptions, handler: Handler) => boolean;
   readonly #requests = new Set<BalancedRequest>();
   #whenIdle: Array<() => void> = [];
   #closed = false;
@@ -83,23 +69,19 @@ export class BalancedAgent extends Dispatcher {
           forward(event, origin, targets.slice(1), error),
       );
     }
-    const engine = new BalancingEngine(balancer, options, {
+    this.#engine = new BalancingEngine(balancer, options, {
       stopped: () => this.#destroyed,
       onStart: (request) => this.#requests.add(request),
       onSettled: (request) => this.#settled(request),
     });
-    const guard =
-      (next: Dispatcher.Dispatch): Dispatcher.Dispatch =>
-      (dispatchOptions, handler) => {
-        if (this.#closed) {
-          const error = this.#destroyed ? new errors.ClientDestroyedError() : new errors.ClientClosedError();
-          handler.onResponseError?.(null as unknown as Dispatcher.DispatchController, error);
-          return false;
-        }
-        return next(dispatchOptions, handler);
-      };
-    // compose() adapts the caller's handler to the controller API on undici 7 (legacy handlers).
-    this.#chain = new Router(this.#pools, this.#passthrough).compose(engine.interceptor(), guard);
+    const pools = this.#pools;
+    const passthrough = this.#passthrough;
+    this.#route = (dispatchOptions, handler) => {
+      const endpoint = attemptEndpoint(handler);
+      return endpoint === undefined
+        ? passthrough.dispatch(dispatchOptions, handler)
+        : pools.dispatch(endpoint, dispatchOptions, handler);
+    };
     // undici's compose() returns a Proxy of this agent whose methods run with the Proxy as `this`,
     // which has none of the private fields: the methods that use them are bound to the agent.
     this.close = this.close.bind(this) as BalancedAgent['close'];
@@ -117,8 +99,20 @@ export class BalancedAgent extends Dispatcher {
     return this.#destroyed;
   }
 
-  override dispatch(options: Dispatcher.DispatchOptions, handler: Dispatcher.DispatchHandler): boolean {
-    return this.#chain.dispatch(options, handler);
+  /**
+   * Straight to the engine, which speaks to the handler in its own API (no `compose()` layers: each
+   * would wrap a legacy handler, such as `request()`'s, in an adapter that re-encodes the headers).
+   */
+  override dispatch(options: Dispatcher.DispatchOptions, handler: Handler): boolean {
+    if (this.#closed) {
+      const error = this.#destroyed ? new errors.ClientDestroyedError() : new errors.ClientClosedError();
+      if (typeof handler.onRequestStart === 'function')
+        handler.onResponseError?.(null as unknown as Dispatcher.DispatchController, error);
+      else if (typeof handler.onError === 'function') handler.onError(error);
+      else throw new errors.InvalidArgumentError('invalid onError method');
+      return false;
+    }
+    return this.#engine.dispatch(this.#route, options, handler);
   }
 
   /**

@@ -50,7 +50,7 @@ export class EndpointPools {
     if (this.#closed) throw new errors.ClientClosedError();
     const origin = String(options.origin);
     const servername = (options as { servername?: string }).servername;
-    const key = `${origin} ${servername ?? ''}`;
+    const key = servername === undefined ? origin : `${origin} ${servername}`;
     let entry = this.#pools.get(key);
     if (entry === undefined) {
       entry = this.#create(origin, endpoint, servername);

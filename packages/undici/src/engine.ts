@@ -1,7 +1,12 @@
 import { isIP } from 'node:net';
 import type { Balancer } from '@endpoint-watch/balancer';
 import type { Dispatcher } from 'undici';
-import { BalancedRequest, HandlerFailures, type RequestSettings } from './balanced-request.js';
+import {
+  BalancedRequest,
+  EndpointOrigins,
+  HandlerFailures,
+  type RequestSettings,
+} from './balanced-request.js';
 import { isIdempotent } from './classify.js';
 import { withHostHeader } from './headers.js';
 import type { EndpointBalancingOptions } from './types.js';
@@ -15,7 +20,8 @@ type DispatchFn = (options: Dispatcher.DispatchOptions, handler: Handler) => boo
 
 /** What a balanced origin keeps for every request to it. */
 interface Target {
-  readonly protocol: string;
+  /** The endpoints' origins for the URL's protocol. */
+  readonly origins: EndpointOrigins;
   /** `host[:port]` as in the URL: the Host header. */
   readonly host: string;
   /** TLS server name for https to a DNS name. */
@@ -35,6 +41,8 @@ export class BalancingEngine {
   readonly #onStart: ((request: BalancedRequest) => void) | undefined;
   readonly #onSettled: ((request: BalancedRequest) => void) | undefined;
   readonly #handlerFailures = new HandlerFailures();
+  /** One cache of endpoint origins per protocol (http:, https:), shared by the targets. */
+  readonly #origins = new Map<string, EndpointOrigins>();
 
   constructor(
     balancer: Balancer,
@@ -69,18 +77,14 @@ export class BalancingEngine {
   dispatch(next: DispatchFn, options: Dispatcher.DispatchOptions, handler: Handler): boolean {
     const target = this.#target(options.origin);
     if (target === null) return next(options, handler);
-    const servername = (options as { servername?: string }).servername ?? target.servername;
-    const rewritten = {
-      ...options,
-      headers: withHostHeader(options.headers, target.host),
-      ...(servername === undefined ? {} : { servername }),
-    };
     const request = new BalancedRequest({
       settings: this.#settings,
       dispatch: next,
       handler,
-      options: rewritten,
-      protocol: target.protocol,
+      options,
+      headers: withHostHeader(options.headers, target.host),
+      servername: (options as { servername?: string }).servername ?? target.servername,
+      origins: target.origins,
       key: this.#hashKey?.(options),
       idempotent: isIdempotent(String(options.method ?? 'GET'), options.idempotent),
       onSettled: this.#onSettled,
@@ -89,6 +93,15 @@ export class BalancingEngine {
     this.#onStart?.(request);
     request.start();
     return true;
+  }
+
+  #originsFor(protocol: string): EndpointOrigins {
+    let origins = this.#origins.get(protocol);
+    if (origins === undefined) {
+      origins = new EndpointOrigins(protocol);
+      this.#origins.set(protocol, origins);
+    }
+    return origins;
   }
 
   /** `null`: not balanced (no origin, or `match` said no). */
@@ -107,7 +120,7 @@ export class BalancingEngine {
     if (this.#match === undefined || this.#match(url)) {
       const hostname = url.hostname.startsWith('[') ? url.hostname.slice(1, -1) : url.hostname;
       target = {
-        protocol: url.protocol,
+        origins: this.#originsFor(url.protocol),
         host: url.host,
         servername: url.protocol === 'https:' && isIP(hostname) === 0 ? hostname : undefined,
       };

@@ -1,7 +1,7 @@
 import { Readable } from 'node:stream';
 import { errors } from 'undici';
 import { describe, expect, it } from 'vitest';
-import { endpointOrigin } from '../src/balanced-request.js';
+import { EndpointOrigins, endpointOrigin } from '../src/balanced-request.js';
 import { canReplayBody, classify, errorCode, isIdempotent } from '../src/classify.js';
 import { withHostHeader } from '../src/headers.js';
 import { endpoint } from './support.js';
@@ -41,6 +41,21 @@ describe('endpointOrigin', () => {
   it('brackets IPv6 and keeps the scheme', () => {
     expect(endpointOrigin('http:', endpoint('10.0.0.1', 8080))).toBe('http://10.0.0.1:8080');
     expect(endpointOrigin('https:', endpoint('fd00::1', 8443))).toBe('https://[fd00::1]:8443');
+  });
+
+  it('is made once per endpoint key and protocol by EndpointOrigins', () => {
+    const https = new EndpointOrigins('https:');
+    const first = https.of('[fd00::1]:8443', endpoint('fd00::1', 8443));
+    expect(first).toBe('https://[fd00::1]:8443');
+    // Cached by key: the same string again, even for an endpoint object read later.
+    expect(https.of('[fd00::1]:8443', { ...endpoint('fd00::1', 8443) })).toBe(first);
+    expect(new EndpointOrigins('http:').of('10.0.0.1:80', endpoint('10.0.0.1', 80))).toBe(
+      'http://10.0.0.1:80',
+    );
+    // Bounded: past 10 000 keys it starts over and still answers right.
+    for (let i = 0; i < 10_050; i++)
+      https.of(`10.0.${i >> 8}.${i & 255}:1`, endpoint(`10.0.${i >> 8}.${i & 255}`, 1));
+    expect(https.of('10.0.39.66:1', endpoint('10.0.39.66', 1))).toBe('https://10.0.39.66:1');
   });
 });
 

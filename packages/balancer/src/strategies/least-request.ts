@@ -11,6 +11,10 @@ import { bestOfDistinct } from './sampling.js';
 export function leastRequest(context: StrategyContext): Strategy {
   let items: readonly EndpointState[] = [];
   const bias = context.activeRequestBias;
+  const cost = (s: EndpointState, now: number) => {
+    const load = bias === 1 ? s.inFlight + 1 : (s.inFlight + 1) ** bias;
+    return load / context.weight(s, now);
+  };
   return {
     name: 'least-request',
     setCandidates(candidates) {
@@ -20,10 +24,7 @@ export function leastRequest(context: StrategyContext): Strategy {
       items = candidates;
     },
     pick(_key, now) {
-      return bestOfDistinct(items, context.choiceCount, context.random, (s) => {
-        const load = bias === 1 ? s.inFlight + 1 : (s.inFlight + 1) ** bias;
-        return load / context.weight(s, now);
-      });
+      return bestOfDistinct(items, context.choiceCount, context.random, cost, now);
     },
   };
 }

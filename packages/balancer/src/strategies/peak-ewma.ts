@@ -10,6 +10,8 @@ import { bestOfDistinct } from './sampling.js';
  */
 export function peakEwma(context: StrategyContext): Strategy {
   let items: readonly EndpointState[] = [];
+  const cost = (s: EndpointState, now: number) =>
+    (context.latency(s, now) * (s.inFlight + 1)) / context.weight(s, now);
   return {
     name: 'peak-ewma',
     setCandidates(candidates) {
@@ -19,12 +21,7 @@ export function peakEwma(context: StrategyContext): Strategy {
       items = candidates;
     },
     pick(_key, now) {
-      return bestOfDistinct(
-        items,
-        context.choiceCount,
-        context.random,
-        (s) => (context.latency(s, now) * (s.inFlight + 1)) / context.weight(s, now),
-      );
+      return bestOfDistinct(items, context.choiceCount, context.random, cost, now);
     },
   };
 }

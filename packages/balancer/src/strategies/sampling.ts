@@ -21,7 +21,9 @@ export function bestOfDistinct<T>(
   items: readonly T[],
   k: number,
   random: () => number,
-  cost: (item: T) => number,
+  cost: (item: T, now: number) => number,
+  /** Passed on to `cost`, so that a strategy's cost function is made once, not per pick. */
+  now = 0,
 ): T {
   const n = items.length;
   const draws = Math.min(k, n);
@@ -34,7 +36,7 @@ export function bestOfDistinct<T>(
     const index = drawn.includes(t) ? j : t;
     drawn.push(index);
     const item = items[index] as T;
-    const c = cost(item);
+    const c = cost(item, now);
     if (c < bestCost || ties === 0) {
       best = item;
       bestCost = c;
