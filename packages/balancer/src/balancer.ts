@@ -1,4 +1,12 @@
-import { changesSince, type Endpoint, type EndpointChanges, type EndpointSet } from '@endpoint-watch/core';
+import {
+  changesSince,
+  type Endpoint,
+  type EndpointChanges,
+  type EndpointSet,
+  type EndpointSourceInfo,
+  endpointSourceOf,
+  type WatchHealth,
+} from '@endpoint-watch/core';
 import { Observable, Subject, type Subscription } from 'rxjs';
 import { EndpointRecord, endpointKey } from './endpoint-state.js';
 import { BalancerClosedError, NoEndpointsError } from './errors.js';
@@ -128,6 +136,11 @@ class EndpointBalancer implements Balancer {
   #set: EndpointSet | undefined;
   #sourceEnded = false;
   #sourceError: unknown;
+  /** The Service and watch behind a `watchEndpoints` stream, when that is what was given. */
+  readonly #source: EndpointSourceInfo | undefined;
+  /** Its latest health: why no set has come (a 403, TLS, unreachable), or why a set is empty. */
+  #health: WatchHealth | undefined;
+  #healthSubscription: Subscription | undefined;
   #closed = false;
   #subscription: Subscription | undefined;
   readonly #releaseLease = (record: EndpointRecord, pickedAt: number, outcome: Outcome): void =>
@@ -165,6 +178,14 @@ class EndpointBalancer implements Balancer {
       return this.#changes.subscribe(subscriber);
     });
     this.left$ = this.#left.asObservable();
+    this.#source = endpointSourceOf(endpoints$);
+    // Shares the stream's watch: no request of its own. Only read to explain "no endpoints".
+    this.#healthSubscription = this.#source?.health$.subscribe({
+      next: (health) => {
+        this.#health = health;
+      },
+      error: () => {},
+    });
     const subscription = endpoints$.subscribe({
       next: (set) => this.#onSet(set),
       error: (error: unknown) => this.#onSourceEnd(error),
@@ -299,6 +320,8 @@ class EndpointBalancer implements Balancer {
     this.#closed = true;
     this.#subscription?.unsubscribe();
     this.#subscription = undefined;
+    this.#healthSubscription?.unsubscribe();
+    this.#healthSubscription = undefined;
     this.#candidates = [];
     for (const record of this.#members) record.candidate = false;
     const error = new BalancerClosedError(this.#service());
@@ -523,7 +546,8 @@ class EndpointBalancer implements Balancer {
   }
 
   #service(): string | undefined {
-    return this.#set ? `${this.#set.namespace}/${this.#set.service}` : this.#options.name;
+    if (this.#set) return `${this.#set.namespace}/${this.#set.service}`;
+    return this.#options.name ?? (this.#source && `${this.#source.namespace}/${this.#source.service}`);
   }
 
   #noEndpoints(waitedMs: number, detail: string | undefined): NoEndpointsError {
@@ -531,11 +555,22 @@ class EndpointBalancer implements Balancer {
     if (this.#set === undefined) state = 'no endpoint set has arrived yet';
     else if (this.#members.length === 0) state = 'the endpoint set is empty';
     else state = 'every endpoint is ejected and panic mode is off';
-    const cause = this.#sourceError;
+    const health = this.#health;
+    const watchError =
+      health !== undefined && (health.state === 'retrying' || health.state === 'resuming')
+        ? health.error
+        : undefined;
+    const cause = this.#sourceError ?? watchError;
+    // What the watch knows and the balancer does not: why nothing came, or why the set is empty.
+    let why = '';
+    if (this.#sourceError === undefined && watchError !== undefined)
+      why = `; the watch is ${health?.state}: ${messageOf(watchError)}`;
+    else if (health?.state === 'synced' && health.notice !== undefined && this.#members.length === 0)
+      why = `; ${health.notice}`;
     return new NoEndpointsError(
       this.#service(),
       waitedMs,
-      detail === undefined ? state : `${state} (${detail})`,
+      `${detail === undefined ? state : `${state} (${detail})`}${why}`,
       cause === undefined ? undefined : { cause },
     );
   }
@@ -584,4 +619,8 @@ class EndpointBalancer implements Balancer {
       },
     };
   }
+}
+
+function messageOf(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

@@ -1,4 +1,11 @@
-import { createKubeClient, type KubeClient, loadKubeConfig, watchEndpoints } from '@endpoint-watch/core';
+import { NoEndpointsError } from '@endpoint-watch/balancer';
+import {
+  createKubeClient,
+  KubeApiError,
+  type KubeClient,
+  loadKubeConfig,
+  watchEndpoints,
+} from '@endpoint-watch/core';
 import { endpointSlice, type FakeApiServer, startFakeApiServer } from '@endpoint-watch/testing';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -78,5 +85,52 @@ describe('end to end: fake apiserver → watchEndpoints → createBalancedAgent 
         .map((pool) => pool.endpoint)
         .sort(),
     ).toEqual([b, c].map((x) => `${x}:${pods?.port}`));
+  });
+
+  it('fails a request with no endpoints naming the Service and carrying the watch’s real error (a 403) as cause', async () => {
+    server = await startFakeApiServer({ tls: true });
+    server.faults.failNext(Number.POSITIVE_INFINITY, 403, {
+      reason: 'Forbidden',
+      message: 'endpointslices.discovery.k8s.io is forbidden: User "client" cannot list resource',
+    });
+    client = createKubeClient(
+      loadKubeConfig({ server: server.url, token: server.token, ca: server.tls?.ca }),
+    );
+    const endpoints = watchEndpoints(client, {
+      namespace: 'shop',
+      service: 'web',
+      port: 'http',
+      watch: { backoff: { initialMs: 20, maxMs: 50 } },
+    });
+    agent = createBalancedAgent({ endpoints }, { noEndpointsTimeoutMs: 1_000 });
+    const error = await request('http://web.shop.svc.cluster.local:8080/', { dispatcher: agent }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(NoEndpointsError);
+    const noEndpoints = error as NoEndpointsError;
+    expect(noEndpoints.service).toBe('shop/web');
+    expect(noEndpoints.message).toMatch(
+      /no endpoint set has arrived yet .*the watch is retrying: .*403 Forbidden/,
+    );
+    expect(noEndpoints.cause).toBeInstanceOf(KubeApiError);
+    expect((noEndpoints.cause as KubeApiError).statusCode).toBe(403);
+  });
+
+  it('says why a set is empty when the Service has no EndpointSlice at all', async () => {
+    server = await startFakeApiServer({ tls: true });
+    client = createKubeClient(
+      loadKubeConfig({ server: server.url, token: server.token, ca: server.tls?.ca }),
+    );
+    const endpoints = watchEndpoints(client, { namespace: 'shop', service: 'wbe' });
+    agent = createBalancedAgent({ endpoints }, { noEndpointsTimeoutMs: 300 });
+    const error = await request('http://wbe.shop.svc.cluster.local:8080/', { dispatcher: agent }).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(error).toBeInstanceOf(NoEndpointsError);
+    expect((error as Error).message).toMatch(
+      /service shop\/wbe: the endpoint set is empty .*no EndpointSlice in namespace shop carries kubernetes\.io\/service-name=wbe/,
+    );
   });
 });
