@@ -24,6 +24,7 @@ import { DiscoveryV1Api, KubeConfig, Watch } from '@kubernetes/client-node';
 import { filter, firstValueFrom } from 'rxjs';
 import { request } from 'undici';
 import { startChild } from './lib/children.mjs';
+import { parseWatchLines } from './lib/floor.mjs';
 import { fullGc, isMain, median, medianRatio, metric, rotatedRounds } from './lib/stats.mjs';
 import { SLICES_PATH as path } from './lib/watch-scenario.mjs';
 
@@ -48,21 +49,7 @@ function contendersFor(server) {
     const list = await request(`${origin}${path}?labelSelector=x`);
     JSON.parse(await list.body.text());
     const watch = await request(`${origin}${path}?watch=true`);
-    let pending = Buffer.alloc(0);
-    let seen = 0;
-    for await (const chunk of watch.body) {
-      let buffer = pending.length ? Buffer.concat([pending, chunk]) : chunk;
-      let newline = buffer.indexOf(10);
-      while (newline !== -1) {
-        JSON.parse(buffer.toString('utf8', 0, newline));
-        seen += 1;
-        buffer = buffer.subarray(newline + 1);
-        newline = buffer.indexOf(10);
-      }
-      pending = buffer;
-      if (seen === modifications) break;
-    }
-    watch.body.destroy();
+    await parseWatchLines(watch.body, modifications);
     return performance.now() - started;
   }
 

@@ -46,7 +46,10 @@ export function readinessFlips(slices, count, firstRv) {
     body: Buffer.from(lines.join('')),
     resourceVersion: String(rv),
     lastAddress,
-    lastReady: endpoints.find((e) => e.addresses[0] === lastAddress).conditions.ready,
+    lastReady:
+      lastAddress === undefined
+        ? undefined
+        : endpoints.find((e) => e.addresses[0] === lastAddress).conditions.ready,
     readyCount: endpoints.filter((e) => e.conditions.ready).length,
   };
 }

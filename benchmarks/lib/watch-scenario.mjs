@@ -3,6 +3,7 @@
 // (managedFields, ownerReferences, targetRefs), then `modifications` MODIFIED events, each flipping
 // one endpoint's readiness, round-robin over the slices.
 import { realisticEndpointSlices } from '@endpoint-watch/testing';
+import { readinessFlips } from './scenarios.mjs';
 
 export const SLICES_PATH = '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices';
 
@@ -19,22 +20,12 @@ export function watchScenario({ endpoints, modifications, seed = 42 }) {
       items: slices,
     }),
   );
-  const lines = [];
-  const state = structuredClone(slices);
-  let lastAddress;
-  for (let m = 0; m < modifications; m++) {
-    const slice = state[m % state.length];
-    const endpoint = slice.endpoints[Math.floor(m / state.length) % slice.endpoints.length];
-    endpoint.conditions = { ...endpoint.conditions, ready: !endpoint.conditions.ready };
-    slice.metadata.resourceVersion = String(++rv);
-    slice.metadata.managedFields[0].time = new Date(Date.UTC(2026, 10, 30, 0, 0, m % 60)).toISOString();
-    lines.push(`${JSON.stringify({ type: 'MODIFIED', object: slice })}\n`);
-    lastAddress = endpoint.addresses[0];
-  }
-  const all = state.flatMap((s) => s.endpoints);
+  const flips = readinessFlips(slices, modifications, rv);
+  rv = Number(flips.resourceVersion);
+  const lastAddress = flips.lastAddress;
   return {
     listBody,
-    watchBody: Buffer.from(lines.join('')),
+    watchBody: flips.body,
     facts: {
       endpoints,
       slices: slices.length,
@@ -42,11 +33,8 @@ export function watchScenario({ endpoints, modifications, seed = 42 }) {
       listRv,
       finalRv: String(rv),
       lastAddress,
-      lastReady:
-        lastAddress === undefined
-          ? undefined
-          : all.find((e) => e.addresses[0] === lastAddress).conditions.ready,
-      expectedReady: all.filter((e) => e.conditions.ready).length,
+      lastReady: lastAddress === undefined ? undefined : flips.lastReady,
+      expectedReady: flips.readyCount,
     },
   };
 }
