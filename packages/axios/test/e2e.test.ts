@@ -1,11 +1,18 @@
-import { createKubeClient, type KubeClient, loadKubeConfig, watchEndpoints } from '@endpoint-watch/core';
+import {
+  createKubeClient,
+  KubeApiError,
+  type KubeClient,
+  loadKubeConfig,
+  watchEndpoints,
+} from '@endpoint-watch/core';
 import { endpointSlice, type FakeApiServer, startFakeApiServer } from '@endpoint-watch/testing';
-import axios, { type AxiosInstance } from 'axios';
+import axios, { type AxiosError, type AxiosInstance, isAxiosError } from 'axios';
 import { afterEach, describe, expect, it } from 'vitest';
 import {
   detachEndpointBalancing,
   type EndpointBalancing,
   getEndpointBalancing,
+  NoEndpointsError,
   withEndpointBalancing,
 } from '../src/index.js';
 import { ADAPTERS, eventually, type PodRequest, type Pods, startPods } from './support.js';
@@ -91,6 +98,36 @@ describe.each(ADAPTERS)(
         () => pods?.pods.every((pod) => pod.sockets.size === 0) === true,
         'the pods’ sockets to close',
       );
+    });
+
+    it('fails a request with no endpoints as ERR_NO_ENDPOINTS naming the Service, the watch’s 403 as its cause', async () => {
+      server = await startFakeApiServer({ tls: true });
+      server.faults.failNext(Number.POSITIVE_INFINITY, 403, {
+        reason: 'Forbidden',
+        message: 'endpointslices.discovery.k8s.io is forbidden: User "client" cannot list resource',
+      });
+      client = createKubeClient(
+        loadKubeConfig({ server: server.url, token: server.token, ca: server.tls?.ca }),
+      );
+      const endpoints = watchEndpoints(client, {
+        namespace: 'shop',
+        service: 'web',
+        port: 'http',
+        watch: { backoff: { initialMs: 20, maxMs: 50 } },
+      });
+      const api = axios.create({ baseURL: 'http://web.shop.svc.cluster.local:8080', adapter });
+      instance = withEndpointBalancing(api, { endpoints }, { noEndpointsTimeoutMs: 1_000 });
+      const error = await api.get('/').then(
+        () => undefined,
+        (e: unknown) => e,
+      );
+      expect(isAxiosError(error)).toBe(true);
+      expect((error as AxiosError).code).toBe('ERR_NO_ENDPOINTS');
+      const noEndpoints = (error as AxiosError).cause as NoEndpointsError;
+      expect(noEndpoints).toBeInstanceOf(NoEndpointsError);
+      expect(noEndpoints.service).toBe('shop/web');
+      expect(noEndpoints.message).toMatch(/the watch is retrying: .*403 Forbidden/);
+      expect(noEndpoints.cause).toBeInstanceOf(KubeApiError);
     });
   },
 );
