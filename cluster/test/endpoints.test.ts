@@ -9,7 +9,7 @@ import {
   watchEndpoints,
 } from '@endpoint-watch/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { clientFor, dataPodIps, Recorder, targetsAre, useControlPlane } from './helpers.js';
+import { clientFor, dataPodIps, Recorder, targetsAre, until, useControlPlane } from './helpers.js';
 
 const plane = useControlPlane();
 const NS = 'endpoints';
@@ -216,6 +216,59 @@ describe('conditions as the controller sets them', () => {
       expect(set.port).toMatchObject({ name: 'web', protocol: 'TCP' });
     } finally {
       recorder.close();
+    }
+  });
+});
+
+describe('a Service port number (80 → 8080), as kube-proxy reads it', () => {
+  it('follows the Service port through its name when the Service can be read; without get on services, says what a number means', async () => {
+    const { admin } = plane();
+    await admin.createService({
+      name: 'numbered',
+      namespace: NS,
+      ports: [{ name: 'http', port: 80, targetPort: 8080 }],
+    });
+    const [ip] = dataPodIps(1, 330) as [string];
+    await admin.createPod({
+      name: 'numbered-0',
+      namespace: NS,
+      labels: { app: 'numbered' },
+      nodeName: 'node-a',
+      ips: [ip],
+    });
+    // The admin can read the Service: 80 is its port named http, which the slices carry as 8080.
+    const byServicePort = new Recorder(
+      watchEndpoints(clientFor(plane(), { namespace: NS }), { service: 'numbered', port: 80 }),
+    );
+    try {
+      const set = await byServicePort.until(
+        (s) => targetsAre(s, [ip], 8080),
+        'numbered-0 on 8080 via port 80',
+      );
+      expect(set.port).toMatchObject({ name: 'http' });
+    } finally {
+      byServicePort.close();
+    }
+    // An identity with list and watch on endpointslices only: the number is matched against target ports.
+    await admin.createServiceAccount(NS, 'slices-only');
+    await admin.grant({
+      namespace: NS,
+      name: 'slices-only',
+      subject: { kind: 'ServiceAccount', name: 'slices-only' },
+      rules: [{ apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch'] }],
+    });
+    const token = await admin.serviceAccountToken(NS, 'slices-only');
+    const limited = clientFor(plane(), { namespace: NS, token });
+    const refused = new Recorder(watchEndpoints(limited, { service: 'numbered', port: 80 }));
+    const byTargetPort = new Recorder(watchEndpoints(limited, { service: 'numbered', port: 8080 }));
+    try {
+      await until(() => refused.error !== undefined, 'the port error');
+      expect(refused.error).toMatchObject({ code: 'ERR_PORT_SELECTION' });
+      expect(String((refused.error as Error).message)).toMatch(/has no port 80 \(.*needs get on services/);
+      await byTargetPort.until((s) => targetsAre(s, [ip], 8080), 'numbered-0 via its target port');
+    } finally {
+      refused.close();
+      byTargetPort.close();
     }
   });
 });

@@ -102,7 +102,8 @@ Options:
   -h, --help                this text
 
 RBAC: list and watch on endpointslices.discovery.k8s.io in the Service's namespace
-(with --source endpoints: list and watch on endpoints).`;
+(with --source endpoints: list and watch on endpoints); optional get on services, so that
+--port <number> follows a Service port (without it a number matches the pods' target ports).`;
 
 /**
  * Parses `argv` (without node and the script). Throws `UsageError`, naming the subcommand whose

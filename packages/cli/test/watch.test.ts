@@ -274,7 +274,7 @@ describe('watch: why the list is empty, in the output', () => {
     expect(await main(watchArgs('--json', '--port', '80'), io)).toBe(1);
     expect(io.stdout.text).toBe('');
     expect(io.stderr.lines()).toEqual([
-      "endpoint-watch: error: Service shop/web has no port 80 (a number is matched against the endpoints' port, i.e. the Service's targetPort, not the Service port); its EndpointSlices declare: http (8080/TCP)",
+      'endpoint-watch: error: Service shop/web has no port 80 (a number is a Service port when the Service can be read, which needs get on services, else a target port of its endpoints); its EndpointSlices declare: http (8080/TCP)',
       'Choose one with --port <name or number>.',
     ]);
 

@@ -541,7 +541,7 @@ export class EndpointIndex {
           : `no port ${sel.kind === 'number' ? sel.port : ''}`;
       const numberHint =
         sel.kind === 'number'
-          ? " (a number is matched against the endpoints' port, i.e. the Service's targetPort, not the Service port)"
+          ? ' (a number is a Service port when the Service can be read, which needs get on services, else a target port of its endpoints)'
           : '';
       throw new PortSelectionError(
         `${this.describe()} has ${asked}${numberHint}; its ${this.source === 'endpoints' ? 'Endpoints subsets' : 'EndpointSlices'} declare`,

@@ -100,7 +100,19 @@ export function watchEndpoints(client: KubeClient, options: WatchEndpointsOption
         if (!registry.sets.has(key)) registry.sets.set(key, created);
         // Chosen now, not at the call: what runs when it is subscribed decides (see `WatchScope`).
         const feed = feedOf(client, source, namespace, options);
-        return endpointSets(feed, () => createAggregator(source, namespace, options));
+        const port = options.port;
+        if (typeof port !== 'number') {
+          return endpointSets(feed, () => createAggregator(source, namespace, options));
+        }
+        // A number is first a Service port, as kube-proxy reads it: slices carry the Service port's
+        // name with the target port's number, so follow that name.
+        return from(servicePortName(client, namespace, options.service, port)).pipe(
+          switchMap((name) =>
+            endpointSets(feed, () =>
+              createAggregator(source, namespace, name === undefined ? options : { ...options, port: name }),
+            ),
+          ),
+        );
       }).pipe(
         // The last subscriber left: forget it, so a client that watched 10,000 Services over its
         // life keeps nothing for those it no longer watches.
@@ -154,6 +166,37 @@ export function watchEndpointsHealth(
       serviceHealth(feedOf(client, source, namespace, options), absentNotice(source, namespace, options)),
     ),
   );
+}
+
+/**
+ * The name of the Service's port numbered `port` (`''` for a single unnamed one), or undefined when
+ * the Service has no such port or cannot be read (no `get` on services, missing, unreachable): the
+ * number is then matched against the slices' (target) ports, and a miss says so in its error.
+ */
+async function servicePortName(
+  client: KubeClient,
+  namespace: string,
+  service: string,
+  port: number,
+): Promise<string | undefined> {
+  let object: unknown;
+  try {
+    object = await client.getJson(
+      `/api/v1/namespaces/${encodeURIComponent(namespace)}/services/${encodeURIComponent(service)}`,
+    );
+  } catch {
+    return undefined;
+  }
+  const ports = (object as { spec?: { ports?: unknown } } | null)?.spec?.ports;
+  if (!Array.isArray(ports)) return undefined;
+  const matches = ports.filter(
+    (p): p is { name?: unknown; port: number } =>
+      typeof p === 'object' && p !== null && (p as { port?: unknown }).port === port,
+  );
+  // One Service port number may serve TCP and UDP under two names: then the number decides.
+  if (matches.length !== 1) return undefined;
+  const name = matches[0]?.name;
+  return typeof name === 'string' ? name : '';
 }
 
 /** What a synced watch with no object for the Service says (see `serviceHealth`). */

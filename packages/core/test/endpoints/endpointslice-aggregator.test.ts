@@ -328,7 +328,7 @@ describe('EndpointSliceAggregator: ports', () => {
       /has no port named "grpc"; its EndpointSlices declare: http \(8080\/TCP\), metrics \(9090\/TCP\)/,
     );
     expect(() => setOf(slices, { port: 80 })).toThrow(
-      /has no port 80 \(a number is matched against .*targetPort/,
+      /has no port 80 \(a number is a Service port when the Service can be read, .* else a target port/,
     );
     // Slices that declare no port (a Service without endpoints) still give an empty set.
     expect(setOf([slice('web-a', [], { ports: [] })], { port: 'grpc' })).toMatchObject({
