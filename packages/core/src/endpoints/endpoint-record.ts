@@ -107,6 +107,11 @@ export class RecordCollector {
     this.port = ports[0]?.port ?? 0;
   }
 
+  /** Whether there is a previous version to reuse records from (else `reuse` always answers undefined). */
+  get canReuse(): boolean {
+    return this.#previous.length > 0;
+  }
+
   /** Fast path: the previous record, when `same` says the relevant raw fields are unchanged. */
   reuse(lookup: string, raw: RawObject, same: SameRaw, flag: boolean): EndpointRecord | undefined {
     const at = this.#find(lookup);
@@ -121,7 +126,8 @@ export class RecordCollector {
   add(lookup: string, endpoint: Endpoint): EndpointRecord {
     const at = this.#find(lookup);
     if (at !== -1 && sameBase(this.#previous[at]!, endpoint)) return this.#claim(at);
-    if (this.#claimed === undefined) this.#fresh.push(this.#taken);
+    // Without previous records no lookup map is ever started, which is all `#fresh` is for.
+    if (this.#claimed === undefined && this.#previous.length > 0) this.#fresh.push(this.#taken);
     this.#taken++;
     return new EndpointRecord(lookup, endpoint);
   }

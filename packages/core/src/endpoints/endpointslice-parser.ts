@@ -165,9 +165,11 @@ export function parseEndpointSlice(
     ports,
   );
   const raws = shell.endpoints ?? [];
+  // Nothing to carry over (a slice seen for the first time: every slice of the initial list).
+  const reusing = collector.canReuse;
   // `map` sizes the array exactly: it is kept, in the store, until the next version.
   const records = raws.map((entry: unknown, i: number) => {
-    if (isObject(entry)) {
+    if (reusing && isObject(entry)) {
       const first = firstAddress(entry.addresses);
       const kept = first === undefined ? undefined : collector.reuse(first, entry, sameSliceEntry, false);
       if (kept !== undefined) return kept;
