@@ -227,6 +227,8 @@ describe('applying set diffs = reading every set whole (property)', () => {
       }),
       { numRuns: 300 },
     );
-    expect(incremental).toBeGreaterThan(300);
+    // The diff path was exercised, not only whole sets (about one diff per run on average; the
+    // count varies with the generated histories, so the bound keeps a wide margin).
+    expect(incremental).toBeGreaterThan(150);
   });
 });
