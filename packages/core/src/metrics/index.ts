@@ -6,6 +6,7 @@ export {
 export type {
   MetricAttributes,
   MetricCounter,
+  MetricHistogram,
   MetricOptions,
   MetricsMeter,
   ObservableMetric,

@@ -10,6 +10,10 @@ export interface MetricCounter {
   add(value: number, attributes?: MetricAttributes): void;
 }
 
+export interface MetricHistogram {
+  record(value: number, attributes?: MetricAttributes): void;
+}
+
 export interface ObservableMetricResult {
   observe(value: number, attributes?: MetricAttributes): void;
 }
@@ -27,4 +31,8 @@ export interface MetricOptions {
 export interface MetricsMeter {
   createCounter(name: string, options?: MetricOptions): MetricCounter;
   createObservableGauge(name: string, options?: MetricOptions): ObservableMetric;
+  createHistogram(
+    name: string,
+    options?: MetricOptions & { readonly advice?: { readonly explicitBucketBoundaries?: number[] } },
+  ): MetricHistogram;
 }

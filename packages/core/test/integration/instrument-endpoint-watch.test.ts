@@ -187,7 +187,11 @@ describe('instrumentEndpointWatch', () => {
     };
     cluster = await startCluster({ initialObjects: [slice(['127.0.0.2'])] });
     const instrumented = instrumentEndpointWatch(cluster.client, WATCH, {
-      meter: { createCounter: () => instrument, createObservableGauge: () => instrument },
+      meter: {
+        createCounter: () => instrument,
+        createObservableGauge: () => instrument,
+        createHistogram: () => ({ record() {} }),
+      },
     });
     expect(callbacks.size).toBe(3);
     instrumented.unsubscribe();
