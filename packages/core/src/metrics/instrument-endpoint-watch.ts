@@ -31,7 +31,8 @@ export const ENDPOINT_WATCH_INSTRUMENTS = {
  * Records OpenTelemetry metrics for the endpoints of one Service port, by subscribing to
  * `watchEndpoints` and `watchEndpointsHealth` (sharing the watch other subscribers already hold).
  * Observable instruments are read at each collection; unsubscribe the returned subscription to
- * stop recording (their callbacks are then removed).
+ * stop recording (their callbacks are then removed). Recording also stops when the endpoint stream
+ * errors (misuse: a multi-port Service and no `port`).
  */
 export function instrumentEndpointWatch(
   client: KubeClient,
@@ -101,12 +102,17 @@ export function instrumentEndpointWatch(
   const subscription = combineLatest([
     watchEndpointsHealth(client, watch),
     watchEndpoints(client, watch).pipe(startWith(undefined)),
-  ]).subscribe(([nextHealth, nextSet]) => {
-    if (nextHealth.state !== health?.state) {
-      transitions.add(1, { ...service, 'endpoint_watch.watch.state': nextHealth.state });
-    }
-    health = nextHealth;
-    set = nextSet;
+  ]).subscribe({
+    next: ([nextHealth, nextSet]) => {
+      if (nextHealth.state !== health?.state) {
+        transitions.add(1, { ...service, 'endpoint_watch.watch.state': nextHealth.state });
+      }
+      health = nextHealth;
+      set = nextSet;
+    },
+    // Misuse (a multi-port Service without `port`): the caller's own `watchEndpoints` tells it; here
+    // recording stops (the callbacks are removed) instead of throwing an unhandled error.
+    error: () => undefined,
   });
   subscription.add(() => {
     stateGauge.removeCallback(observeState);

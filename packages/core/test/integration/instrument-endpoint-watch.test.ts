@@ -59,6 +59,22 @@ const pointValue = (all: Point[], name: string, attributes: Record<string, unkno
     (p) => p.name === name && Object.entries(attributes).every(([key, value]) => p.attributes[key] === value),
   )?.value;
 
+/** A meter that only keeps the callbacks registered on it, to see them added and removed. */
+function spyMeter() {
+  const callbacks = new Set<unknown>();
+  const instrument = {
+    add() {},
+    addCallback: (callback: unknown) => callbacks.add(callback),
+    removeCallback: (callback: unknown) => callbacks.delete(callback),
+  };
+  const meter = {
+    createCounter: () => instrument,
+    createObservableGauge: () => instrument,
+    createHistogram: () => ({ record() {} }),
+  };
+  return { meter, callbacks };
+}
+
 async function setUp() {
   cluster = await startCluster({ initialObjects: [slice(['127.0.0.2', '127.0.0.3'], ['127.0.0.4'])] });
   const reader = new ManualReader();
@@ -179,22 +195,32 @@ describe('instrumentEndpointWatch', () => {
     none.unsubscribe();
     await cluster.close();
     // The SDK keeps exporting a gauge's last point, so count the callbacks on a meter that records them.
-    const callbacks = new Set<unknown>();
-    const instrument = {
-      add() {},
-      addCallback: (callback: unknown) => callbacks.add(callback),
-      removeCallback: (callback: unknown) => callbacks.delete(callback),
-    };
+    const { meter, callbacks } = spyMeter();
     cluster = await startCluster({ initialObjects: [slice(['127.0.0.2'])] });
     const instrumented = instrumentEndpointWatch(cluster.client, WATCH, {
-      meter: {
-        createCounter: () => instrument,
-        createObservableGauge: () => instrument,
-        createHistogram: () => ({ record() {} }),
-      },
+      meter,
     });
     expect(callbacks.size).toBe(3);
     instrumented.unsubscribe();
+    expect(callbacks.size).toBe(0);
+  });
+
+  it('stops recording, without an unhandled error, when the stream errors on misuse', async () => {
+    const ports = [
+      { name: 'http', port: 8080, protocol: 'TCP' },
+      { name: 'metrics', port: 9090, protocol: 'TCP' },
+    ];
+    cluster = await startCluster({
+      initialObjects: [
+        endpointSlice({ service: 'web', name: 'web-a', endpoints: [{ addresses: ['127.0.0.2'] }], ports }),
+      ],
+    });
+    const { meter, callbacks } = spyMeter();
+    subscription = instrumentEndpointWatch(cluster.client, WATCH, {
+      meter,
+    });
+    expect(callbacks.size).toBe(3);
+    await eventually(() => subscription?.closed === true);
     expect(callbacks.size).toBe(0);
   });
 });
