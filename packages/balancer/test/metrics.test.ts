@@ -118,7 +118,11 @@ describe('instrumentBalancer', () => {
     expect(balancer.has?.('127.0.0.2:8080')).toBe(true);
     expect(balancer.left$).toBeDefined();
     expect(balancer.endpoints.map((e) => e.address)).toEqual(['127.0.0.2', '127.0.0.3', '127.0.0.4']);
-    expect(balancer.pick()?.key).toBe('127.0.0.2:8080');
+    const lease = balancer.pick();
+    // round robin starts at a random offset: any endpoint, with its key kept
+    expect(lease?.key).toBe(`${lease?.endpoint.address}:8080`);
+    expect(lease?.key).toBeDefined();
+    lease?.release({ ok: true });
     balancer.close();
     expect(balancer.stats().closed).toBe(true);
     plain.close();
