@@ -5,6 +5,7 @@ export { BalancerClosedError, BalancerOptionsError, NoEndpointsError } from './e
 export { PeakEwma } from './ewma.js';
 export { CONNECTION_RESET_CODES, isIdempotentMethod, NEVER_CONNECTED_CODES } from './failure-codes.js';
 export { hash32 } from './hash.js';
+export { BALANCER_INSTRUMENTS, type InstrumentBalancerOptions, instrumentBalancer } from './metrics.js';
 export { DEFAULTS } from './options.js';
 export {
   buildMaglevTable,

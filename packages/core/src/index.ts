@@ -10,6 +10,7 @@ export type {
 export { Secret } from './config/types.js';
 export * from './endpoints/index.js';
 export { EndpointWatchError, ExecCredentialError, KubeConfigError } from './errors.js';
+export * from './metrics/index.js';
 export {
   KubeApiError,
   type KubeStatus,

@@ -1,0 +1,226 @@
+import { endpointSlice } from '@endpoint-watch/testing';
+import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import type { Subscription } from 'rxjs';
+import { afterEach, describe, expect, it } from 'vitest';
+import { instrumentEndpointWatch } from '../../src/metrics/instrument-endpoint-watch.js';
+import { eventually, startCluster, type TestCluster } from '../support/cluster.js';
+
+/** A reader collected on demand: each test reads the values at the moment it asks. */
+class ManualReader extends MetricReader {
+  protected override async onForceFlush(): Promise<void> {}
+  protected override async onShutdown(): Promise<void> {}
+}
+
+const WATCH = {
+  service: 'web',
+  namespace: 'default',
+  watch: { backoff: { initialMs: 20, maxMs: 200 }, initialList: 'list' as const },
+};
+const slice = (ready: string[], notReady: string[] = []) =>
+  endpointSlice({
+    service: 'web',
+    name: 'web-a',
+    endpoints: [
+      ...ready.map((ip) => ({ addresses: [ip] })),
+      ...notReady.map((ip) => ({ addresses: [ip], ready: false, serving: true, terminating: true })),
+    ],
+  });
+
+let cluster: TestCluster | undefined;
+let subscription: Subscription | undefined;
+let provider: MeterProvider | undefined;
+afterEach(async () => {
+  subscription?.unsubscribe();
+  await provider?.shutdown();
+  await cluster?.close();
+  cluster = undefined;
+  provider = undefined;
+});
+
+interface Point {
+  readonly name: string;
+  readonly value: number;
+  readonly attributes: Record<string, unknown>;
+}
+async function points(reader: MetricReader): Promise<Point[]> {
+  const { resourceMetrics } = await reader.collect();
+  return resourceMetrics.scopeMetrics.flatMap((scope) =>
+    scope.metrics.flatMap((metric) =>
+      metric.dataPoints.map((p) => ({
+        name: metric.descriptor.name,
+        value: p.value as number,
+        attributes: p.attributes,
+      })),
+    ),
+  );
+}
+const pointValue = (all: Point[], name: string, attributes: Record<string, unknown> = {}) =>
+  all.find(
+    (p) => p.name === name && Object.entries(attributes).every(([key, value]) => p.attributes[key] === value),
+  )?.value;
+
+/** A meter that only keeps the callbacks registered on it, to see them added and removed. */
+function spyMeter() {
+  const callbacks = new Set<unknown>();
+  const instrument = {
+    add() {},
+    addCallback: (callback: unknown) => callbacks.add(callback),
+    removeCallback: (callback: unknown) => callbacks.delete(callback),
+  };
+  const meter = {
+    createCounter: () => instrument,
+    createObservableGauge: () => instrument,
+    createHistogram: () => ({ record() {} }),
+  };
+  return { meter, callbacks };
+}
+
+async function setUp() {
+  cluster = await startCluster({ initialObjects: [slice(['127.0.0.2', '127.0.0.3'], ['127.0.0.4'])] });
+  const reader = new ManualReader();
+  provider = new MeterProvider({ readers: [reader] });
+  subscription = instrumentEndpointWatch(cluster.client, WATCH, {
+    meter: provider.getMeter('@endpoint-watch/core'),
+  });
+  return reader;
+}
+async function until(reader: MetricReader, check: (all: Point[]) => boolean): Promise<Point[]> {
+  let last: Point[] = [];
+  let reading = false;
+  await eventually(() => {
+    if (!reading) {
+      reading = true;
+      void points(reader).then((all) => {
+        last = all;
+        reading = false;
+      });
+    }
+    return check(last);
+  });
+  return last;
+}
+
+describe('instrumentEndpointWatch', () => {
+  it('records the health state, staleness and endpoints by condition after the sync', async () => {
+    const reader = await setUp();
+    // The set may arrive before the watch that follows the list is confirmed: wait for both.
+    const all = await until(
+      reader,
+      (p) =>
+        pointValue(p, 'endpoint_watch.endpoints', { 'endpoint_watch.endpoint.condition': 'ready' }) === 2 &&
+        pointValue(p, 'endpoint_watch.watch.state', { 'endpoint_watch.watch.state': 'synced' }) === 1,
+    );
+    const service = { 'k8s.namespace.name': 'default', 'k8s.service.name': 'web' };
+    expect(
+      pointValue(all, 'endpoint_watch.watch.state', { ...service, 'endpoint_watch.watch.state': 'synced' }),
+    ).toBe(1);
+    expect(pointValue(all, 'endpoint_watch.watch.state', { 'endpoint_watch.watch.state': 'retrying' })).toBe(
+      0,
+    );
+    expect(pointValue(all, 'endpoint_watch.watch.staleness', service)).toBe(0);
+    expect(
+      pointValue(all, 'endpoint_watch.endpoints', { 'endpoint_watch.endpoint.condition': 'serving' }),
+    ).toBe(3);
+    expect(
+      pointValue(all, 'endpoint_watch.endpoints', { 'endpoint_watch.endpoint.condition': 'terminating' }),
+    ).toBe(1);
+    expect(
+      pointValue(all, 'endpoint_watch.watch.state_transitions', { 'endpoint_watch.watch.state': 'synced' }),
+    ).toBe(1);
+  });
+
+  it('follows a change of the endpoints', async () => {
+    const reader = await setUp();
+    await until(
+      reader,
+      (p) => pointValue(p, 'endpoint_watch.watch.state', { 'endpoint_watch.watch.state': 'synced' }) === 1,
+    );
+    cluster?.server.upsert(slice(['127.0.0.2', '127.0.0.3', '127.0.0.5']));
+    const all = await until(
+      reader,
+      (p) =>
+        pointValue(p, 'endpoint_watch.endpoints', { 'endpoint_watch.endpoint.condition': 'ready' }) === 3,
+    );
+    expect(
+      pointValue(all, 'endpoint_watch.endpoints', { 'endpoint_watch.endpoint.condition': 'terminating' }),
+    ).toBe(0);
+    // A new set while synced is no transition.
+    expect(
+      pointValue(all, 'endpoint_watch.watch.state_transitions', { 'endpoint_watch.watch.state': 'synced' }),
+    ).toBe(1);
+  });
+
+  it('reports staleness from when the watch was last current while it cannot sync', async () => {
+    cluster = await startCluster({ initialObjects: [slice(['127.0.0.2'])] });
+    cluster.server.faults.failNext(Number.POSITIVE_INFINITY, 503, { reason: 'ServiceUnavailable' });
+    const reader = new ManualReader();
+    provider = new MeterProvider({ readers: [reader] });
+    // A clock a minute ahead: the staleness is at least 60 s whenever the test reads it.
+    subscription = instrumentEndpointWatch(cluster.client, WATCH, {
+      meter: provider.getMeter('@endpoint-watch/core'),
+      now: () => Date.now() + 60_000,
+    });
+    const all = await until(
+      reader,
+      (p) => pointValue(p, 'endpoint_watch.watch.state', { 'endpoint_watch.watch.state': 'retrying' }) === 1,
+    );
+    expect(pointValue(all, 'endpoint_watch.watch.staleness')).toBeGreaterThanOrEqual(60);
+    expect(pointValue(all, 'endpoint_watch.watch.state', { 'endpoint_watch.watch.state': 'synced' })).toBe(0);
+    expect(pointValue(all, 'endpoint_watch.endpoints')).toBeUndefined();
+  });
+
+  it('counts the way back to synced after a 410 relist', async () => {
+    const reader = await setUp();
+    await until(
+      reader,
+      (p) => pointValue(p, 'endpoint_watch.watch.state', { 'endpoint_watch.watch.state': 'synced' }) === 1,
+    );
+    cluster?.server.faults.expireWatches();
+    const all = await until(
+      reader,
+      (p) =>
+        pointValue(p, 'endpoint_watch.watch.state_transitions', {
+          'endpoint_watch.watch.state': 'synced',
+        }) === 2,
+    );
+    expect(pointValue(all, 'endpoint_watch.watch.state', { 'endpoint_watch.watch.state': 'synced' })).toBe(1);
+  });
+
+  it('records nothing and subscribes nothing without a meter; unsubscribing removes the callbacks', async () => {
+    cluster = await startCluster({ initialObjects: [slice(['127.0.0.2'])] });
+    const none = instrumentEndpointWatch(cluster.client, WATCH, {});
+    // Absence cannot be awaited: give a subscription time to send its first request, had it made one.
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(cluster.server.requests).toEqual([]);
+    none.unsubscribe();
+    await cluster.close();
+    // The SDK keeps exporting a gauge's last point, so count the callbacks on a meter that records them.
+    const { meter, callbacks } = spyMeter();
+    cluster = await startCluster({ initialObjects: [slice(['127.0.0.2'])] });
+    const instrumented = instrumentEndpointWatch(cluster.client, WATCH, {
+      meter,
+    });
+    expect(callbacks.size).toBe(3);
+    instrumented.unsubscribe();
+    expect(callbacks.size).toBe(0);
+  });
+
+  it('stops recording, without an unhandled error, when the stream errors on misuse', async () => {
+    const ports = [
+      { name: 'http', port: 8080, protocol: 'TCP' },
+      { name: 'metrics', port: 9090, protocol: 'TCP' },
+    ];
+    cluster = await startCluster({
+      initialObjects: [
+        endpointSlice({ service: 'web', name: 'web-a', endpoints: [{ addresses: ['127.0.0.2'] }], ports }),
+      ],
+    });
+    const { meter, callbacks } = spyMeter();
+    subscription = instrumentEndpointWatch(cluster.client, WATCH, {
+      meter,
+    });
+    expect(callbacks.size).toBe(3);
+    await eventually(() => subscription?.closed === true);
+    expect(callbacks.size).toBe(0);
+  });
+});
