@@ -1,36 +1,9 @@
-import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { of } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ManualReader, points, pointsOf } from '../../core/test/support/metrics-reader.js';
 import { createBalancer, instrumentBalancer } from '../src/index.js';
 import { ep, ManualClock, set } from './support.js';
-
-/** A reader collected on demand. */
-class ManualReader extends MetricReader {
-  protected override async onForceFlush(): Promise<void> {}
-  protected override async onShutdown(): Promise<void> {}
-}
-
-interface Point {
-  readonly name: string;
-  readonly value: unknown;
-  readonly attributes: Record<string, unknown>;
-}
-async function points(reader: MetricReader): Promise<Point[]> {
-  const { resourceMetrics } = await reader.collect();
-  return resourceMetrics.scopeMetrics.flatMap((scope) =>
-    scope.metrics.flatMap((metric) =>
-      metric.dataPoints.map((p) => ({
-        name: metric.descriptor.name,
-        value: p.value,
-        attributes: p.attributes,
-      })),
-    ),
-  );
-}
-const pointsOf = (all: Point[], name: string, attributes: Record<string, unknown> = {}) =>
-  all.filter(
-    (p) => p.name === name && Object.entries(attributes).every(([key, value]) => p.attributes[key] === value),
-  );
 
 let provider: MeterProvider | undefined;
 afterEach(async () => {

@@ -1,16 +1,11 @@
 import { createBalancer, instrumentBalancer } from '@endpoint-watch/balancer';
-import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { of } from 'rxjs';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
+import { ManualReader, points, pointsOf } from '../../core/test/support/metrics-reader.js';
 import { type BalancedAgent, createBalancedAgent } from '../src/index.js';
 import { endpointSet, type Pods, startPods } from './support.js';
-
-/** A reader collected on demand. */
-class ManualReader extends MetricReader {
-  protected override async onForceFlush(): Promise<void> {}
-  protected override async onShutdown(): Promise<void> {}
-}
 
 let pods: Pods | undefined;
 let agent: BalancedAgent | undefined;
@@ -42,11 +37,10 @@ describe('an instrumented balancer under a BalancedAgent', () => {
       const response = await request(`http://web.shop.svc:${pods.port}/`, { dispatcher: agent });
       await response.body.dump();
     }
-    const { resourceMetrics } = await reader.collect();
-    const metrics = resourceMetrics.scopeMetrics.flatMap((scope) => scope.metrics);
+    const all = await points(reader);
     const sums = (name: string) =>
       Object.fromEntries(
-        (metrics.find((m) => m.descriptor.name === name)?.dataPoints ?? []).map((p) => [
+        pointsOf(all, name).map((p) => [
           `${p.attributes['server.address']}:${p.attributes['endpoint_watch.failure.kind'] ?? ''}`,
           typeof p.value === 'number' ? p.value : (p.value as { count: number }).count,
         ]),

@@ -1,15 +1,10 @@
 import { endpointSlice } from '@endpoint-watch/testing';
-import { MeterProvider, MetricReader } from '@opentelemetry/sdk-metrics';
+import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
 import type { Subscription } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { instrumentEndpointWatch } from '../../src/metrics/instrument-endpoint-watch.js';
 import { eventually, startCluster, type TestCluster } from '../support/cluster.js';
-
-/** A reader collected on demand: each test reads the values at the moment it asks. */
-class ManualReader extends MetricReader {
-  protected override async onForceFlush(): Promise<void> {}
-  protected override async onShutdown(): Promise<void> {}
-}
+import { ManualReader, type Point, points, pointsOf } from '../support/metrics-reader.js';
 
 const WATCH = {
   service: 'web',
@@ -37,27 +32,8 @@ afterEach(async () => {
   provider = undefined;
 });
 
-interface Point {
-  readonly name: string;
-  readonly value: number;
-  readonly attributes: Record<string, unknown>;
-}
-async function points(reader: MetricReader): Promise<Point[]> {
-  const { resourceMetrics } = await reader.collect();
-  return resourceMetrics.scopeMetrics.flatMap((scope) =>
-    scope.metrics.flatMap((metric) =>
-      metric.dataPoints.map((p) => ({
-        name: metric.descriptor.name,
-        value: p.value as number,
-        attributes: p.attributes,
-      })),
-    ),
-  );
-}
 const pointValue = (all: Point[], name: string, attributes: Record<string, unknown> = {}) =>
-  all.find(
-    (p) => p.name === name && Object.entries(attributes).every(([key, value]) => p.attributes[key] === value),
-  )?.value;
+  pointsOf(all, name, attributes)[0]?.value as number | undefined;
 
 /** A meter that only keeps the callbacks registered on it, to see them added and removed. */
 function spyMeter() {
