@@ -8,6 +8,7 @@ import {
 import { endpointSlice, type FakeApiServer, startFakeApiServer } from '@endpoint-watch/testing';
 import axios, { type AxiosError, type AxiosInstance, isAxiosError } from 'axios';
 import { afterEach, describe, expect, it } from 'vitest';
+import { watchForbiddenService } from '../../core/test/support/forbidden-watch.js';
 import {
   detachEndpointBalancing,
   type EndpointBalancing,
@@ -101,20 +102,9 @@ describe.each(ADAPTERS)(
     });
 
     it('fails a request with no endpoints as ERR_NO_ENDPOINTS naming the Service, the watch’s 403 as its cause', async () => {
-      server = await startFakeApiServer({ tls: true });
-      server.faults.failNext(Number.POSITIVE_INFINITY, 403, {
-        reason: 'Forbidden',
-        message: 'endpointslices.discovery.k8s.io is forbidden: User "client" cannot list resource',
-      });
-      client = createKubeClient(
-        loadKubeConfig({ server: server.url, token: server.token, ca: server.tls?.ca }),
-      );
-      const endpoints = watchEndpoints(client, {
-        namespace: 'shop',
-        service: 'web',
-        port: 'http',
-        watch: { backoff: { initialMs: 20, maxMs: 50 } },
-      });
+      const forbidden = await watchForbiddenService();
+      ({ server, client } = forbidden);
+      const { endpoints } = forbidden;
       const api = axios.create({ baseURL: 'http://web.shop.svc.cluster.local:8080', adapter });
       instance = withEndpointBalancing(api, { endpoints }, { noEndpointsTimeoutMs: 1_000 });
       const error = await api.get('/').then(

@@ -9,6 +9,7 @@ import {
 import { endpointSlice, type FakeApiServer, startFakeApiServer } from '@endpoint-watch/testing';
 import { request } from 'undici';
 import { afterEach, describe, expect, it } from 'vitest';
+import { watchForbiddenService } from '../../core/test/support/forbidden-watch.js';
 import { type BalancedAgent, createBalancedAgent } from '../src/index.js';
 import { eventually, type PodRequest, type Pods, startPods } from './support.js';
 
@@ -88,20 +89,9 @@ describe('end to end: fake apiserver → watchEndpoints → createBalancedAgent 
   });
 
   it('fails a request with no endpoints naming the Service and carrying the watch’s real error (a 403) as cause', async () => {
-    server = await startFakeApiServer({ tls: true });
-    server.faults.failNext(Number.POSITIVE_INFINITY, 403, {
-      reason: 'Forbidden',
-      message: 'endpointslices.discovery.k8s.io is forbidden: User "client" cannot list resource',
-    });
-    client = createKubeClient(
-      loadKubeConfig({ server: server.url, token: server.token, ca: server.tls?.ca }),
-    );
-    const endpoints = watchEndpoints(client, {
-      namespace: 'shop',
-      service: 'web',
-      port: 'http',
-      watch: { backoff: { initialMs: 20, maxMs: 50 } },
-    });
+    const forbidden = await watchForbiddenService();
+    ({ server, client } = forbidden);
+    const { endpoints } = forbidden;
     agent = createBalancedAgent({ endpoints }, { noEndpointsTimeoutMs: 1_000 });
     const error = await request('http://web.shop.svc.cluster.local:8080/', { dispatcher: agent }).then(
       () => undefined,
