@@ -11,6 +11,7 @@ import { Observable, Subject, type Subscription } from 'rxjs';
 import { EndpointRecord, endpointKey } from './endpoint-state.js';
 import { BalancerClosedError, NoEndpointsError } from './errors.js';
 import { PeakEwmaTable } from './ewma.js';
+import { instrumentBalancer } from './metrics.js';
 import { type ResolvedOptions, resolveOptions, timerMs } from './options.js';
 import { OutlierDetector } from './outlier-detection.js';
 import { isPanic } from './panic.js';
@@ -39,7 +40,10 @@ import { selectZone } from './zone.js';
  * Subscribes at once; state is kept per `address:port` across sets. See the package README.
  */
 export function createBalancer(endpoints$: Observable<EndpointSet>, options?: BalancerOptions): Balancer {
-  return new EndpointBalancer(endpoints$, resolveOptions(options));
+  const balancer = new EndpointBalancer(endpoints$, resolveOptions(options));
+  const metrics = options?.metrics;
+  if (!metrics) return balancer;
+  return instrumentBalancer(balancer, metrics === true ? {} : metrics);
 }
 
 /**

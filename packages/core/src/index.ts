@@ -64,3 +64,4 @@ export {
   type WatchEventType,
 } from './watch/watch-event.js';
 export type { WatchHealth } from './watch/watch-health.js';
+export { WatchStats } from './watch/watch-stats.js';

@@ -22,6 +22,7 @@ import {
 import { readAvailable } from './read-available.js';
 import { type KubeObject, parseWatchEvent, type WatchEvent } from './watch-event.js';
 import type { WatchHealth } from './watch-health.js';
+import type { WatchStats } from './watch-stats.js';
 import { WatchWatchdog } from './watch-watchdog.js';
 
 export interface ListWatchOptions extends ListWatchMachineOptions {
@@ -55,6 +56,8 @@ export interface ListWatchOptions extends ListWatchMachineOptions {
    * (an object is never skipped).
    */
   readonly transform?: (object: KubeObject) => KubeObject;
+  /** Counters this loop adds to (relists, watch events and bytes decoded); see `WatchStats`. */
+  readonly stats?: WatchStats;
   readonly now?: () => number;
   readonly random?: () => number;
 }
@@ -102,7 +105,15 @@ export function listWatch(client: KubeClient, options: ListWatchOptions): Observ
       }
     };
     const machine = new ListWatchMachine(options, now, options.random);
+    const stats = options.stats;
+    /** The machine's relists already added to `stats`. */
+    let relistsCounted = 0;
     const deliver = (step: Step) => {
+      // Every step that starts a list carries a command, so it is delivered here.
+      if (stats && machine.relists !== relistsCounted) {
+        stats.relists += machine.relists - relistsCounted;
+        relistsCounted = machine.relists;
+      }
       if (step.events.length > 0) subscriber.next({ kind: 'events', events: step.events });
       if (step.health) subscriber.next({ kind: 'health', health: step.health });
     };
@@ -183,10 +194,12 @@ export function listWatch(client: KubeClient, options: ListWatchOptions): Observ
         for await (const chunks of readAvailable(stream.body, WATCH_HIGH_WATER_MARK)) {
           let lines = 0;
           for (const chunk of chunks) {
+            if (stats) stats.bytesDecoded += chunk.length;
             decoder.feed(chunk);
             for (let line = decoder.nextLine(); line !== undefined; line = decoder.nextLine()) {
               lines++;
               const event = decodeEvent(line);
+              if (stats) stats.eventsDecoded++;
               if ('rejected' in event) {
                 flush();
                 return machine.handle({ kind: 'resync', error: event.rejected });
