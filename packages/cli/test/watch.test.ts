@@ -206,6 +206,58 @@ describe('watch --json', () => {
   });
 });
 
+describe('watch --address-type and --scope', () => {
+  afterEach(() => server.delete('EndpointSlice', 'shop', 'web-v6'));
+
+  it('--address-type keeps one family of a dual-stack Service', async () => {
+    // A dual-stack Service has one slice per family; both list the same pods.
+    server.upsert(slice([pod(2)]));
+    server.upsert(
+      endpointSlice({
+        namespace: 'shop',
+        service: 'web',
+        name: 'web-v6',
+        ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+        endpoints: [{ addresses: ['::1'] }],
+      }),
+    );
+    const families = async (...extra: string[]) => {
+      const io = captureIo();
+      const run = main(watchArgs('--json', ...extra), io);
+      await waitFor(() => io.stdout.lines().length >= 1, 'the first set');
+      io.interrupt();
+      expect(await run).toBe(0);
+      const [set] = io.stdout.lines().map((line) => JSON.parse(line));
+      return set.all.map((e: { address: string; addressType: string }) => `${e.addressType} ${e.address}`);
+    };
+    expect(await families()).toEqual(['IPv4 127.0.0.2', 'IPv6 ::1']);
+    expect(await families('--address-type', 'IPv6')).toEqual(['IPv6 ::1']);
+    expect(await families('--address-type', 'ipv4')).toEqual(['IPv4 127.0.0.2']);
+  });
+
+  it('--scope namespace watches every slice of the namespace; the default, the Service by its label', async () => {
+    server.upsert(slice([pod(2)]));
+    const watchesOf = async (...extra: string[]) => {
+      const since = server.requests.length;
+      const io = captureIo();
+      const run = main(watchArgs('--json', ...extra), io);
+      await waitFor(() => io.stdout.lines().length >= 1, 'the first set');
+      io.interrupt();
+      expect(await run).toBe(0);
+      expect(JSON.parse(io.stdout.lines()[0] ?? '{}').all).toEqual([
+        expect.objectContaining({ address: '127.0.0.2' }),
+      ]);
+      return server.requests
+        .slice(since)
+        .filter((req) => req.path === '/apis/discovery.k8s.io/v1/namespaces/shop/endpointslices')
+        .map((req) => req.query.labelSelector ?? '(all)');
+    };
+    expect(new Set(await watchesOf())).toEqual(new Set(['kubernetes.io/service-name=web']));
+    expect(new Set(await watchesOf('--scope', 'service'))).toEqual(new Set(['kubernetes.io/service-name=web']));
+    expect(new Set(await watchesOf('--scope', 'namespace'))).toEqual(new Set(['(all)']));
+  });
+});
+
 describe('watch: a server without streaming lists (WatchList off)', () => {
   it('says the LIST fallback once, calmly, and never as a retry', async () => {
     const old = await startFakeApiServer({ tls: { names: [TLS_NAME] }, watchList: false });
@@ -273,7 +325,10 @@ describe('watch: why the list is empty, in the output', () => {
     const io = captureIo();
     expect(await main(watchArgs('--json', '--port', '80'), io)).toBe(1);
     expect(io.stdout.text).toBe('');
+    // This fake apiserver serves no Services (404): the number falls back to target ports, said first.
     expect(io.stderr.lines()).toEqual([
+      "endpoint-watch: watch connecting: cannot read Service shop/web (404 NotFound: no such Service): port 80 is matched against the ports of its EndpointSlices (target ports), not the Service's ports",
+      expect.stringMatching(/^endpoint-watch: watch synced at rv \d+$/),
       'endpoint-watch: error: Service shop/web has no port 80 (a number is a Service port when the Service can be read, which needs get on services, else a target port of its endpoints); its EndpointSlices declare: http (8080/TCP)',
       'Choose one with --port <name or number>.',
     ]);

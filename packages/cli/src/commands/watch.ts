@@ -93,7 +93,9 @@ export async function watchCommand(options: WatchOptions, io: CliIo): Promise<vo
       service: options.service,
       namespace,
       source: options.source,
+      scope: options.scope,
       ...(options.port === undefined ? {} : { port: options.port }),
+      ...(options.addressTypes === undefined ? {} : { addressTypes: options.addressTypes }),
     };
     let set: EndpointSet | undefined;
     let health: WatchHealth | undefined;
