@@ -348,6 +348,27 @@ describe('watch: why the list is empty, in the output', () => {
     expect(right.stdout.text).toContain('+ 127.0.0.2:8080 (web-2): ready');
   });
 
+  it('no get on services: a port number is matched against target ports, said once, not at each relist', async () => {
+    server.upsert(slice([pod(2)]));
+    server.faults.failNext(Number.POSITIVE_INFINITY, 403, {
+      reason: 'Forbidden',
+      match: (req) => req.path === '/api/v1/namespaces/shop/services/web',
+    });
+    const io = captureIo();
+    const run = main(watchArgs('--port', '8080'), io);
+    await waitFor(() => io.stdout.text.includes('watch synced'), 'the sync');
+    server.faults.expireWatches();
+    await waitFor(() => (io.stdout.text.match(/watch synced/g) ?? []).length >= 2, 'the sync after the relist');
+    io.interrupt();
+    expect(await run).toBe(0);
+    const out = lines(io, 'stdout');
+    expect(out.filter((line) => line.includes('cannot read Service'))).toEqual([
+      "watch connecting: cannot read Service shop/web (403 Forbidden: reading it needs get on services): port 8080 is matched against the ports of its EndpointSlices (target ports), not the Service's ports",
+    ]);
+    expect(out).toContain('+ 127.0.0.2:8080 (web-2): ready');
+    expect(out).toContainEqual(expect.stringMatching(/^watch relisting: /));
+  });
+
   it('no such Service: an empty synced set, the watch says no slice carries its label, with the commands that show why', async () => {
     const args = ['watch', 'blog', '--kubeconfig', kubeconfig, '--tls-server-name', TLS_NAME];
     const absent =
