@@ -7,11 +7,17 @@
 //   node main.mjs [--metrics-port 9464]              a cluster on loopback, started here
 //   node main.mjs --service web [--namespace shop] [--kubeconfig FILE] [--port http] [--url URL]
 //                                                    a real cluster (run where pod IPs are reachable)
-import { createServer } from 'node:http';
+
 import { once } from 'node:events';
+import { createServer } from 'node:http';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
-import { createKubeClient, instrumentEndpointWatch, loadKubeConfig, watchEndpoints } from '@endpoint-watch/core';
+import {
+  createKubeClient,
+  instrumentEndpointWatch,
+  loadKubeConfig,
+  watchEndpoints,
+} from '@endpoint-watch/core';
 import { createBalancedAgent } from '@endpoint-watch/undici';
 import { PrometheusExporter } from '@opentelemetry/exporter-prometheus';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
@@ -38,7 +44,8 @@ export async function start(args = process.argv.slice(2), { log = console.log } 
   if (!Number.isInteger(metricsPort) || metricsPort < 0 || metricsPort > 65535)
     throw new Error('--metrics-port must be a port number (0 picks a free one)');
   const intervalMs = Number(values['interval-ms']);
-  if (!Number.isInteger(intervalMs) || intervalMs < 1) throw new Error('--interval-ms must be a positive integer');
+  if (!Number.isInteger(intervalMs) || intervalMs < 1)
+    throw new Error('--interval-ms must be a positive integer');
   if (values.kubeconfig && !values.service) throw new Error('--kubeconfig needs --service');
 
   // Without --service: an embedded cluster (fake apiserver + pods on 127.0.0.2-4), loaded on demand.

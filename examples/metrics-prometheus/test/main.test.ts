@@ -56,11 +56,18 @@ describe('metrics-prometheus example', () => {
       const service = { k8s_namespace_name: 'demo', k8s_service_name: 'web' };
 
       // The watch: synced, current, three ready pods, events and bytes decoded, no relist.
-      expect(valuesOf(samples, 'endpoint_watch_watch_state', { ...service, endpoint_watch_watch_state: 'synced' })).toEqual([1]);
-      expect(valuesOf(samples, 'endpoint_watch_watch_state', { endpoint_watch_watch_state: 'retrying' })).toEqual([0]);
+      expect(
+        valuesOf(samples, 'endpoint_watch_watch_state', { ...service, endpoint_watch_watch_state: 'synced' }),
+      ).toEqual([1]);
+      expect(
+        valuesOf(samples, 'endpoint_watch_watch_state', { endpoint_watch_watch_state: 'retrying' }),
+      ).toEqual([0]);
       expect(valuesOf(samples, 'endpoint_watch_watch_staleness', service)).toEqual([0]);
       expect(
-        valuesOf(samples, 'endpoint_watch_endpoints', { ...service, endpoint_watch_endpoint_condition: 'ready' }),
+        valuesOf(samples, 'endpoint_watch_endpoints', {
+          ...service,
+          endpoint_watch_endpoint_condition: 'ready',
+        }),
       ).toEqual([3]);
       expect(valuesOf(samples, 'endpoint_watch_watch_relists_total', service)).toEqual([0]);
       const [events] = valuesOf(samples, 'endpoint_watch_watch_events_total', service);
@@ -70,7 +77,11 @@ describe('metrics-prometheus example', () => {
 
       // The balancer: every pod got requests, none failed, each request has a duration.
       const pods = samples.filter((s) => s.name === 'endpoint_watch_endpoint_requests_total');
-      expect(pods.map((s) => s.labels.server_address).sort()).toEqual(['127.0.0.2', '127.0.0.3', '127.0.0.4']);
+      expect(pods.map((s) => s.labels.server_address).sort()).toEqual([
+        '127.0.0.2',
+        '127.0.0.3',
+        '127.0.0.4',
+      ]);
       for (const pod of pods) {
         expect(pod.labels).toMatchObject(service);
         expect(pod.value).toBeGreaterThanOrEqual(3);
@@ -90,7 +101,9 @@ describe('metrics-prometheus example', () => {
 
   it("is what the core README's Metrics section shows", () => {
     const main = readFileSync(new URL('../main.mjs', import.meta.url), 'utf8');
-    const block = /\/\/ --- metrics setup[^\n]*\n([\s\S]*?)\s*\/\/ --- end of metrics setup ---/.exec(main)?.[1];
+    const block = /\/\/ --- metrics setup[^\n]*\n([\s\S]*?)\s*\/\/ --- end of metrics setup ---/.exec(
+      main,
+    )?.[1];
     expect(block).toBeDefined();
     const readme = readFileSync(new URL('../../../packages/core/README.md', import.meta.url), 'utf8');
     const dedented = block!

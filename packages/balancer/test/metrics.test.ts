@@ -106,7 +106,9 @@ describe('instrumentBalancer', () => {
     pickOnce(createBalancer(endpoints, { metrics: { meterProvider: own } }));
     expect(await requests(ownReader)).toEqual([1]);
     const { resourceMetrics } = await ownReader.collect();
-    expect(resourceMetrics.scopeMetrics.map((scope) => scope.scope.name)).toEqual(['@endpoint-watch/balancer']);
+    expect(resourceMetrics.scopeMetrics.map((scope) => scope.scope.name)).toEqual([
+      '@endpoint-watch/balancer',
+    ]);
     expect(await requests(globalReader)).toEqual([1]);
     await own.shutdown();
   });

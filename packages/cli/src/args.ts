@@ -318,7 +318,9 @@ function addressTypes(text: string | undefined): readonly AddressType[] | undefi
   for (const item of text.split(',')) {
     const type = ADDRESS_TYPES.find((known) => known.toLowerCase() === item.trim().toLowerCase());
     if (type === undefined)
-      throw new UsageError(`--address-type takes ${ADDRESS_TYPES.join(', ')} (comma-separated), got "${text}"`);
+      throw new UsageError(
+        `--address-type takes ${ADDRESS_TYPES.join(', ')} (comma-separated), got "${text}"`,
+      );
     if (!types.includes(type)) types.push(type);
   }
   return types;

@@ -253,7 +253,9 @@ describe('watch --address-type and --scope', () => {
         .map((req) => req.query.labelSelector ?? '(all)');
     };
     expect(new Set(await watchesOf())).toEqual(new Set(['kubernetes.io/service-name=web']));
-    expect(new Set(await watchesOf('--scope', 'service'))).toEqual(new Set(['kubernetes.io/service-name=web']));
+    expect(new Set(await watchesOf('--scope', 'service'))).toEqual(
+      new Set(['kubernetes.io/service-name=web']),
+    );
     expect(new Set(await watchesOf('--scope', 'namespace'))).toEqual(new Set(['(all)']));
   });
 });
@@ -358,7 +360,10 @@ describe('watch: why the list is empty, in the output', () => {
     const run = main(watchArgs('--port', '8080'), io);
     await waitFor(() => io.stdout.text.includes('watch synced'), 'the sync');
     server.faults.expireWatches();
-    await waitFor(() => (io.stdout.text.match(/watch synced/g) ?? []).length >= 2, 'the sync after the relist');
+    await waitFor(
+      () => (io.stdout.text.match(/watch synced/g) ?? []).length >= 2,
+      'the sync after the relist',
+    );
     io.interrupt();
     expect(await run).toBe(0);
     const out = lines(io, 'stdout');

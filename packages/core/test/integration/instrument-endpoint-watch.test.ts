@@ -185,7 +185,8 @@ describe('instrumentEndpointWatch', () => {
     cluster?.server.upsert(changed);
     await until(
       reader,
-      (p) => pointValue(p, 'endpoint_watch.endpoints', { 'endpoint_watch.endpoint.condition': 'ready' }) === 3,
+      (p) =>
+        pointValue(p, 'endpoint_watch.endpoints', { 'endpoint_watch.endpoint.condition': 'ready' }) === 3,
     );
     const after = await counters();
     // The change came as one watch event carrying the slice, in a line longer than the slice's JSON.
@@ -211,7 +212,8 @@ describe('instrumentEndpointWatch', () => {
     subscription = instrumentEndpointWatch(cluster.client, WATCH);
     const all = await until(
       reader,
-      (p) => pointValue(p, 'endpoint_watch.endpoints', { 'endpoint_watch.endpoint.condition': 'ready' }) === 1,
+      (p) =>
+        pointValue(p, 'endpoint_watch.endpoints', { 'endpoint_watch.endpoint.condition': 'ready' }) === 1,
     );
     const { resourceMetrics } = await reader.collect();
     expect(resourceMetrics.scopeMetrics.map((scope) => scope.scope.name)).toEqual(['@endpoint-watch/core']);
@@ -225,7 +227,8 @@ describe('instrumentEndpointWatch', () => {
     subscription = instrumentEndpointWatch(cluster.client, WATCH, { meterProvider: provider });
     await until(
       reader,
-      (p) => pointValue(p, 'endpoint_watch.endpoints', { 'endpoint_watch.endpoint.condition': 'ready' }) === 1,
+      (p) =>
+        pointValue(p, 'endpoint_watch.endpoints', { 'endpoint_watch.endpoint.condition': 'ready' }) === 1,
     );
     const { resourceMetrics } = await reader.collect();
     expect(resourceMetrics.scopeMetrics.map((scope) => scope.scope.name)).toEqual(['@endpoint-watch/core']);

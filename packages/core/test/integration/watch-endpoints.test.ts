@@ -559,12 +559,16 @@ describe('watchEndpoints over a real socket', () => {
   it('says once, not at every relist, that a port number is matched against target ports when the Service cannot be read (403)', async () => {
     cluster = await startCluster({ initialObjects: [webSlice('web-a', ['10.0.0.1'])] });
     const isServiceGet = (req: { path: string }) => req.path === '/api/v1/namespaces/default/services/web';
-    cluster.server.faults.failNext(Number.POSITIVE_INFINITY, 403, { reason: 'Forbidden', match: isServiceGet });
+    cluster.server.faults.failNext(Number.POSITIVE_INFINITY, 403, {
+      reason: 'Forbidden',
+      match: isServiceGet,
+    });
     const states = record(health({ port: 8080 }));
     const sets = record(watch({ port: 8080 }));
     expect(addresses(await sets.waitFor(() => true))).toEqual(['10.0.0.1:8080']);
     await states.waitFor((h) => h.state === 'synced');
-    const told = 'cannot read Service default/web (403 Forbidden: reading it needs get on services): port 8080 is matched against the ports of its EndpointSlices (target ports), not the Service\'s ports';
+    const told =
+      "cannot read Service default/web (403 Forbidden: reading it needs get on services): port 8080 is matched against the ports of its EndpointSlices (target ports), not the Service's ports";
     const notices = () => states.values.flatMap((h) => ('notice' in h && h.notice ? [h.notice] : []));
     expect(notices()).toEqual([told]);
     // A relist (410) and the way back to synced do not tell it again.
