@@ -95,16 +95,18 @@ merged; ~/.kube/config is then not read); else ~/.kube/config; else the in-clust
 (when KUBERNETES_SERVICE_HOST is set).
 
 Options:
-  -n, --namespace <ns>      namespace of the Service (default: the context's or the pod's, else default)
+  -n, --namespace <ns>      namespace of the Service (default: the context's or the pod's, else
+                            default)
   --context <name>          kubeconfig context (default: current-context)
   --kubeconfig <path>       kubeconfig file
   --port <name|number>      the port's name, or a Service port number (80 for a Service 80 -> 8080;
                             without get on services a number is the pods' target port, 8080);
                             required when the Service has several ports
   --source <source>         ${SOURCES.join(' | ')} (default endpointslices)
-  --scope <scope>           ${SCOPES.join(' | ')} (default auto): the Service's own watch (selected by
-                            its label), or one watch of the namespace's slices split per Service
-                            (kube-proxy's way); auto takes the namespace watch from 50 Services on
+  --scope <scope>           ${SCOPES.join(' | ')} (default auto): the Service's own watch
+                            (selected by its label), or one watch of every slice of the namespace
+                            split per Service (kube-proxy's way); auto: the namespace watch from
+                            50 Services of a namespace on, which one watch never reaches
   --address-type <types>    IPv4, IPv6 or FQDN, comma-separated for several (default: all; a
                             dual-stack Service lists each pod once per family)
   --json                    one JSON endpoint set per line, on every change (for scripts)

@@ -235,6 +235,22 @@ describe('watch --address-type and --scope', () => {
     expect(await families('--address-type', 'ipv4')).toEqual(['IPv4 127.0.0.2']);
   });
 
+  it('--address-type that keeps nothing says so, with the command that shows the families', async () => {
+    server.upsert(slice([pod(2)]));
+    const io = captureIo();
+    const run = main(watchArgs('--address-type', 'IPv6'), io);
+    await waitFor(() => io.stdout.text.includes('See:'), 'the hint');
+    io.interrupt();
+    expect(await run).toBe(0);
+    const out = io.stdout.lines().map((line) => line.replace(/^\[\+\d+\.\ds\] /, ''));
+    expect(out).toEqual(
+      expect.arrayContaining([
+        "no IPv6 endpoints (--address-type IPv6): are the Service's slices of another family, or does its selector match no running pod?",
+        'See: kubectl get endpointslices -n shop -l kubernetes.io/service-name=web (ADDRESSTYPE, ENDPOINTS); kubectl get service web -n shop -o wide (SELECTOR)',
+      ]),
+    );
+  });
+
   it('--scope namespace watches every slice of the namespace; the default, the Service by its label', async () => {
     server.upsert(slice([pod(2)]));
     const watchesOf = async (...extra: string[]) => {
