@@ -189,17 +189,17 @@ export function listWatch(client: KubeClient, options: ListWatchOptions): Observ
         if (health) subscriber.next({ kind: 'health', health });
         health = undefined;
       };
+      /** Lines decoded in the current read; added to `stats` once per read (and in `finally`), not per line. */
+      let lines = 0;
       try {
         deliver(machine.handle({ kind: 'watchOpened' }));
         for await (const chunks of readAvailable(stream.body, WATCH_HIGH_WATER_MARK)) {
-          let lines = 0;
           for (const chunk of chunks) {
             if (stats) stats.bytesDecoded += chunk.length;
             decoder.feed(chunk);
             for (let line = decoder.nextLine(); line !== undefined; line = decoder.nextLine()) {
-              lines++;
               const event = decodeEvent(line);
-              if (stats) stats.eventsDecoded++;
+              lines++;
               if ('rejected' in event) {
                 flush();
                 return machine.handle({ kind: 'resync', error: event.rejected });
@@ -214,7 +214,11 @@ export function listWatch(client: KubeClient, options: ListWatchOptions): Observ
               if (step.health) health = step.health;
             }
           }
-          if (lines > 0) watchdog.event();
+          if (lines > 0) {
+            watchdog.event();
+            if (stats) stats.eventsDecoded += lines;
+            lines = 0;
+          }
           // Everything that arrived while we were busy is one batch: a burst becomes one endpoint set.
           flush();
         }
@@ -230,6 +234,8 @@ export function listWatch(client: KubeClient, options: ListWatchOptions): Observ
           durationMs: now() - startedAt,
         });
       } finally {
+        // The read that ended the watch early (a command, a rejected object, a bad line) is counted here.
+        if (stats) stats.eventsDecoded += lines;
         clearTimeout(settled);
         watchdog.stop();
         stream.destroy();
