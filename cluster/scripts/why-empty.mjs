@@ -17,7 +17,7 @@ const CLI = new URL('../../packages/cli/dist/bin.js', import.meta.url).pathname;
 const NS = 'shop';
 
 /** Runs the CLI; Ctrl-C (SIGINT) after `stopAfterMs` unless it ended by itself. */
-function cli(args, { stopAfterMs = 4000 } = {}) {
+function cli(args, stopAfterMs = 4000) {
   return new Promise((resolve) => {
     const child = spawn(process.execPath, [CLI, ...args], { env: { ...process.env, NO_COLOR: '1' } });
     let stdout = '';
@@ -73,94 +73,51 @@ try {
     await new Promise((r) => setTimeout(r, 100));
   }
   const adminConfig = plane.writeKubeconfig('admin-shop', { namespace: NS });
-  // An identity with list and watch on endpointslices only (no get on services).
-  await admin.createServiceAccount(NS, 'slices-only');
-  await admin.grant({
-    namespace: NS,
-    name: 'slices-only',
-    subject: { kind: 'ServiceAccount', name: 'slices-only' },
-    rules: [{ apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch'] }],
-  });
-  const slicesOnly = plane.writeKubeconfig('slices-only', {
-    namespace: NS,
-    token: await admin.serviceAccountToken(NS, 'slices-only'),
-  });
-  // An identity with no grant at all.
-  await admin.createServiceAccount(NS, 'nobody');
-  const nobody = plane.writeKubeconfig('nobody', {
-    namespace: NS,
-    token: await admin.serviceAccountToken(NS, 'nobody'),
-  });
+  /** A service account of shop with these rules (none: no grant at all); its kubeconfig file. */
+  const identity = async (name, rules) => {
+    await admin.createServiceAccount(NS, name);
+    if (rules) await admin.grant({ namespace: NS, name, subject: { kind: 'ServiceAccount', name }, rules });
+    return plane.writeKubeconfig(name, { namespace: NS, token: await admin.serviceAccountToken(NS, name) });
+  };
+  const slicesOnly = await identity('slices-only', [
+    { apiGroups: ['discovery.k8s.io'], resources: ['endpointslices'], verbs: ['list', 'watch'] },
+  ]);
+  const nobody = await identity('nobody');
 
   console.log('# Issue 12: the CLI\'s own output for each "why is my list empty?" case\n');
   console.log(
     `Produced by \`node cluster/scripts/why-empty.mjs\` on ${new Date().toISOString()}: a real control plane (kube-apiserver, etcd, kube-controller-manager) started by @endpoint-watch/testing, Service shop/web (port http 80 → targetPort 8080, two pods), Service shop/idle (no pod), identities admin, slices-only (list, watch on endpointslices) and nobody (no grant). The CLI is \`node packages/cli/dist/bin.js\` (\`endpoint-watch\` once installed), run with a kubeconfig file; \`--no-tty\` gives the plain lines a pipe gets; Ctrl-C after 4 s where it keeps watching.\n`,
   );
-  const run = async (title, args, options) =>
-    section(
-      title,
-      `endpoint-watch ${args.join(' ')}`.replaceAll(plane.dir, '$DIR'),
-      await cli(args, options),
-    );
+  /** `endpoint-watch <command>` with `--kubeconfig <kubeconfig>` added. */
+  const run = async (title, command, kubeconfig) => {
+    const args = [...command.split(' '), '--kubeconfig', kubeconfig];
+    section(title, `endpoint-watch ${args.join(' ')}`.replaceAll(plane.dir, '$DIR'), await cli(args));
+  };
 
   console.log('## Point 1: an empty list with no reason\n');
-  await run('--port 80 for a Service 80 → 8080 (the identity may get services)', [
-    'watch',
-    'web',
-    '--kubeconfig',
+  await run(
+    '--port 80 for a Service 80 → 8080 (the identity may get services)',
+    'watch web --port 80 --no-tty',
     adminConfig,
-    '--port',
-    '80',
-    '--no-tty',
-  ]);
-  await run('--port 80, with --json', [
-    'watch',
-    'web',
-    '--kubeconfig',
-    adminConfig,
-    '--port',
-    '80',
-    '--json',
-  ]);
-  await run('--port 80 without get on services: the fallback is said, then the ports the slices declare', [
-    'watch',
-    'web',
-    '--kubeconfig',
+  );
+  await run('--port 80, with --json', 'watch web --port 80 --json', adminConfig);
+  await run(
+    '--port 80 without get on services: the fallback is said, then the ports the slices declare',
+    'watch web --port 80 --no-tty',
     slicesOnly,
-    '--port',
-    '80',
-    '--no-tty',
-  ]);
-  await run('--port 8080 without get on services: the target port, the fallback said once', [
-    'watch',
-    'web',
-    '--kubeconfig',
+  );
+  await run(
+    '--port 8080 without get on services: the target port, the fallback said once',
+    'watch web --port 8080 --no-tty',
     slicesOnly,
-    '--port',
-    '8080',
-    '--no-tty',
-  ]);
-  await run('a port-name typo (--port htp)', [
-    'watch',
-    'web',
-    '--kubeconfig',
-    adminConfig,
-    '--port',
-    'htp',
-    '--no-tty',
-  ]);
-  await run('a Service that does not exist (nosuch)', [
-    'watch',
-    'nosuch',
-    '--kubeconfig',
-    adminConfig,
-    '--no-tty',
-  ]);
-  await run('a Service with no pods (idle)', ['watch', 'idle', '--kubeconfig', adminConfig, '--no-tty']);
+  );
+  await run('a port-name typo (--port htp)', 'watch web --port htp --no-tty', adminConfig);
+  await run('a Service that does not exist (nosuch)', 'watch nosuch --no-tty', adminConfig);
+  await run('a Service with no pods (idle)', 'watch idle --no-tty', adminConfig);
 
   console.log('## Point 2: a 403\n');
-  await run('403: no list/watch on endpointslices', ['watch', 'web', '--kubeconfig', nobody, '--no-tty']);
-  await run('403, with --json', ['watch', 'web', '--kubeconfig', nobody, '--json']);
+  await run('403: no list/watch on endpointslices', 'watch web --no-tty', nobody);
+  await run('403, with --json', 'watch web --json', nobody);
 
   // What an agent user sees: NoEndpointsError naming the Service, the 403 as its cause.
   const client = createKubeClient(loadKubeConfig({ kubeconfig: nobody, env: {} }));
