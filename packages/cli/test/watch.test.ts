@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { endpointSlice, type FakeApiServer, startFakeApiServer } from '@endpoint-watch/testing';
+import { endpointSlice, type FakeApiServer, service, startFakeApiServer } from '@endpoint-watch/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/main.js';
 import { captureIo, waitFor } from './support.js';
@@ -343,7 +343,7 @@ describe('watch: why the list is empty, in the output', () => {
     const io = captureIo();
     expect(await main(watchArgs('--json', '--port', '80'), io)).toBe(1);
     expect(io.stdout.text).toBe('');
-    // This fake apiserver serves no Services (404): the number falls back to target ports, said first.
+    // No Service object here (404): the number falls back to target ports, said first.
     expect(io.stderr.lines()).toEqual([
       "endpoint-watch: watch connecting: cannot read Service shop/web (404 NotFound: no such Service): port 80 is matched against the ports of its EndpointSlices (target ports), not the Service's ports",
       expect.stringMatching(/^endpoint-watch: watch synced at rv \d+$/),
@@ -364,6 +364,22 @@ describe('watch: why the list is empty, in the output', () => {
     right.interrupt();
     expect(await ok).toBe(0);
     expect(right.stdout.text).toContain('+ 127.0.0.2:8080 (web-2): ready');
+  });
+
+  it('--port 80 of a Service 80 → 8080 that can be read: its pods on 8080, nothing to explain', async () => {
+    server.upsert(slice([pod(2)]));
+    server.upsert(
+      service({ name: 'web', namespace: 'shop', ports: [{ name: 'http', port: 80, targetPort: 8080 }] }),
+    );
+    const io = captureIo();
+    const run = main(watchArgs('--port', '80'), io);
+    await waitFor(() => io.stdout.text.includes('watch synced'), 'the sync');
+    io.interrupt();
+    expect(await run).toBe(0);
+    const out = lines(io, 'stdout');
+    expect(out).toContain('+ 127.0.0.2:8080 (web-2): ready');
+    expect(out.filter((line) => line.includes('Service shop/web'))).toEqual([]);
+    expect(io.stderr.text).toBe('');
   });
 
   it('no get on services: a port number is matched against target ports, said once, not at each relist', async () => {

@@ -1,4 +1,4 @@
-import { endpointSlice, v1Endpoints } from '@endpoint-watch/testing';
+import { endpointSlice, service, v1Endpoints } from '@endpoint-watch/testing';
 import { firstValueFrom, map } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { watchEndpointChanges } from '../../src/endpoints/endpoint-changes.js';
@@ -554,6 +554,34 @@ describe('watchEndpoints over a real socket', () => {
     const states = record(info!.health$);
     const retrying = await states.waitFor((h) => h.state === 'retrying');
     expect(retrying.state === 'retrying' && (retrying.error as KubeApiError).statusCode).toBe(403);
+  });
+
+  it("reads a port number as a Service port (80 → the slices' 8080, named like the Service port), as kube-proxy does", async () => {
+    cluster = await startCluster({
+      initialObjects: [
+        service({
+          name: 'web',
+          ports: [
+            { name: 'http', port: 80, targetPort: 8080 },
+            { name: 'admin', port: 9000, targetPort: 8080 },
+          ],
+        }),
+        webSlice('web-a', ['10.0.0.1'], {
+          ports: [
+            { name: 'http', port: 8080 },
+            { name: 'admin', port: 9090 },
+          ],
+        }),
+      ],
+    });
+    const states = record(health({ port: 9000 }));
+    const admin = await record(watch({ port: 9000 })).waitFor(() => true);
+    // Service port 9000 is named admin, which the slices number 9090: not the number 9000, nor 8080.
+    expect(addresses(admin)).toEqual(['10.0.0.1:9090']);
+    expect(admin.port).toMatchObject({ name: 'admin' });
+    const synced = await states.waitFor((h) => h.state === 'synced');
+    expect(synced.state === 'synced' && synced.notice).toBeUndefined();
+    expect(addresses(await record(watch({ port: 80 })).waitFor(() => true))).toEqual(['10.0.0.1:8080']);
   });
 
   it('says once, not at every relist, that a port number is matched against target ports when the Service cannot be read (403)', async () => {
