@@ -227,6 +227,31 @@ describe('kubernetes:/// resolver with the least-request policy (default)', () =
     expect(roundRobin.slow).toBeGreaterThanOrEqual(12);
   });
 
+  it('works with grpc-js’ pick_first and outlier_detection (around least-request) through service config', async () => {
+    const {
+      server,
+      client: kube,
+      pods,
+      channel,
+    } = await start(3, ([a, b], port) => [webSlice('web-1', [a as string, b as string], port)]);
+    const [a, b, c] = pods.addresses as [string, string, string];
+    const pickFirst = channel(undefined, serviceConfig('pick_first'));
+    expect(Object.keys(tally(await whoTimes(pickFirst, 20)))).toHaveLength(1);
+    const ejecting = channel(
+      undefined,
+      serviceConfig('outlier_detection', {
+        child_policy: [{ endpoint_watch_least_request: {} }],
+        failure_percentage_ejection: {},
+      }),
+    );
+    expect(Object.keys(tally(await whoTimes(ejecting, 60))).sort()).toEqual([a, b]);
+    server.upsert(webSlice('web-1', [b, c], pods.port));
+    await watched(kube, (addresses) => !addresses.includes(a), 'a to leave');
+    expect(Object.keys(tally(await whoTimes(ejecting, 60))).sort()).toEqual([b, c]);
+    // pick_first moves off a pod that left.
+    expect(Object.keys(tally(await whoTimes(pickFirst, 20)))).not.toContain(a);
+  });
+
   it('fails calls with UNAVAILABLE naming the Service when it has no ready endpoint', async () => {
     const { pods, channel } = await start(1, ([a], port) => [
       webSlice('web-1', [{ addresses: [a as string], ready: false, serving: false }], port),
