@@ -96,21 +96,28 @@ function readyAddresses(server) {
 
 const endpointsOf = (addresses) => experimental.statusOrFromValue(addresses.map((a) => ({ addresses: [a] })));
 
+/** What both simulated resolvers share: the grpc-js resolver shape and a deferred report. */
+class SimulatedResolver {
+  listener;
+  constructor(_target, listener) {
+    this.listener = listener;
+  }
+  static getDefaultAuthority() {
+    return 'web.shop.svc';
+  }
+  /** grpc-js forbids calling the listener synchronously within updateResolution. */
+  report(addresses) {
+    setImmediate(() => this.listener(endpointsOf(addresses), {}, null, ''));
+  }
+}
+
 function registerDnsLike(server) {
-  class DnsLike {
+  class DnsLike extends SimulatedResolver {
     #timer;
-    #listener;
-    constructor(_target, listener) {
-      this.#listener = listener;
-    }
-    static getDefaultAuthority() {
-      return 'web.shop.svc';
-    }
     updateResolution() {
       if (this.#timer) return;
-      const read = () => this.#listener(endpointsOf(readyAddresses(server)), {}, null, '');
-      setImmediate(read);
-      this.#timer = setInterval(read, REFRESH_MS);
+      this.report(readyAddresses(server));
+      this.#timer = setInterval(() => this.report(readyAddresses(server)), REFRESH_MS);
     }
     destroy() {
       clearInterval(this.#timer);
@@ -121,15 +128,8 @@ function registerDnsLike(server) {
 }
 
 function registerKuberesolverLike(client) {
-  class KuberesolverLike {
+  class KuberesolverLike extends SimulatedResolver {
     #subscription;
-    #listener;
-    constructor(_target, listener) {
-      this.#listener = listener;
-    }
-    static getDefaultAuthority() {
-      return 'web.shop.svc';
-    }
     updateResolution() {
       if (this.#subscription) return;
       this.#subscription = listWatch(client, {
@@ -142,10 +142,11 @@ function registerKuberesolverLike(client) {
           if (event.type === 'initApply' || event.type === 'apply') last = event.object; // DELETE ignored
         if (!last) return;
         const port = last.ports?.[0]?.port;
-        const addresses = (last.endpoints ?? [])
-          .filter((endpoint) => endpoint.conditions?.ready === true) // a missing `ready` read as false
-          .map((endpoint) => ({ host: endpoint.addresses[0], port }));
-        setImmediate(() => this.#listener(endpointsOf(addresses), {}, null, ''));
+        this.report(
+          (last.endpoints ?? [])
+            .filter((endpoint) => endpoint.conditions?.ready === true) // a missing `ready` read as false
+            .map((endpoint) => ({ host: endpoint.addresses[0], port })),
+        );
       });
     }
     destroy() {

@@ -15,32 +15,16 @@ const uri = (path: string, authority = '') => ({ scheme: 'kubernetes', authority
 
 describe('parseKubernetesTarget', () => {
   it('reads service, namespace and port by name or number', () => {
-    expect(parseKubernetesTarget(uri('web.shop:grpc'))).toEqual({
-      service: 'web',
-      namespace: 'shop',
-      port: 'grpc',
-    });
-    expect(parseKubernetesTarget(uri('web:8080'))).toEqual({
-      service: 'web',
-      namespace: undefined,
-      port: 8080,
-    });
-    expect(parseKubernetesTarget(uri('web'))).toEqual({
-      service: 'web',
-      namespace: undefined,
-      port: undefined,
-    });
-    expect(parseKubernetesTarget(uri('web.shop.svc.cluster.local:grpc'))).toEqual({
-      service: 'web',
-      namespace: 'shop',
-      port: 'grpc',
-    });
-    // kubernetes://web.shop:grpc: grpc-js hands the resolver the path `//web.shop:grpc`.
-    expect(parseKubernetesTarget(uri('//web.shop:grpc'))).toEqual({
-      service: 'web',
-      namespace: 'shop',
-      port: 'grpc',
-    });
+    const cases: [string, string | undefined, string | number | undefined][] = [
+      ['web.shop:grpc', 'shop', 'grpc'],
+      ['web:8080', undefined, 8080],
+      ['web', undefined, undefined],
+      ['web.shop.svc.cluster.local:grpc', 'shop', 'grpc'],
+      // kubernetes://web.shop:grpc: grpc-js hands the resolver the path `//web.shop:grpc`.
+      ['//web.shop:grpc', 'shop', 'grpc'],
+    ];
+    for (const [path, namespace, port] of cases)
+      expect(parseKubernetesTarget(uri(path)), path).toEqual({ service: 'web', namespace, port });
   });
 
   it('refuses what is not a Service with a typed error', () => {
