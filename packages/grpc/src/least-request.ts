@@ -12,7 +12,7 @@
  *
  * Usable through service config: `{ loadBalancingConfig: [{ endpoint_watch_least_request: { choiceCount: 2 } }] }`.
  */
-import type { ChannelOptions } from '@grpc/grpc-js';
+import type { ChannelOptions, StatusObject } from '@grpc/grpc-js';
 import { connectivityState as ConnectivityState, experimental } from '@grpc/grpc-js';
 import { GrpcBalancingOptionsError } from './errors.js';
 import { MAX_CHOICE_COUNT, MIN_CHOICE_COUNT, type OutstandingCalls, pickLeastRequest } from './p2c.js';
@@ -175,7 +175,7 @@ export class LeastRequestLoadBalancer implements experimental.LoadBalancer {
       if (child.leaf.getConnectivityState() === ConnectivityState.IDLE) child.leaf.exitIdle();
   }
 
-  #fail(details: string, status?: Partial<import('@grpc/grpc-js').StatusObject>): void {
+  #fail(details: string, status?: Partial<StatusObject>): void {
     this.#update(
       ConnectivityState.TRANSIENT_FAILURE,
       new experimental.UnavailablePicker(status ?? { details }),
