@@ -114,6 +114,10 @@ describe('kubernetes:/// resolver with the least-request policy (default)', () =
     const up = tally(await whoTimes(client, 90));
     expect(Object.keys(up).sort()).toEqual([a, b, c]);
     expect(up[c]).toBeGreaterThanOrEqual(10);
+    // Kept pods keep their one connection across updates: the zones and nodes the resolver attaches
+    // to every update stay out of the subchannel arguments (else each update would connect anew).
+    expect(await pods.byAddress(a).sessions()).toBe(1);
+    expect(await pods.byAddress(b).sessions()).toBe(1);
 
     server.delete('EndpointSlice', 'shop', 'web-1');
     await watched(kube, (addresses) => !addresses.includes(a), 'the removal');
