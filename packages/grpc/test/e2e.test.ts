@@ -1,12 +1,14 @@
-import { watchEndpoints } from '@endpoint-watch/core';
+import { watchEndpoints, watchEndpointsHealth } from '@endpoint-watch/core';
 import type * as grpc from '@grpc/grpc-js';
-import { firstValueFrom } from 'rxjs';
+import { filter, firstValueFrom } from 'rxjs';
 import { describe, expect, it } from 'vitest';
+import { endpointLocality, registerKubernetesResolver } from '../src/index.js';
 import {
   type EchoClient,
   echoService,
   eventually,
   type GrpcPod,
+  policyOptions,
   REF_COUNTING_POLICY,
   serviceConfig,
   subchannelRefs,
@@ -302,6 +304,59 @@ describe('kubernetes:/// resolver with the least-request policy (default)', () =
     expect(error.details).toMatch(/403 Forbidden/);
     expect(error.details).toMatch(
       /Grant list and watch on endpointslices\.discovery\.k8s\.io in namespace shop .*kubectl create role endpoint-watch -n shop --verb=list,watch/,
+    );
+  });
+
+  it('keeps serving the last set while the watch fails after it (a 403 on every retry)', async () => {
+    const {
+      server,
+      client: kube,
+      pods,
+      channel,
+    } = await start(2, ([a, b], port) => [webSlice('web-1', [a as string, b as string], port)]);
+    const [a, b] = pods.addresses as [string, string];
+    const client = channel();
+    await callUntil(client, (pod) => pod === a, 'calling a');
+    const health = watchEndpointsHealth(kube, { namespace: 'shop', service: 'web', port: 'grpc' });
+    const retrying = firstValueFrom(health.pipe(filter((h) => h.state === 'retrying')));
+    server.faults.failNext(Number.POSITIVE_INFINITY, 403, { reason: 'Forbidden' });
+    server.faults.cutWatches();
+    await within(retrying, 10_000, 'the watch to retry');
+    expect(Object.keys(tally(await whoTimes(client, 40))).sort()).toEqual([a, b]);
+  });
+
+  it('hands each address’ zone and node to the policy, and serves other schemes with the channel’s own policy', async () => {
+    const {
+      client: kube,
+      pods,
+      channel,
+    } = await start(2, ([a, b], port) => [
+      webSlice(
+        'web-1',
+        [
+          { addresses: [a as string], zone: 'zone-a', nodeName: 'node-1' },
+          { addresses: [b as string], zone: 'zone-b', nodeName: 'node-2' },
+        ],
+        port,
+      ),
+    ]);
+    const [a, b] = pods.addresses as [string, string];
+    await whoTimes(channel(undefined, serviceConfig(REF_COUNTING_POLICY)), 4);
+    const options = policyOptions.last ?? {};
+    expect(endpointLocality(options, { host: a, port: pods.port })).toEqual({
+      zone: 'zone-a',
+      nodeName: 'node-1',
+    });
+    expect(endpointLocality(options, { host: b, port: pods.port })).toEqual({
+      zone: 'zone-b',
+      nodeName: 'node-2',
+    });
+
+    // A second scheme, without the least-request default: grpc-js' pick_first keeps to one pod.
+    const east = registerKubernetesResolver(kube, { scheme: 'k8s-east', loadBalancing: 'channel' });
+    expect(east.target('web', 'shop', 'grpc')).toBe('k8s-east:///web.shop:grpc');
+    expect(Object.keys(tally(await whoTimes(channel(east.target('web', 'shop', 'grpc')), 30)))).toHaveLength(
+      1,
     );
   });
 

@@ -232,6 +232,8 @@ export function useCluster() {
  * (The connection itself closes later: grpc-js' subchannel pool drops unused subchannels every 10 s.)
  */
 export const subchannelRefs = new Map<string, number>();
+/** The channel options the test policy was last given (resolver attributes included). */
+export const policyOptions: { last?: grpc.ChannelOptions } = {};
 export const REF_COUNTING_POLICY = 'test_ref_counting_least_request';
 
 class RefCountingConfig implements grpc.experimental.TypedLoadBalancingConfig {
@@ -272,6 +274,7 @@ class RefCountingBalancer implements grpc.experimental.LoadBalancer {
     options: grpc.ChannelOptions,
     note: string,
   ): boolean {
+    policyOptions.last = options;
     return this.#inner.updateAddressList(endpoints, new LeastRequestConfig(), options, note);
   }
   exitIdle(): void {
