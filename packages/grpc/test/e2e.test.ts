@@ -258,6 +258,29 @@ describe('kubernetes:/// resolver with the least-request policy (default)', () =
     expect(Object.keys(tally(await whoTimes(pickFirst, 20)))).not.toContain(a);
   });
 
+  it('calls the serving, terminating pods when none is ready (kube-proxy’s fallback), and leaves them when one is', async () => {
+    const terminating = (address: string) => ({
+      addresses: [address],
+      ready: false,
+      serving: true,
+      terminating: true,
+    });
+    const {
+      server,
+      client: kube,
+      pods,
+      channel,
+    } = await start(3, ([a, b], port) => [
+      webSlice('web-1', [terminating(a as string), terminating(b as string)], port),
+    ]);
+    const [a, b, c] = pods.addresses as [string, string, string];
+    const client = channel();
+    expect(Object.keys(tally(await whoTimes(client, 40))).sort()).toEqual([a, b]);
+    server.upsert(webSlice('web-1', [terminating(a), terminating(b), c], pods.port));
+    await watched(kube, (addresses) => addresses.length === 1, 'c to be the one ready pod');
+    expect(tally(await whoTimes(client, 20))).toEqual({ [c]: 20 });
+  });
+
   it('fails calls with UNAVAILABLE naming the Service when it has no ready endpoint', async () => {
     const { pods, channel } = await start(1, ([a], port) => [
       webSlice('web-1', [{ addresses: [a as string], ready: false, serving: false }], port),
