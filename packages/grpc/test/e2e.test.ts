@@ -23,6 +23,13 @@ import {
 
 const start = useCluster();
 
+/** Pods a and b, in one slice of shop/web. */
+async function twoPods() {
+  const cluster = await start(2, ([a, b], port) => [webSlice('web-1', [a as string, b as string], port)]);
+  const [a, b] = cluster.pods.addresses as [string, string];
+  return { ...cluster, a, b };
+}
+
 /** A server-streaming call of `n` messages; the pods that sent them. */
 function count(client: EchoClient, n: number): Promise<string[]> {
   return new Promise((resolve, reject) => {
@@ -132,10 +139,7 @@ describe('kubernetes:/// resolver with the least-request policy (default)', () =
 
   it('releases the subchannel of a removed pod, and stops calling a pod that is no longer ready', async () => {
     subchannelRefs.clear();
-    const { server, pods, channel } = await start(2, ([a, b], port) => [
-      webSlice('web-1', [a as string, b as string], port),
-    ]);
-    const [a, b] = pods.addresses as [string, string];
+    const { server, pods, channel, a, b } = await twoPods();
     const client = channel(undefined, serviceConfig(REF_COUNTING_POLICY));
     await callUntil(client, (pod) => pod === a, 'calling a');
     await callUntil(client, (pod) => pod === b, 'calling b');
@@ -156,13 +160,7 @@ describe('kubernetes:/// resolver with the least-request policy (default)', () =
   });
 
   it('lets a call in flight finish on a pod that left the ready set (terminating), with no new call there', async () => {
-    const {
-      server,
-      client: kube,
-      pods,
-      channel,
-    } = await start(2, ([a, b], port) => [webSlice('web-1', [a as string, b as string], port)]);
-    const [a, b] = pods.addresses as [string, string];
+    const { server, client: kube, pods, channel, a, b } = await twoPods();
     const podA = pods.byAddress(a);
     const client = channel();
     const held = await holdOneOn(client, podA, pods.byAddress(b));
@@ -180,10 +178,7 @@ describe('kubernetes:/// resolver with the least-request policy (default)', () =
   });
 
   it('fails the call of a pod that dies mid-call, and keeps serving calls from the other pods', async () => {
-    const { pods, channel } = await start(2, ([a, b], port) => [
-      webSlice('web-1', [a as string, b as string], port),
-    ]);
-    const [a, b] = pods.addresses as [string, string];
+    const { pods, channel, a, b } = await twoPods();
     const podA = pods.byAddress(a);
     const client = channel();
     const held = await holdOneOn(client, podA, pods.byAddress(b));
@@ -198,10 +193,7 @@ describe('kubernetes:/// resolver with the least-request policy (default)', () =
   });
 
   it('balances by outstanding calls: a pod holding its calls gets few new ones', async () => {
-    const { pods, channel } = await start(2, ([a, b], port) => [
-      webSlice('web-1', [a as string, b as string], port),
-    ]);
-    const [a, b] = pods.addresses as [string, string];
+    const { pods, channel, a, b } = await twoPods();
     const slow = pods.byAddress(a);
     const fast = pods.byAddress(b);
     const run = async (client: EchoClient) => {
@@ -331,13 +323,7 @@ describe('kubernetes:/// resolver with the least-request policy (default)', () =
   });
 
   it('keeps serving the last set while the watch fails after it (a 403 on every retry)', async () => {
-    const {
-      server,
-      client: kube,
-      pods,
-      channel,
-    } = await start(2, ([a, b], port) => [webSlice('web-1', [a as string, b as string], port)]);
-    const [a, b] = pods.addresses as [string, string];
+    const { server, client: kube, channel, a, b } = await twoPods();
     const client = channel();
     await callUntil(client, (pod) => pod === a, 'calling a');
     const health = watchEndpointsHealth(kube, { namespace: 'shop', service: 'web', port: 'grpc' });
