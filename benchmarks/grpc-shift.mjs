@@ -22,7 +22,7 @@
 //   - calls to a after it turned not ready.
 //
 //   node benchmarks/grpc-shift.mjs                        (pnpm build first)
-//   REFRESH_MS=30000 ROUNDS=3 node benchmarks/grpc-shift.mjs    # real DNS timing, ~4 min
+//   REFRESH_MS=30000 ROUNDS=6 node benchmarks/grpc-shift.mjs    # real DNS timing, ~8 min
 import { setTimeout as sleep } from 'node:timers/promises';
 import { createKubeClient, listWatch, loadKubeConfig } from '@endpoint-watch/core';
 import { registerKubernetesResolver } from '@endpoint-watch/grpc';
