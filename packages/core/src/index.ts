@@ -25,6 +25,7 @@ export {
   type KubeRequestOptions,
   type KubeStream,
 } from './transport/kube-client.js';
+export { type RbacGrant, rbacGrantFor } from './transport/rbac-grant.js';
 export { Backoff, type BackoffOptions, DEFAULT_BACKOFF } from './watch/backoff.js';
 export {
   WatchConnectionLostError,

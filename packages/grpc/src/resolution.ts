@@ -10,7 +10,13 @@
  *   unreachable apiserver). Once a set has arrived the last one keeps being served, since a watch
  *   that retries still describes the cluster best with its last complete state.
  */
-import { type Endpoint, type EndpointSet, KubeApiError, type WatchHealth } from '@endpoint-watch/core';
+import {
+  type Endpoint,
+  type EndpointSet,
+  KubeApiError,
+  rbacGrantFor,
+  type WatchHealth,
+} from '@endpoint-watch/core';
 
 /** Where an endpoint runs, for locality-aware policies (see `endpointLocality`). */
 export interface EndpointLocality {
@@ -93,17 +99,8 @@ export function describeWatchError(error: unknown): string {
   const message = error instanceof Error ? error.message : String(error);
   const code = (error as { code?: unknown } | null)?.code;
   const text = typeof code === 'string' && !message.includes(code) ? `${code}: ${message}` : message;
-  if (!(error instanceof KubeApiError) || error.statusCode !== 403) return text;
-  const { resource, namespace } = refusedResource(error.path);
-  return `${text}. Grant list and watch on ${resource} in namespace ${namespace} to the client's identity, e.g. kubectl create role endpoint-watch -n ${namespace} --verb=list,watch --resource=${resource} and a rolebinding of it to the client's user or service account`;
-}
-
-function refusedResource(path: string): { resource: string; namespace: string } {
-  const parts = path.split('?')[0]?.split('/') ?? [];
-  const at = parts.indexOf('namespaces');
-  const namespace = at === -1 ? 'default' : decodeURIComponent(parts[at + 1] ?? 'default');
-  const plural = at === -1 ? 'endpointslices' : (parts[at + 2] ?? 'endpointslices');
-  // /apis/<group>/<version>/namespaces/…: the group qualifies the resource; /api/v1/… is the core group.
-  const group = parts[1] === 'apis' ? parts[2] : undefined;
-  return { resource: group === undefined ? plural : `${plural}.${group}`, namespace };
+  const grant = error instanceof KubeApiError ? rbacGrantFor(error) : undefined;
+  if (grant === undefined) return text;
+  const { resource, namespace, commands } = grant;
+  return `${text}. Grant list and watch on ${resource} in namespace ${namespace} to the client's identity, e.g. ${commands[0]} and ${commands[1]}`;
 }
