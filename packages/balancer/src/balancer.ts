@@ -5,6 +5,8 @@ import {
   type EndpointSet,
   type EndpointSourceInfo,
   endpointSourceOf,
+  KubeApiError,
+  rbacGrantFor,
   type WatchHealth,
 } from '@endpoint-watch/core';
 import { Observable, Subject, type Subscription } from 'rxjs';
@@ -567,9 +569,10 @@ class EndpointBalancer implements Balancer {
     const cause = this.#sourceError ?? watchError;
     // What the watch knows and the balancer does not: why nothing came, or why the set is empty.
     let why = '';
-    if (this.#sourceError === undefined && watchError !== undefined)
-      why = `; the watch is ${health?.state}: ${messageOf(watchError)}`;
-    else if (health?.state === 'synced' && health.notice !== undefined && this.#members.length === 0)
+    if (this.#sourceError === undefined && watchError !== undefined) {
+      const grant = watchError instanceof KubeApiError ? rbacGrantFor(watchError) : undefined;
+      why = `; the watch is ${health?.state}: ${messageOf(watchError)}${grant ? `. To fix it, ${grant.advice}` : ''}`;
+    } else if (health?.state === 'synced' && health.notice !== undefined && this.#members.length === 0)
       why = `; ${health.notice}`;
     return new NoEndpointsError(
       this.#service(),

@@ -101,6 +101,5 @@ export function describeWatchError(error: unknown): string {
   const text = typeof code === 'string' && !message.includes(code) ? `${code}: ${message}` : message;
   const grant = error instanceof KubeApiError ? rbacGrantFor(error) : undefined;
   if (grant === undefined) return text;
-  const { resource, namespace, commands } = grant;
-  return `${text}. Grant list and watch on ${resource} in namespace ${namespace} to the client's identity, e.g. ${commands[0]} and ${commands[1]}`;
+  return `${text}. To fix it, ${grant.advice}`;
 }

@@ -137,7 +137,7 @@ describe('what the resolver tells grpc-js', () => {
 
   it('gives the grant for a 403, and the code of other errors', () => {
     expect(describeWatchError(forbidden)).toMatch(
-      /403 Forbidden: no\. Grant list and watch on endpointslices\.discovery\.k8s\.io in namespace shop .*--resource=endpointslices\.discovery\.k8s\.io/,
+      /403 Forbidden: no\. To fix it, grant list and watch on endpointslices\.discovery\.k8s\.io in namespace shop .*--resource=endpointslices\.discovery\.k8s\.io/,
     );
     const v1 = new KubeApiError({
       method: 'GET',

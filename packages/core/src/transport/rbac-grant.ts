@@ -19,6 +19,8 @@ export interface RbacGrant {
   readonly subject: string;
   /** The two commands that grant list and watch on the resource to that identity. */
   readonly commands: readonly [role: string, binding: string];
+  /** One sentence for error messages: `grant list and watch on … in namespace … to …, e.g. <commands>`. */
+  readonly advice: string;
 }
 
 const NAMESPACED_PATH = /^\/(?:api|apis\/([^/]+))\/[^/]+\/namespaces\/([^/]+)\/([^/?]+)/;
@@ -37,15 +39,17 @@ export function rbacGrantFor(error: KubeApiError, namespace = 'default'): RbacGr
   const where = match?.[2] ? decodeURIComponent(match[2]) : namespace;
   const verb = /cannot (\w+) resource/.exec(error.status.message)?.[1] ?? 'list';
   const subject = subjectFlag(error.status.message);
+  const commands = [
+    `kubectl create role endpoint-watch -n ${where} --verb=list,watch --resource=${resource}`,
+    `kubectl create rolebinding endpoint-watch -n ${where} --role=endpoint-watch ${subject}`,
+  ] as const;
   return {
     resource,
     namespace: where,
     verb,
     subject,
-    commands: [
-      `kubectl create role endpoint-watch -n ${where} --verb=list,watch --resource=${resource}`,
-      `kubectl create rolebinding endpoint-watch -n ${where} --role=endpoint-watch ${subject}`,
-    ],
+    commands,
+    advice: `grant list and watch on ${resource} in namespace ${where} to the client's identity, e.g. ${commands[0]} and ${commands[1]}`,
   };
 }
 

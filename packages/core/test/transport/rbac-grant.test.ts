@@ -23,6 +23,8 @@ describe('rbacGrantFor', () => {
         'kubectl create role endpoint-watch -n shop --verb=list,watch --resource=endpointslices.discovery.k8s.io',
         'kubectl create rolebinding endpoint-watch -n shop --role=endpoint-watch --serviceaccount=shop:web',
       ],
+      advice:
+        "grant list and watch on endpointslices.discovery.k8s.io in namespace shop to the client's identity, e.g. kubectl create role endpoint-watch -n shop --verb=list,watch --resource=endpointslices.discovery.k8s.io and kubectl create rolebinding endpoint-watch -n shop --role=endpoint-watch --serviceaccount=shop:web",
     });
   });
 
