@@ -169,15 +169,36 @@ function names(list: readonly { readonly name: string }[] | null | undefined): r
   return list == null || list.length === 0 ? undefined : Object.freeze(list.map((x) => x.name));
 }
 
+/**
+ * Hints already made, by content: a Service with topology hints gives every endpoint of a zone the
+ * same hints (`forZones: [its zone]`), so endpoints share one frozen object instead of three each.
+ * Bounded: cleared when full (sharing is an optimization, equality never depends on it).
+ */
+const internedHints = new Map<string, EndpointHints>();
+const MAX_INTERNED_HINTS = 1024;
+
+function hintsKey(list: readonly { readonly name: string }[] | null | undefined): string {
+  if (list == null) return '';
+  let key = '';
+  for (const item of list) key += `${item.name.length}:${item.name}`;
+  return key;
+}
+
 /** Flattens forZones/forNodes to name arrays; empty lists count as absent, no list at all gives undefined. */
 export function makeHints(
   forZones: readonly { readonly name: string }[] | null | undefined,
   forNodes: readonly { readonly name: string }[] | null | undefined,
 ): EndpointHints | undefined {
-  const zones = names(forZones);
-  const nodes = names(forNodes);
-  if (zones === undefined && nodes === undefined) return undefined;
-  return Object.freeze({ forZones: zones, forNodes: nodes });
+  if ((forZones == null || forZones.length === 0) && (forNodes == null || forNodes.length === 0))
+    return undefined;
+  // Length-prefixed names: no name can fake a separator.
+  const key = `${hintsKey(forZones)}|${hintsKey(forNodes)}`;
+  const known = internedHints.get(key);
+  if (known !== undefined) return known;
+  const hints: EndpointHints = Object.freeze({ forZones: names(forZones), forNodes: names(forNodes) });
+  if (internedHints.size >= MAX_INTERNED_HINTS) internedHints.clear();
+  internedHints.set(key, hints);
+  return hints;
 }
 
 const DOTTED_QUAD = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;
