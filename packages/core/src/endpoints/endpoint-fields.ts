@@ -175,6 +175,7 @@ function names(list: readonly { readonly name: string }[] | null | undefined): r
  * Bounded: cleared when full (sharing is an optimization, equality never depends on it).
  */
 const internedHints = new Map<string, EndpointHints>();
+const internedZoneHints = new Map<string, EndpointHints>();
 const MAX_INTERNED_HINTS = 1024;
 
 function hintsKey(list: readonly { readonly name: string }[] | null | undefined): string {
@@ -189,15 +190,18 @@ export function makeHints(
   forZones: readonly { readonly name: string }[] | null | undefined,
   forNodes: readonly { readonly name: string }[] | null | undefined,
 ): EndpointHints | undefined {
-  if ((forZones == null || forZones.length === 0) && (forNodes == null || forNodes.length === 0))
-    return undefined;
-  // Length-prefixed names: no name can fake a separator.
-  const key = `${hintsKey(forZones)}|${hintsKey(forNodes)}`;
-  const known = internedHints.get(key);
+  const noNodes = forNodes == null || forNodes.length === 0;
+  if ((forZones == null || forZones.length === 0) && noNodes) return undefined;
+  // What topology-aware routing writes: the endpoint's own zone, alone. Keyed by the name itself.
+  const oneZone = noNodes && forZones!.length === 1;
+  // Otherwise length-prefixed names: no name can fake a separator (nor a one-zone key, which has none).
+  const key = oneZone ? forZones![0]!.name : `${hintsKey(forZones)}|${hintsKey(forNodes)}`;
+  const interned = oneZone ? internedZoneHints : internedHints;
+  const known = interned.get(key);
   if (known !== undefined) return known;
   const hints: EndpointHints = Object.freeze({ forZones: names(forZones), forNodes: names(forNodes) });
-  if (internedHints.size >= MAX_INTERNED_HINTS) internedHints.clear();
-  internedHints.set(key, hints);
+  if (interned.size >= MAX_INTERNED_HINTS) interned.clear();
+  interned.set(key, hints);
   return hints;
 }
 
