@@ -10,14 +10,19 @@ function collector() {
   return runInNewContext('gc');
 }
 
-/** `heapUsed` after full collections until the heap settles (finalizers and weak callbacks run between them). */
+/**
+ * Bytes in use after full collections until the heap settles (finalizers and weak callbacks run
+ * between them): the V8 heap plus ArrayBuffer backing stores, which live outside it (typed arrays
+ * the measured code keeps must count as well as its objects).
+ */
 export async function settledHeap() {
   const gc = collector();
   for (let i = 0; i < 4; i++) {
     gc();
     await new Promise((resolve) => setImmediate(resolve));
   }
-  return process.memoryUsage().heapUsed;
+  const { heapUsed, arrayBuffers } = process.memoryUsage();
+  return heapUsed + arrayBuffers;
 }
 
 // Its own function, so that no frame of the caller keeps the body text: a suspended async
