@@ -205,7 +205,12 @@ export class EndpointIndex {
     }
     const selector = this.fixed ?? selectorFromNames(declared);
     if (sameSelector(selector, this.selector)) {
-      // Incremental: unchanged groups cost one pass over their records, nothing else.
+      // Incremental: unchanged groups cost one pass over their records, nothing else. A first
+      // list (a fixed port) sizes the columns and the table once, exactly.
+      if (this.groups.size === 0) {
+        this.entries.reserve(records);
+        this.keys.reserve(records);
+      }
       this.batch = true;
       try {
         for (const name of [...this.groups.keys()]) if (!groups.has(name)) this.apply(name, undefined);
