@@ -25,7 +25,7 @@ const METRICS = {
   'watch-decode': { module: './endpoints-throughput.mjs', options: { rounds: 15 } },
   'watch-decode-cold': { module: './endpoints-throughput.mjs', options: { rounds: 11, cold: true } },
   'initial-sync': { module: './metrics/initial-sync.mjs', options: { rounds: 9 } },
-  'retained-heap': { module: './metrics/retained-heap.mjs', options: { rounds: 3 } },
+  'retained-heap': { module: './metrics/retained-heap.mjs', options: { rounds: 3, endpoints: 50_000 } },
   'change-cost': { module: './change-cost.mjs', options: { sizes: [1_000, 50_000, 100_000], minMs: 500 } },
   connections: { module: './metrics/connections.mjs', options: { services: 2_000 } },
   'registry-memory': { module: './registry-memory.mjs', options: { services: 4_000 } },

@@ -3,17 +3,14 @@
 // driven over IPC. Arguments: a JSON spec
 //   { services?: [{ name, endpoints } | { name, addresses, port }], manyServices?: { count, endpoints },
 //     realistic?: boolean, tls?: boolean, maxConcurrentStreams?: number }
+// (`realistic`: the slices the real controller writes, lib/controller-slices.mjs.)
 // (`manyServices`: svc-0 … svc-<count-1>, so that thousands of Services fit in an argument.)
 // Commands: `flip` { service, count } flips the readiness of `count` endpoints of a Service, one
 // change (one MODIFIED) each, and answers the last resourceVersion; `stats` answers the connection
 // stats.
-import {
-  endpointSlice,
-  realisticEndpointSlices,
-  seededRandom,
-  startFakeApiServer,
-} from '@endpoint-watch/testing';
+import { endpointSlice, seededRandom, startFakeApiServer } from '@endpoint-watch/testing';
 import { serveChild } from './children.mjs';
+import { controllerEndpointSlices, withKind } from './controller-slices.mjs';
 
 const spec = JSON.parse(process.argv[2]);
 const services = [...(spec.services ?? [])];
@@ -31,7 +28,7 @@ for (const { name, endpoints, addresses, port } of services) {
       }),
     );
   else if (spec.realistic)
-    objects.push(...realisticEndpointSlices({ service: name, endpoints, perSlice: 100, seed: 42 }));
+    objects.push(...controllerEndpointSlices({ service: name, endpoints, seed: 42 }).map(withKind));
   else
     objects.push(
       endpointSlice({

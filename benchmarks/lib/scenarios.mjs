@@ -1,12 +1,12 @@
-// Workloads shared by the core benchmarks: realistic EndpointSlices (managedFields, ownerReferences,
-// targetRefs, fixed seeds) serialized once as a LIST body and as watch lines.
-import { realisticEndpointSlices } from '@endpoint-watch/testing';
+// Workloads shared by the core benchmarks: the slices the real controller writes (lib/controller-slices.mjs,
+// fixed seeds) serialized once as a LIST body and as watch lines.
+import { controllerEndpointSlices, withKind } from './controller-slices.mjs';
 
 export const SLICES_PATH = '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices';
 
 /** The slices of one Service, resourceVersions numbered from `firstRv`. */
 export function serviceSlices(service, endpoints, seed = 42, firstRv = 1000) {
-  const slices = realisticEndpointSlices({ service, endpoints, perSlice: 100, seed });
+  const slices = controllerEndpointSlices({ service, endpoints, seed });
   let rv = firstRv;
   for (const slice of slices) slice.metadata.resourceVersion = String(++rv);
   return { slices, resourceVersion: rv };
@@ -37,8 +37,12 @@ export function readinessFlips(slices, count, firstRv) {
     const endpoint = slice.endpoints[Math.floor(m / state.length) % slice.endpoints.length];
     endpoint.conditions = { ...endpoint.conditions, ready: !endpoint.conditions.ready };
     slice.metadata.resourceVersion = String(++rv);
-    slice.metadata.managedFields[0].time = new Date(Date.UTC(2026, 10, 30, 0, 0, m % 60)).toISOString();
-    lines.push(`${JSON.stringify({ type: 'MODIFIED', object: slice })}\n`);
+    // What the controller rewrites with each update besides the endpoint: generation, trigger time.
+    const time = new Date(Date.UTC(2026, 10, 30, 0, 0, m % 60)).toISOString().replace('.000Z', 'Z');
+    slice.metadata.generation += 1;
+    slice.metadata.annotations['endpoints.kubernetes.io/last-change-trigger-time'] = time;
+    slice.metadata.managedFields[0].time = time;
+    lines.push(`${JSON.stringify({ type: 'MODIFIED', object: withKind(slice) })}\n`);
     lastAddress = endpoint.addresses[0];
   }
   const endpoints = state.flatMap((s) => s.endpoints);
@@ -67,7 +71,7 @@ export function everyEndpointChanged(slices, firstRv) {
     for (const slice of state) {
       for (const endpoint of slice.endpoints) endpoint.conditions = { ...endpoint.conditions, serving };
       slice.metadata.resourceVersion = String(++rv);
-      lines.push(`${JSON.stringify({ type: 'MODIFIED', object: slice })}\n`);
+      lines.push(`${JSON.stringify({ type: 'MODIFIED', object: withKind(slice) })}\n`);
     }
   }
   return { body: Buffer.from(lines.join('')), resourceVersion: String(rv) };
@@ -75,7 +79,7 @@ export function everyEndpointChanged(slices, firstRv) {
 
 /** A streaming list (`sendInitialEvents=true`): ADDED per slice, then the bookmark that ends it. */
 export function initialEvents(slices, resourceVersion) {
-  const lines = slices.map((object) => `${JSON.stringify({ type: 'ADDED', object })}\n`);
+  const lines = slices.map((slice) => `${JSON.stringify({ type: 'ADDED', object: withKind(slice) })}\n`);
   lines.push(
     `${JSON.stringify({
       type: 'BOOKMARK',

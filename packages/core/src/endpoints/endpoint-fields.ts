@@ -169,15 +169,40 @@ function names(list: readonly { readonly name: string }[] | null | undefined): r
   return list == null || list.length === 0 ? undefined : Object.freeze(list.map((x) => x.name));
 }
 
+/**
+ * Hints already made, by content: a Service with topology hints gives every endpoint of a zone the
+ * same hints (`forZones: [its zone]`), so endpoints share one frozen object instead of three each.
+ * Bounded: cleared when full (sharing is an optimization, equality never depends on it).
+ */
+const internedHints = new Map<string, EndpointHints>();
+const internedZoneHints = new Map<string, EndpointHints>();
+const MAX_INTERNED_HINTS = 1024;
+
+function hintsKey(list: readonly { readonly name: string }[] | null | undefined): string {
+  if (list == null) return '';
+  let key = '';
+  for (const item of list) key += `${item.name.length}:${item.name}`;
+  return key;
+}
+
 /** Flattens forZones/forNodes to name arrays; empty lists count as absent, no list at all gives undefined. */
 export function makeHints(
   forZones: readonly { readonly name: string }[] | null | undefined,
   forNodes: readonly { readonly name: string }[] | null | undefined,
 ): EndpointHints | undefined {
-  const zones = names(forZones);
-  const nodes = names(forNodes);
-  if (zones === undefined && nodes === undefined) return undefined;
-  return Object.freeze({ forZones: zones, forNodes: nodes });
+  const noNodes = forNodes == null || forNodes.length === 0;
+  if ((forZones == null || forZones.length === 0) && noNodes) return undefined;
+  // What topology-aware routing writes: the endpoint's own zone, alone. Keyed by the name itself.
+  const oneZone = noNodes && forZones!.length === 1;
+  // Otherwise length-prefixed names: no name can fake a separator (nor a one-zone key, which has none).
+  const key = oneZone ? forZones![0]!.name : `${hintsKey(forZones)}|${hintsKey(forNodes)}`;
+  const interned = oneZone ? internedZoneHints : internedHints;
+  const known = interned.get(key);
+  if (known !== undefined) return known;
+  const hints: EndpointHints = Object.freeze({ forZones: names(forZones), forNodes: names(forNodes) });
+  if (interned.size >= MAX_INTERNED_HINTS) interned.clear();
+  interned.set(key, hints);
+  return hints;
 }
 
 const DOTTED_QUAD = /^\d{1,3}\.\d{1,3}\.\d{1,3}\.\d{1,3}$/;

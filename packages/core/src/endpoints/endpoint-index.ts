@@ -5,7 +5,10 @@
  *
  * Cost model: replacing one group costs O(size of that group): unchanged records (recognized by
  * identity, as the parsers share them between versions) keep their entry, and so their frozen
- * Endpoint, and are not touched in the index. `snapshot()` rebuilds only the chunks of groups that
+ * Endpoint, and are not touched in the index. Per-entry state is column-wise (entry-columns.ts) and
+ * the dedupe index an open-addressing table (address-table.ts): an entry allocates no object of
+ * its own, and a group that follows its records' port uses the records themselves as its Endpoints
+ * (and its records array as its chunk while every entry wins). `snapshot()` rebuilds only the chunks of groups that
  * changed and hands the list of chunks to the set, which concatenates it on first read (O(n)
  * pointer copies, once per set that is read). Only a change of the automatically selected port
  * name (or a bulk reset that changes it) re-indexes everything.
@@ -14,8 +17,10 @@
  * of its address:port since the last emitted set, what that set routed to there; `snapshot()` then
  * compares each noted address:port with its current winner. O(changed), whatever the set's size.
  */
-import type { EndpointRecord, RecordGroup } from './endpoint-record.js';
+import { AddressTable, keyHash } from './address-table.js';
+import { type EndpointRecord, endpointFor, type RecordGroup } from './endpoint-record.js';
 import { type EndpointsList, makeChanges, makeEndpointSet, sameMembers } from './endpoint-set.js';
+import { EntryColumns, INDEXED, NO_ENTRY, WINNER } from './entry-columns.js';
 import { PortSelectionError } from './errors.js';
 import {
   countPortNames,
@@ -31,35 +36,8 @@ import {
 } from './ports.js';
 import type { Endpoint, EndpointChange, EndpointChanges, EndpointSet, ServicePortRef } from './types.js';
 
-let epochCounter = 0;
-
-/**
- * This index's state for one record of a group: the frozen Endpoint for the group's port and the
- * record's place in the dedupe index. Records are shared by every per-port index of a Service, so
- * this state lives beside them, never on them.
- */
-class Entry {
-  readonly record: EndpointRecord;
-  readonly group: Group;
-  /** Commit generation that last carried this entry over (one entry is never used twice). */
-  epoch = 0;
-  /** Frozen Endpoint for the port of `endpoint.port`; rebuilt only when the group's port number changes. */
-  endpoint: Endpoint | undefined = undefined;
-  /** In the dedupe index, under endpoint.port and endpoint.address. */
-  indexed = false;
-  winner = false;
-
-  constructor(record: EndpointRecord, group: Group) {
-    this.record = record;
-    this.group = group;
-  }
-
-  get ready(): boolean {
-    return this.record.endpoint.ready;
-  }
-}
-
 const NO_ENDPOINTS: Endpoint[] = [];
+const NO_IDS = new Int32Array(0);
 
 /** An address:port whose winner changed since the last emitted set, and what that set routed to there. */
 interface Pending {
@@ -73,13 +51,15 @@ interface Pending {
 function routable(e: Endpoint, fallback: boolean): boolean {
   return fallback ? e.serving && e.terminating : e.ready;
 }
-const isWinner = (e: Entry) => e.winner;
-const endpointOf = (e: Entry) => e.endpoint!;
 
-/** What a new version of a group changed: entries it no longer has, entries it did not have. */
+/**
+ * What a new version of a group changed: the entries it no longer has (ids, still indexed), and the
+ * positions of records it did not have (their `ids` are NO_ENTRY until `fill` gives them entries,
+ * once the removed ones are released, so that a one-for-one change reuses the freed id).
+ */
 interface GroupDiff {
-  readonly removed: readonly Entry[];
-  readonly added: readonly Entry[];
+  readonly removed: readonly number[];
+  readonly added: readonly number[];
 }
 
 const UNCHANGED: GroupDiff = Object.freeze({ removed: [], added: [] });
@@ -87,117 +67,24 @@ const UNCHANGED: GroupDiff = Object.freeze({ removed: [], added: [] });
 /** Persistent per-name record of a group. */
 class Group {
   readonly name: string;
+  /** This group's number: what its entries' `group` column holds. */
+  readonly number: number;
   ports: readonly ParsedPort[] = [];
   records: readonly EndpointRecord[] = [];
-  /** Parallel to `records`. Mutated in place: nothing outside the group holds it. */
-  entries: Entry[] = [];
-  /** The highest record serial in `records` (or above): a newer record is not among them. */
-  newestSerial = 0;
+  /** Entry id per position, parallel to `records`. Mutated in place: nothing outside the group holds it. */
+  ids: Int32Array = NO_IDS;
   matched: ParsedPort | undefined = undefined;
   /** Position in the engine's sorted group list. */
   pos = -1;
   /** The chunk is out of date (and the group is queued in the engine's `touched` list). */
   stale = true;
   /** This group's winners in entry order; a new array at each change, as sets keep the old one. */
-  chunk: Endpoint[] = NO_ENDPOINTS;
+  chunk: readonly Endpoint[] = NO_ENDPOINTS;
 
-  constructor(name: string) {
+  constructor(name: string, number: number) {
     this.name = name;
+    this.number = number;
   }
-
-  /** Takes the new version's records, carrying over the entry of every record it already had. */
-  replace(group: RecordGroup): GroupDiff {
-    const records = group.records;
-    const oldRecords = this.records;
-    this.ports = group.ports;
-    this.records = records;
-    if (records.length === oldRecords.length) {
-      // The usual update: some entries changed in place, nothing moved. A differing record newer
-      // than every old one is a changed entry; an older one moved here from elsewhere.
-      const newest = this.newestSerial;
-      const changed: number[] = [];
-      let moved = false;
-      for (let i = 0; i < records.length; i++) {
-        const r = records[i]!;
-        if (r === oldRecords[i]) continue;
-        if (r.serial <= newest) {
-          moved = true;
-          break;
-        }
-        changed.push(i);
-      }
-      if (!moved) return changed.length === 0 ? UNCHANGED : this.replaceAt(changed);
-    }
-    return this.regroup(oldRecords, records);
-  }
-
-  /** New entries at these positions (their records changed in place). */
-  private replaceAt(positions: readonly number[]): GroupDiff {
-    const entries = this.entries;
-    const removed: Entry[] = [];
-    const added: Entry[] = [];
-    for (const i of positions) {
-      const r = this.records[i]!;
-      removed.push(entries[i]!);
-      const e = new Entry(r, this);
-      entries[i] = e;
-      added.push(e);
-      if (r.serial > this.newestSerial) this.newestSerial = r.serial;
-    }
-    return { removed, added };
-  }
-
-  /** General case (entries added, removed or moved): entries are found by record. */
-  private regroup(oldRecords: readonly EndpointRecord[], records: readonly EndpointRecord[]): GroupDiff {
-    const epoch = ++epochCounter;
-    const oldEntries = this.entries;
-    const byRecord = oldRecords.length === 0 ? undefined : new Map<EndpointRecord, Entry>();
-    for (let j = 0; j < oldRecords.length; j++) byRecord!.set(oldRecords[j]!, oldEntries[j]!);
-    const added: Entry[] = [];
-    const entries: Entry[] = [];
-    let newest = 0;
-    for (const r of records) {
-      if (r.serial > newest) newest = r.serial;
-      let e = byRecord?.get(r);
-      if (e === undefined || e.epoch === epoch) {
-        e = new Entry(r, this);
-        added.push(e);
-      }
-      e.epoch = epoch;
-      entries.push(e);
-    }
-    this.entries = entries;
-    this.newestSerial = newest;
-    return { removed: oldEntries.filter((e) => e.epoch !== epoch), added };
-  }
-
-  /** Rebuilds the chunk as a new array: chunks handed out to a set are never mutated. */
-  rebuildChunk(): void {
-    const entries = this.entries;
-    let everyOneWins = true;
-    for (const e of entries) {
-      if (!e.winner) {
-        everyOneWins = false;
-        break;
-      }
-    }
-    // `map` sizes the array exactly (the usual case: no copy of an address in another group).
-    this.chunk = (everyOneWins ? entries : entries.filter(isWinner)).map(endpointOf);
-    this.stale = false;
-  }
-}
-
-/** kube-proxy's preference between two copies of one address+port: non-terminating, then ready, then group name. */
-function better(a: Entry, b: Entry): boolean {
-  const ra = a.record;
-  const rb = b.record;
-  if (ra.terminating !== rb.terminating) return !ra.terminating;
-  if (ra.ready !== rb.ready) return ra.ready;
-  const ga = a.group.name;
-  const gb = b.group.name;
-  if (ga !== gb) return ga < gb;
-  // Two copies inside one group (not expected from controllers): order by content, deterministically.
-  return JSON.stringify(a.endpoint) < JSON.stringify(b.endpoint);
 }
 
 /** The part of the aggregator options the index needs. */
@@ -211,9 +98,13 @@ export class EndpointIndex {
   private readonly opts: EndpointIndexOptions;
   private readonly source: EndpointSet['source'];
   private readonly groups = new Map<string, Group>();
+  /** Groups by number (a removed group's number is reused). */
+  private readonly byNumber: (Group | undefined)[] = [];
+  private readonly freeNumbers: number[] = [];
   private sorted: Group[] | undefined = undefined;
-  /** Dedupe index: port -> address -> the copies (usually one) of that address:port. */
-  private readonly keys = new Map<number, Map<string, Entry | Entry[]>>();
+  private readonly entries = new EntryColumns();
+  /** Dedupe index: port + address -> the first of the copies (usually one) of that address:port. */
+  private readonly keys = new AddressTable(this.entries);
   /** Port name -> number of groups declaring it (drives the automatic selection). */
   private readonly declared = new Map<string, number>();
   private readonly fixed: PortSelector | undefined;
@@ -253,13 +144,17 @@ export class EndpointIndex {
       this.groups.delete(name);
       this.sorted = undefined;
       countPortNames(this.declared, g.ports, -1);
-      if (!this.reselect()) for (const e of g.entries) this.unindex(e);
+      const reindexed = this.reselect();
+      for (const id of g.ids) {
+        if (!reindexed) this.unindex(id);
+        this.entries.release(id);
+      }
+      this.dropGroup(g);
       return;
     }
     let grp = g;
     if (grp === undefined) {
-      grp = new Group(name);
-      this.groups.set(name, grp);
+      grp = this.newGroup(name);
       this.sorted = undefined;
     }
     const portsChanged = g === undefined || !samePorts(g.ports, group.ports);
@@ -268,32 +163,54 @@ export class EndpointIndex {
       countPortNames(this.declared, group.ports, 1);
     }
     const oldPort = grp.matched?.port;
-    const diff = grp.replace(group);
+    const diff = this.replace(grp, group);
     if (diff === UNCHANGED && !portsChanged) return;
     const { removed, added } = diff;
     this.touch(grp);
+    // Removed entries leave the table while it still knows them (a re-index below forgets it).
+    for (const id of removed) {
+      this.unindex(id);
+      this.entries.release(id);
+    }
+    this.fill(grp, added);
     if (portsChanged) {
       if (this.reselect()) return;
       grp.matched = matchPort(group.ports, this.selector);
     }
     const port = grp.matched?.port;
-    for (const e of removed) this.unindex(e);
     if (port !== oldPort) {
       // Another port number: every entry moves to other keys.
-      for (const e of grp.entries) this.unindex(e);
-      if (port !== undefined) for (const e of grp.entries) this.index(e, port);
+      for (const id of grp.ids) this.unindex(id);
+      if (port !== undefined) this.indexGroup(grp, port);
       return;
     }
-    if (port !== undefined) for (const e of added) this.index(e, port);
+    if (port !== undefined) {
+      const endpoints = this.entries.endpoint;
+      const ids = grp.ids;
+      for (const i of added) {
+        const id = ids[i]!;
+        endpoints[id] = endpointFor(endpoints[id]!, port);
+        this.index(id);
+      }
+    }
   }
 
   /** Replaces all groups at once (initial list, relist, a new v1 Endpoints version). */
   replaceAll(groups: ReadonlyMap<string, RecordGroup>): void {
     const declared = new Map<string, number>();
-    for (const group of groups.values()) countPortNames(declared, group.ports, 1);
+    let records = 0;
+    for (const group of groups.values()) {
+      countPortNames(declared, group.ports, 1);
+      records += group.records.length;
+    }
     const selector = this.fixed ?? selectorFromNames(declared);
     if (sameSelector(selector, this.selector)) {
-      // Incremental: unchanged groups cost one pass over their records, nothing else.
+      // Incremental: unchanged groups cost one pass over their records, nothing else. A first
+      // list (a fixed port) sizes the columns and the table once, exactly.
+      if (this.groups.size === 0) {
+        this.entries.reserve(records);
+        this.keys.reserve(records);
+      }
       this.batch = true;
       try {
         for (const name of [...this.groups.keys()]) if (!groups.has(name)) this.apply(name, undefined);
@@ -303,20 +220,108 @@ export class EndpointIndex {
       }
       return;
     }
-    for (const name of [...this.groups.keys()]) if (!groups.has(name)) this.groups.delete(name);
+    for (const [name, g] of [...this.groups]) {
+      if (groups.has(name)) continue;
+      this.groups.delete(name);
+      for (const id of g.ids) this.entries.release(id);
+      this.dropGroup(g);
+    }
+    this.entries.reserve(records);
     for (const [name, group] of groups) {
-      let g = this.groups.get(name);
-      if (g === undefined) {
-        g = new Group(name);
-        this.groups.set(name, g);
-      }
-      g.replace(group);
+      const g = this.groups.get(name) ?? this.newGroup(name);
+      const { removed, added } = this.replace(g, group);
+      for (const id of removed) this.entries.release(id);
+      this.fill(g, added);
     }
     this.sorted = undefined;
     this.declared.clear();
     for (const [name, n] of declared) this.declared.set(name, n);
     this.selector = selector;
     this.reindexAll();
+  }
+
+  private newGroup(name: string): Group {
+    const number = this.freeNumbers.pop() ?? this.byNumber.length;
+    const g = new Group(name, number);
+    this.byNumber[number] = g;
+    this.groups.set(name, g);
+    return g;
+  }
+
+  private dropGroup(g: Group): void {
+    this.byNumber[g.number] = undefined;
+    this.freeNumbers.push(g.number);
+    g.ids = NO_IDS;
+  }
+
+  /**
+   * Takes the new version's records, carrying over the entry of every record it already had (see
+   * GroupDiff for what is left to the caller).
+   */
+  private replace(g: Group, group: RecordGroup): GroupDiff {
+    const records = group.records;
+    const old = g.records;
+    g.ports = group.ports;
+    g.records = records;
+    if (records === old) return UNCHANGED;
+    if (records.length === old.length) {
+      // The usual update: some entries changed in place, nothing moved. A position whose record
+      // differs gets a new entry, unless its record is an old one that moved (a reorder is no
+      // change): then entries are matched by record. A moved record comes from a position that
+      // differs too, so only those are looked at.
+      const changed: number[] = [];
+      for (let i = 0; i < records.length; i++) if (records[i] !== old[i]) changed.push(i);
+      if (changed.length === 0) return UNCHANGED;
+      const left = changed.length === 1 ? undefined : new Set(changed.map((i) => old[i]));
+      if (left === undefined || !changed.some((i) => left.has(records[i]!)))
+        return this.replaceAt(g, changed);
+    }
+    return this.regroup(g, old, records);
+  }
+
+  /** These positions' records changed in place. */
+  private replaceAt(g: Group, positions: readonly number[]): GroupDiff {
+    const ids = g.ids;
+    const removed: number[] = [];
+    for (const i of positions) {
+      removed.push(ids[i]!);
+      ids[i] = NO_ENTRY;
+    }
+    return { removed, added: positions };
+  }
+
+  /** General case (entries added, removed or moved): entries are found by record. */
+  private regroup(g: Group, old: readonly EndpointRecord[], records: readonly EndpointRecord[]): GroupDiff {
+    const oldIds = g.ids;
+    // A record listed twice gets two entries: only its first old position is carried over by record.
+    const byRecord = old.length === 0 ? undefined : new Map<EndpointRecord, number>();
+    for (let j = old.length - 1; j >= 0; j--) byRecord!.set(old[j]!, j);
+    const kept = new Uint8Array(old.length);
+    const added: number[] = [];
+    const ids = new Int32Array(records.length);
+    for (let i = 0; i < records.length; i++) {
+      const r = records[i]!;
+      const j = byRecord?.get(r);
+      if (j !== undefined) {
+        byRecord!.delete(r);
+        kept[j] = 1;
+        ids[i] = oldIds[j]!;
+      } else {
+        ids[i] = NO_ENTRY;
+        added.push(i);
+      }
+    }
+    const removed: number[] = [];
+    for (let j = 0; j < old.length; j++) if (kept[j] === 0) removed.push(oldIds[j]!);
+    g.ids = ids;
+    return { removed, added };
+  }
+
+  /** New entries, holding their records, at these positions. */
+  private fill(g: Group, positions: readonly number[]): void {
+    const ids = g.ids;
+    const records = g.records;
+    for (const i of positions) ids[i] = this.entries.alloc(g.number, records[i]!);
   }
 
   /** After a change of the declared port names: switches the automatic selection if needed. */
@@ -333,97 +338,138 @@ export class EndpointIndex {
     const dirty = this.dirty;
     this.tracking = false;
     this.pending.clear();
-    this.keys.clear();
+    this.keys.clear(this.entries.live);
     this.allCount = 0;
     this.readyCount = 0;
+    const flags = this.entries.flags;
     for (const g of this.groups.values()) {
       g.matched = matchPort(g.ports, this.selector);
       g.stale = true;
-      for (const e of g.entries) {
-        e.indexed = false;
-        e.winner = false;
-      }
+      for (const id of g.ids) flags[id] = 0;
     }
     for (const g of this.groups.values()) {
       const port = g.matched?.port;
-      if (port !== undefined) for (const e of g.entries) this.index(e, port);
+      if (port !== undefined) this.indexGroup(g, port);
     }
     this.dirty = dirty;
     this.verify = true;
     this.partsFor = undefined;
   }
 
-  private index(e: Entry, port: number): void {
-    let ep = e.endpoint;
-    if (ep === undefined || ep.port !== port) ep = e.endpoint = e.record.endpointFor(port);
-    e.indexed = true;
-    // Two levels keyed by the number and the address string itself: no concatenated key to build and hash.
-    let byAddress = this.keys.get(port);
-    if (byAddress === undefined) {
-      byAddress = new Map();
-      this.keys.set(port, byAddress);
-    }
-    const address = ep.address;
-    const slot = byAddress.get(address);
-    if (slot === undefined) {
-      byAddress.set(address, e);
-      this.promote(e);
-    } else if (Array.isArray(slot)) {
-      const w = slot.find((x) => x.winner)!;
-      slot.push(e);
-      if (better(e, w)) {
-        this.demote(w);
-        this.promote(e);
-      }
-    } else {
-      byAddress.set(address, [slot, e]);
-      if (better(e, slot)) {
-        this.demote(slot);
-        this.promote(e);
-      }
+  /** Gives every entry of the group its Endpoint for `port` (from its record), and indexes it. */
+  private indexGroup(g: Group, port: number): void {
+    const endpoints = this.entries.endpoint;
+    const ids = g.ids;
+    const records = g.records;
+    this.keys.reserve(ids.length);
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      endpoints[id] = endpointFor(records[i]!, port);
+      this.index(id);
     }
   }
 
-  private unindex(e: Entry): void {
-    if (!e.indexed) return;
-    e.indexed = false;
-    const { address, port } = e.endpoint!;
-    const byAddress = this.keys.get(port)!;
-    const slot = byAddress.get(address)!;
-    if (!Array.isArray(slot)) {
-      byAddress.delete(address);
-      if (byAddress.size === 0) this.keys.delete(port);
-      this.demote(e);
+  /** Adds the entry, bound to its group's port, to the dedupe table. */
+  private index(id: number): void {
+    const entries = this.entries;
+    const ep = entries.endpoint[id]!;
+    const hash = keyHash(ep.port, ep.address);
+    entries.hash[id] = hash;
+    entries.flags[id] = INDEXED;
+    const first = this.keys.find(ep.port, ep.address, hash);
+    if (first === -1) {
+      entries.next[id] = NO_ENTRY;
+      this.keys.insert(id);
+      this.promote(id);
       return;
     }
-    slot.splice(slot.indexOf(e), 1);
-    if (slot.length === 1) byAddress.set(address, slot[0]!);
-    if (!e.winner) return;
-    this.demote(e);
-    let best = slot[0]!;
-    for (let i = 1; i < slot.length; i++) if (better(slot[i]!, best)) best = slot[i]!;
-    this.promote(best);
+    // Another copy of this address:port: hangs off the first one.
+    const winner = this.winnerFrom(first);
+    entries.next[id] = entries.next[first]!;
+    entries.next[first] = id;
+    if (winner === NO_ENTRY) {
+      this.promote(id);
+    } else if (this.better(id, winner)) {
+      this.demote(winner);
+      this.promote(id);
+    }
   }
 
-  private promote(e: Entry): void {
+  private unindex(id: number): void {
+    const entries = this.entries;
+    const flags = entries.flags[id]!;
+    if ((flags & INDEXED) === 0) return;
+    const ep = entries.endpoint[id]!;
+    const first = this.keys.find(ep.port, ep.address, entries.hash[id]!);
+    const next = entries.next;
+    if (first === id && next[id] === NO_ENTRY) {
+      this.keys.remove(id);
+      this.demote(id);
+      entries.flags[id] = 0;
+      return;
+    }
+    // Unlink it from its copies.
+    let head = first;
+    if (first === id) {
+      head = next[id]!;
+      this.keys.replace(id, head);
+    } else {
+      let at = first;
+      while (next[at] !== id) at = next[at]!;
+      next[at] = next[id]!;
+    }
+    next[id] = NO_ENTRY;
+    if ((flags & WINNER) !== 0) {
+      this.demote(id);
+      let best = head;
+      for (let at = next[head]!; at !== NO_ENTRY; at = next[at]!) if (this.better(at, best)) best = at;
+      this.promote(best);
+    }
+    entries.flags[id] = 0;
+  }
+
+  /** The winner among the copies starting at `first` (there is one; NO_ENTRY would be a bug). */
+  private winnerFrom(first: number): number {
+    const { flags, next } = this.entries;
+    let at = first;
+    while (at !== NO_ENTRY && (flags[at]! & WINNER) === 0) at = next[at]!;
+    return at;
+  }
+
+  /** kube-proxy's preference between two copies of one address+port: non-terminating, then ready, then group name. */
+  private better(a: number, b: number): boolean {
+    const entries = this.entries;
+    const ea = entries.endpoint[a]!;
+    const eb = entries.endpoint[b]!;
+    if (ea.terminating !== eb.terminating) return !ea.terminating;
+    if (ea.ready !== eb.ready) return ea.ready;
+    const ga = this.byNumber[entries.group[a]!]!.name;
+    const gb = this.byNumber[entries.group[b]!]!.name;
+    if (ga !== gb) return ga < gb;
+    // Two copies inside one group (not expected from controllers): order by content, deterministically.
+    return JSON.stringify(ea) < JSON.stringify(eb);
+  }
+
+  private promote(id: number): void {
+    const entries = this.entries;
+    const ep = entries.endpoint[id]!;
     // Any previous winner of this address:port was demoted first (and noted there).
-    if (this.tracking) this.note(e.endpoint!, undefined);
-    e.winner = true;
-    this.touch(e.group);
+    if (this.tracking) this.note(ep, undefined);
+    entries.flags[id] = entries.flags[id]! | WINNER;
+    this.touch(this.byNumber[entries.group[id]!]!);
     this.allCount++;
-    if (e.ready) this.readyCount++;
+    if (ep.ready) this.readyCount++;
     this.dirty = true;
   }
 
-  private demote(e: Entry): void {
-    if (this.tracking) {
-      const ep = e.endpoint!;
-      this.note(ep, routable(ep, this.lastFallback) ? ep : undefined);
-    }
-    e.winner = false;
-    this.touch(e.group);
+  private demote(id: number): void {
+    const entries = this.entries;
+    const ep = entries.endpoint[id]!;
+    if (this.tracking) this.note(ep, routable(ep, this.lastFallback) ? ep : undefined);
+    entries.flags[id] = entries.flags[id]! & ~WINNER;
+    this.touch(this.byNumber[entries.group[id]!]!);
     this.allCount--;
-    if (e.ready) this.readyCount--;
+    if (ep.ready) this.readyCount--;
     this.dirty = true;
   }
 
@@ -434,10 +480,10 @@ export class EndpointIndex {
   }
 
   /** The current winner of an address:port, if any. */
-  private winnerAt(port: number, address: string): Entry | undefined {
-    const slot = this.keys.get(port)?.get(address);
-    if (slot === undefined) return undefined;
-    return Array.isArray(slot) ? slot.find(isWinner) : slot;
+  private winnerAt(port: number, address: string): Endpoint | undefined {
+    const first = this.keys.find(port, address, keyHash(port, address));
+    const winner = first === -1 ? NO_ENTRY : this.winnerFrom(first);
+    return winner === NO_ENTRY ? undefined : this.entries.endpoint[winner];
   }
 
   /** The diff from `base` (the last emitted set) over the noted address:ports. */
@@ -446,7 +492,7 @@ export class EndpointIndex {
     const removed: Endpoint[] = [];
     const changed: EndpointChange[] = [];
     for (const p of this.pending.values()) {
-      const ep = this.winnerAt(p.port, p.address)?.endpoint;
+      const ep = this.winnerAt(p.port, p.address);
       const after = ep !== undefined && routable(ep, fallback) ? ep : undefined;
       const before = p.before;
       if (before === after) continue;
@@ -468,6 +514,33 @@ export class EndpointIndex {
     this.touched.push(g);
   }
 
+  /**
+   * Rebuilds a group's chunk as a new array (chunks handed out to a set are never mutated): its
+   * records array itself when every entry wins with its record as Endpoint (the usual case).
+   */
+  private rebuildChunk(g: Group): void {
+    const { endpoint, flags } = this.entries;
+    const ids = g.ids;
+    const records = g.records;
+    let own = true;
+    let winners = 0;
+    for (let i = 0; i < ids.length; i++) {
+      const id = ids[i]!;
+      if ((flags[id]! & WINNER) === 0) continue;
+      winners++;
+      if (endpoint[id] !== records[i]) own = false;
+    }
+    if (winners === ids.length && own) {
+      g.chunk = records;
+    } else {
+      const chunk = new Array<Endpoint>(winners);
+      let at = 0;
+      for (const id of ids) if ((flags[id]! & WINNER) !== 0) chunk[at++] = endpoint[id]!;
+      g.chunk = chunk;
+    }
+    g.stale = false;
+  }
+
   private sortedGroups(): Group[] {
     if (this.sorted === undefined) {
       const sorted = [...this.groups.values()].sort((a, b) =>
@@ -484,8 +557,8 @@ export class EndpointIndex {
     if (this.partsFor !== sorted) {
       const parts: Endpoint[][] = [];
       for (const g of sorted) {
-        if (g.stale) g.rebuildChunk();
-        parts.push(g.chunk);
+        if (g.stale) this.rebuildChunk(g);
+        parts.push(g.chunk as Endpoint[]);
       }
       this.parts = parts;
       this.partsFor = sorted;
@@ -493,8 +566,8 @@ export class EndpointIndex {
       const parts = this.parts.slice();
       // Same sorted list: no group was added or removed since, so every touched group is in it.
       for (const g of this.touched) {
-        g.rebuildChunk();
-        parts[g.pos] = g.chunk;
+        this.rebuildChunk(g);
+        parts[g.pos] = g.chunk as Endpoint[];
       }
       this.parts = parts;
     }

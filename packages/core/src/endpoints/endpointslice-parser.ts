@@ -77,7 +77,10 @@ export class ParsedEndpointSlice implements RecordGroup {
   readonly serviceName: string | undefined;
   readonly addressType: AddressType;
   readonly ports: readonly ParsedPort[];
-  /** One record per endpoint, in slice order; only the first address of an endpoint is used. */
+  /**
+   * One record per endpoint, in slice order: its frozen Endpoint for the slice's first port (only
+   * the first address of an endpoint is used).
+   */
   readonly records: readonly EndpointRecord[];
 
   constructor(
@@ -163,6 +166,7 @@ export function parseEndpointSlice(
   const collector = new RecordCollector(
     previous?.addressType === addressType ? previous.records : undefined,
     ports,
+    addressType,
   );
   const raws = shell.endpoints ?? [];
   // Nothing to carry over (a slice seen for the first time: every slice of the initial list).
@@ -177,7 +181,7 @@ export function parseEndpointSlice(
     const e = isValidSliceEndpoint(entry)
       ? (entry as SliceEndpoint)
       : parseOrThrow(SliceEndpointSchema, entry, what, `endpoints[${i}]`);
-    return collector.add(e.addresses[0]!, sliceEndpoint(e, addressType, collector.port));
+    return collector.add(sliceEndpoint(e, addressType, collector.port));
   });
   return new ParsedEndpointSlice(
     shell,

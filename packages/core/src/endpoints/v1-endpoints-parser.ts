@@ -130,7 +130,7 @@ function collect(
       if (kept !== undefined) return kept;
     }
     const a = parseOrThrow(V1AddressSchema, raw, what, `${path}[${i}]`);
-    return collector.add(a.ip, makeEndpoint(v1Base(a, ready), collector.port));
+    return collector.add(makeEndpoint(v1Base(a, ready), collector.port));
   });
 }
 

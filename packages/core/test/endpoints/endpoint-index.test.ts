@@ -10,8 +10,8 @@ const find = (list: readonly Endpoint[], address: string): Endpoint =>
 
 describe('EndpointIndex incremental paths', () => {
   it('keeps the Endpoint of an unchanged record that moves to a position whose record changed', () => {
-    // Group.replace tells "moved" from "changed" by serial: the moved record must keep its entry,
-    // also when it is the group's newest record and when it was itself created by an in-place update.
+    // A position whose record changed gets a new entry: a record that moved there (also one that was
+    // itself created by an in-place update) must keep its Endpoint, the same object.
     const a = agg();
     a.reset([slice('web-a', [ep('10.0.0.1'), ep('10.0.0.2')])]);
     defined(a.snapshot());

@@ -807,7 +807,7 @@ describe('EndpointSliceAggregator: one object per endpoint', () => {
     const set = setOf([parsed], { port: 'http' });
     expect(set.all).toHaveLength(2);
     set.all.forEach((e, i) => {
-      expect(e).toBe(parsed.records[i]!.endpoint);
+      expect(e).toBe(parsed.records[i]);
     });
   });
 
@@ -815,7 +815,7 @@ describe('EndpointSliceAggregator: one object per endpoint', () => {
     const parsed = twoPorts();
     const set = setOf([parsed], { port: 'metrics' });
     set.all.forEach((e, i) => {
-      const own = parsed.records[i]!.endpoint;
+      const own = parsed.records[i]!;
       expect(e).not.toBe(own);
       expect(e).toStrictEqual({ ...own, port: 9090 });
     });
