@@ -226,40 +226,51 @@ class EndpointBalancer implements Balancer {
     this.#catchUp(now);
     if (this.#candidates.length === 0) return undefined;
     const exclude = options?.exclude;
-    const slot =
-      exclude === undefined || exclude.size === 0
-        ? this.#strategyPick(key, now)
-        : this.#pickExcluding(key, now, exclude);
+    const slots = this.#slots;
+    if (exclude !== undefined && exclude.size > 0) {
+      const slot = this.#pickExcluding(key, now, exclude);
+      return this.#lease(slot, slots.keys[slot]!, slots.endpoints[slot]!, now);
+    }
+    if (this.#picksPositions) {
+      const slot = this.#positionPick(key, now);
+      return this.#lease(slot, slots.keys[slot]!, slots.endpoints[slot]!, now);
+    }
+    // A strategy that answers with records (consistent hashing, a custom one): the record is read
+    // anyway, and its key and endpoint are at hand there.
+    const record = this.#recordPick(key, now);
+    return this.#lease(record.slot, record.key, record.endpoint, now);
+  }
+
+  #lease(slot: number, key: string, endpoint: Endpoint, now: number): Lease {
     const slots = this.#slots;
     slots.inFlight[slot]! += 1;
     this.#totals.inFlight += 1;
     this.#totals.picks += 1;
-    return new PickedLease(
-      slots.keys[slot]!,
-      slots.endpoints[slot]!,
-      slot,
-      slots.generation[slot]!,
-      now,
-      this.#releaseLease,
-    );
+    return new PickedLease(key, endpoint, slot, slots.generation[slot]!, now, this.#releaseLease);
   }
 
   /** The strategy's pick, as a slot. */
   #strategyPick(key: string | undefined, now: number): number {
-    if (this.#picksPositions) {
-      const position = (this.#strategy as PositionStrategy).pickPosition(key, now);
-      if (!(position >= 0 && position < this.#candidates.length)) {
-        throw new TypeError(`strategy ${this.#strategy.name} picked position ${position}, not a candidate's`);
-      }
-      return this.#slots.candidateSlots[position]!;
+    return this.#picksPositions ? this.#positionPick(key, now) : this.#recordPick(key, now).slot;
+  }
+
+  #positionPick(key: string | undefined, now: number): number {
+    const position = (this.#strategy as PositionStrategy).pickPosition(key, now);
+    if (!(position >= 0 && position < this.#candidates.length)) {
+      throw new TypeError(`strategy ${this.#strategy.name} picked position ${position}, not a candidate's`);
     }
+    return this.#slots.candidateSlots[position]!;
+  }
+
+  #recordPick(key: string | undefined, now: number): EndpointRecord {
     const record = asRecord(this.#strategy.pick(key, now));
-    if (!record.candidate || record.removed) {
+    // A record that left is never a candidate (`leave`).
+    if (!record.candidate) {
       throw new TypeError(
         `strategy ${this.#strategy.name} picked ${record.key}, which is not a current candidate`,
       );
     }
-    return record.slot;
+    return record;
   }
 
   /**
@@ -417,7 +428,7 @@ class EndpointBalancer implements Balancer {
 
   #newRecord(key: string, endpoint: Endpoint, now: number, slowStart: boolean): EndpointRecord {
     const slot = this.#slots.add(key, endpoint, now);
-    const record = new EndpointRecord(key, this.#slots, slot, now, slowStart ? now : undefined);
+    const record = new EndpointRecord(key, endpoint, this.#slots, slot, now, slowStart ? now : undefined);
     this.#recordAt[slot] = record;
     return record;
   }

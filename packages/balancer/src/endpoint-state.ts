@@ -34,14 +34,19 @@ export class EndpointRecord implements EndpointState {
   /** Its counters once it has left the set (undefined while a member). */
   #left: Counters | undefined;
 
+  #endpoint: Endpoint;
+
   constructor(
     readonly key: string,
+    endpoint: Endpoint,
     readonly slots: EndpointSlots,
     readonly slot: number,
     readonly addedAt: number,
     /** Start of slow start, or undefined when the endpoint does not slow-start. */
     readonly slowStartSince: number | undefined,
-  ) {}
+  ) {
+    this.#endpoint = endpoint;
+  }
 
   /** Left the set: outcomes of its leases no longer count. */
   get removed(): boolean {
@@ -52,12 +57,15 @@ export class EndpointRecord implements EndpointState {
     return this.ejectedUntil !== undefined;
   }
 
+  /** Here as well as in the slots: a strategy that answers with records has it at hand. */
   get endpoint(): Endpoint {
-    return this.#left?.endpoint ?? this.slots.endpoints[this.slot]!;
+    return this.#endpoint;
   }
 
   set endpoint(endpoint: Endpoint) {
-    if (this.#left === undefined) this.slots.endpoints[this.slot] = endpoint;
+    if (this.#left !== undefined) return;
+    this.#endpoint = endpoint;
+    this.slots.endpoints[this.slot] = endpoint;
   }
 
   get inFlight(): number {
@@ -106,7 +114,6 @@ export class EndpointRecord implements EndpointState {
     if (this.#left !== undefined) return;
     const { slots, slot } = this;
     this.#left = {
-      endpoint: slots.endpoints[slot]!,
       inFlight: slots.inFlight[slot]!,
       picks: this.picks,
       successes: slots.successes[slot]!,
@@ -118,7 +125,4 @@ export class EndpointRecord implements EndpointState {
   }
 }
 
-type Counters = Pick<
-  EndpointState,
-  'endpoint' | 'inFlight' | 'picks' | 'successes' | 'failures' | 'consecutiveFailures'
->;
+type Counters = Pick<EndpointState, 'inFlight' | 'picks' | 'successes' | 'failures' | 'consecutiveFailures'>;
