@@ -36,7 +36,7 @@ import type {
   WaitForPickOptions,
   ZoneRouting,
 } from './types.js';
-import { selectZone } from './zone.js';
+import { ZoneCounts, type ZoneGroup } from './zone.js';
 
 /**
  * A per-request load balancer over a stream of endpoint sets (typically `watchEndpoints(...)`).
@@ -146,6 +146,10 @@ class EndpointBalancer implements Balancer {
   #nextSweepAt = Number.POSITIVE_INFINITY;
   #panic = false;
   #zoneRouting: ZoneRouting = 'off';
+  /** With the `zone` option: the members in each group of zone preference (kept up to date by diffs). */
+  #zoneCounts: ZoneCounts | undefined;
+  /** The group the candidates come from (out of panic, with the `zone` option). */
+  #zoneGroup: ZoneGroup = 'spill';
   #set: EndpointSet | undefined;
   #sourceEnded = false;
   #sourceError: unknown;
@@ -386,7 +390,7 @@ class EndpointBalancer implements Balancer {
     if (this.#closed) return;
     const now = this.#clock();
     const changes = changesSince(this.#set, set);
-    if (changes !== undefined && this.#options.zone === undefined && now < this.#nextReturnAt) {
+    if (changes !== undefined && now < this.#nextReturnAt) {
       this.#set = set;
       this.#applyChanges(changes, now);
     } else this.#replaceMembers(set, now);
@@ -442,6 +446,7 @@ class EndpointBalancer implements Balancer {
 
   /** Removes a candidate in O(1) (the last one takes its place), keeping `candidateSlots` in step. */
   #dropCandidate(record: EndpointRecord): void {
+    record.candidate = false;
     const at = record.candidateIndex;
     const candidates = this.#candidates;
     detach(candidates, record, 'candidateIndex');
@@ -450,14 +455,17 @@ class EndpointBalancer implements Balancer {
 
   /**
    * The set's diff from the one applied before, in O(changed): the same state as `#replaceMembers`
-   * would reach (member and candidate order aside), when no zone routing applies and no ejection is
-   * due (the caller checks both). A change of panic mode falls back to the full `#rebuild`.
+   * would reach (member and candidate order aside), when no ejection is due (the caller checks). A
+   * change of panic mode or of the zone group falls back to the full `#rebuild`.
    */
   #applyChanges(changes: EndpointChanges, now: number): void {
     const records = this.#records;
     const members = this.#members;
+    const zone = this.#zoneCounts;
     const added: EndpointRecord[] = [];
     const removed: EndpointRecord[] = [];
+    /** Members whose endpoint changed, under zone preference: they may enter or leave the group. */
+    const regrouped: EndpointRecord[] = [];
     const left: string[] = [];
     for (const endpoint of changes.removed) {
       const key = endpointKey(endpoint);
@@ -465,6 +473,7 @@ class EndpointBalancer implements Balancer {
       if (record === undefined) continue;
       records.delete(key);
       left.push(key);
+      zone?.count(record.endpoint, record.ejectedUntil === undefined, -1);
       if (record.candidate) {
         this.#dropCandidate(record);
         removed.push(record);
@@ -475,7 +484,14 @@ class EndpointBalancer implements Balancer {
     }
     for (const { after } of changes.changed) {
       const record = records.get(endpointKey(after));
-      if (record !== undefined) record.endpoint = after;
+      if (record === undefined) continue;
+      if (zone !== undefined) {
+        const healthy = record.ejectedUntil === undefined;
+        zone.count(record.endpoint, healthy, -1);
+        zone.count(after, healthy, 1);
+        regrouped.push(record);
+      }
+      record.endpoint = after;
     }
     for (const endpoint of changes.added) {
       const key = endpointKey(endpoint);
@@ -483,15 +499,38 @@ class EndpointBalancer implements Balancer {
       const record = this.#newRecord(key, endpoint, now, this.#options.slowStart !== undefined);
       records.set(key, record);
       append(members, record, 'memberIndex');
+      zone?.count(endpoint, true, 1);
       added.push(record);
     }
     const healthy = members.length - this.#ejected;
-    if (isPanic(healthy, members.length, this.#options.panicThresholdPercent) !== this.#panic) {
-      this.#rebuild(now);
-    } else {
-      // Same mode: a new endpoint is healthy, so a candidate in panic (everyone) and out of it (the healthy).
-      for (const record of added) this.#addCandidate(record);
-      this.#setCandidates(added, removed);
+    const threshold = this.#options.panicThresholdPercent;
+    const panic = isPanic(healthy, members.length, threshold);
+    const group = zone === undefined || panic ? undefined : zone.group(members.length, healthy, threshold);
+    if (panic !== this.#panic || (group !== undefined && group !== this.#zoneGroup)) this.#rebuild(now);
+    else {
+      // Same mode and group: a new endpoint is healthy, so a candidate in panic (everyone) and out of
+      // it (the healthy ones, of the group under zone preference).
+      const joined: EndpointRecord[] = [];
+      for (const record of added) {
+        if (group !== undefined && !zone!.inGroup(group, record.endpoint)) continue;
+        this.#addCandidate(record);
+        joined.push(record);
+      }
+      // In panic every member is a candidate whatever its zone.
+      if (group !== undefined) {
+        for (const record of regrouped) {
+          const wanted = record.ejectedUntil === undefined && zone!.inGroup(group, record.endpoint);
+          if (wanted === record.candidate) continue;
+          if (wanted) {
+            this.#addCandidate(record);
+            joined.push(record);
+          } else {
+            this.#dropCandidate(record);
+            removed.push(record);
+          }
+        }
+      }
+      this.#setCandidates(joined, removed);
       if (this.#changes.observed) this.#changes.next(this.#snapshot(now));
     }
     if (left.length > 0) this.#left.next(left);
@@ -570,9 +609,12 @@ class EndpointBalancer implements Balancer {
     const healthy: EndpointRecord[] = [];
     let ejected = 0;
     let nextReturnAt = Number.POSITIVE_INFINITY;
+    const zone = this.#options.zone && new ZoneCounts(this.#options.zone);
+    this.#zoneCounts = zone;
     for (const record of this.#members) {
       this.#outlier?.maybeReturn(record, now);
       record.candidate = false;
+      zone?.count(record.endpoint, record.ejectedUntil === undefined, 1);
       if (record.ejectedUntil === undefined) healthy.push(record);
       else {
         ejected += 1;
@@ -587,16 +629,12 @@ class EndpointBalancer implements Balancer {
     if (this.#panic) {
       candidates = this.#members.slice();
       this.#zoneRouting = 'off';
-    } else if (this.#options.zone) {
-      const selection = selectZone(
-        this.#members,
-        healthy,
-        (record) => record.ejectedUntil === undefined,
-        this.#options.zone,
-        threshold,
-      );
-      candidates = selection.candidates.slice();
-      this.#zoneRouting = selection.routing;
+    } else if (zone) {
+      const group = zone.group(this.#members.length, healthy.length, threshold);
+      this.#zoneGroup = group;
+      candidates =
+        group === 'spill' ? healthy : healthy.filter((record) => zone.inGroup(group, record.endpoint));
+      this.#zoneRouting = group === 'spill' ? 'spill' : 'local';
     } else {
       candidates = healthy;
       this.#zoneRouting = 'off';

@@ -14,7 +14,7 @@ describe('per-endpoint state by slot', () => {
     // ep(1) leaves, so its slot is given back; ep(2) joins next and takes it.
     sets.next(set([]));
     sets.next(set([ep(2)]));
-    expect(balancer.has('10.0.0.2:8080')).toBe(true);
+    expect(balancer.has?.('10.0.0.2:8080')).toBe(true);
     leases[0]!.release({ ok: true, latencyMs: 900 });
     for (const lease of leases.slice(1)) lease.release({ ok: false, failure: 'connect', latencyMs: 900 });
     const stats = balancer.stats();
