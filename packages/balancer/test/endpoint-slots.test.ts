@@ -1,7 +1,7 @@
 import { BehaviorSubject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
 import { createBalancer, type Lease, type StrategyFactory } from '../src/index.js';
-import { bestOfDistinct, randomIndex } from '../src/strategies/sampling.js';
+import { bestOfDistinct, bestOfDrawn } from '../src/strategies/sampling.js';
 import { ep, ManualClock, range, seeded, set } from './support.js';
 
 describe('per-endpoint state by slot', () => {
@@ -64,38 +64,15 @@ describe('per-endpoint state by slot', () => {
   });
 });
 
-/** Floyd's sampling of two distinct positions with the general loop's tie-break (the reference). */
-function reference(n: number, random: () => number, costAt: (i: number) => number): number {
-  const drawn: number[] = [];
-  let best = 0;
-  let bestCost = Number.POSITIVE_INFINITY;
-  let ties = 0;
-  for (let j = n - 2; j < n; j++) {
-    const t = randomIndex(random, j + 1);
-    const index = drawn.includes(t) ? j : t;
-    drawn.push(index);
-    const c = costAt(index);
-    if (c < bestCost || ties === 0) {
-      best = index;
-      bestCost = c;
-      ties = 1;
-    } else if (c === bestCost) {
-      ties += 1;
-      if (randomIndex(random, ties) === 0) best = index;
-    }
-  }
-  return best;
-}
-
 describe('bestOfDistinct with two draws', () => {
-  it('draws, compares and breaks ties exactly as the general loop does', () => {
+  it('draws, compares and breaks ties exactly as the general loop (bestOfDrawn) does', () => {
     const costs = seeded(3);
     for (let n = 2; n <= 9; n++) {
       // Few distinct costs: many ties.
       const cost = range(1, n).map(() => Math.floor(costs() * 3));
       for (let seed = 1; seed <= 200; seed++) {
         const ours = bestOfDistinct(n, 2, seeded(seed), (i) => cost[i]!);
-        expect(ours).toBe(reference(n, seeded(seed), (i) => cost[i]!));
+        expect(ours).toBe(bestOfDrawn(n, 2, seeded(seed), (i) => cost[i]!));
       }
     }
   });

@@ -8,6 +8,12 @@ export function randomIndex(random: () => number, n: number): number {
   return i >= 0 ? Math.min(n - 1, i) : 0;
 }
 
+/**
+ * The cost of the item at a position, lowest best. `now` is passed on from the pick, so that a
+ * strategy's cost function is made once, not per pick.
+ */
+export type CostAt = (position: number, now: number) => number;
+
 /** Positions drawn so far by `bestOfDistinct` (reused: no allocation per pick). */
 const drawn: number[] = [];
 
@@ -18,16 +24,13 @@ const drawn: number[] = [];
  * lowest `costAt`, ties broken uniformly at random. Positions rather than items, so that a strategy
  * can price a position from compact arrays without reading the item's object. O(k²), k is small.
  */
-export function bestOfDistinct(
-  n: number,
-  k: number,
-  random: () => number,
-  costAt: (position: number, now: number) => number,
-  /** Passed on to `costAt`, so that a strategy's cost function is made once, not per pick. */
-  now = 0,
-): number {
+export function bestOfDistinct(n: number, k: number, random: () => number, costAt: CostAt, now = 0): number {
+  return Math.min(k, n) === 2 ? bestOfTwo(n, random, costAt, now) : bestOfDrawn(n, k, random, costAt, now);
+}
+
+/** `bestOfDistinct` for any number of draws, with the list of positions drawn so far. */
+export function bestOfDrawn(n: number, k: number, random: () => number, costAt: CostAt, now = 0): number {
   const draws = Math.min(k, n);
-  if (draws === 2) return bestOfTwo(n, random, costAt, now);
   let best = 0;
   let bestCost = Number.POSITIVE_INFINITY;
   let ties = 0;
@@ -53,12 +56,7 @@ export function bestOfDistinct(
  * `bestOfDistinct` for two draws (the default `choiceCount`), without the list of drawn positions:
  * the same random numbers, the same pair and the same tie-break as the general loop.
  */
-function bestOfTwo(
-  n: number,
-  random: () => number,
-  costAt: (position: number, now: number) => number,
-  now: number,
-): number {
+function bestOfTwo(n: number, random: () => number, costAt: CostAt, now: number): number {
   const first = randomIndex(random, n - 1);
   let second = randomIndex(random, n);
   if (second === first) second = n - 1;
