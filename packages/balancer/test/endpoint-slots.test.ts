@@ -1,6 +1,7 @@
 import { BehaviorSubject } from 'rxjs';
 import { describe, expect, it } from 'vitest';
-import { createBalancer, type Lease, type StrategyFactory } from '../src/index.js';
+import { EndpointSlots } from '../src/endpoint-slots.js';
+import { createBalancer, type EndpointState, type Lease, type StrategyFactory } from '../src/index.js';
 import { bestOfDistinct, bestOfDrawn } from '../src/strategies/sampling.js';
 import { ep, ManualClock, range, seeded, set } from './support.js';
 
@@ -60,6 +61,73 @@ describe('per-endpoint state by slot', () => {
     expect(seen).toEqual([0, 1, 2, 3, 4]);
     const [last] = balancer.stats().endpoints.filter((e) => e.picks > 0);
     expect(last).toMatchObject({ key: '10.0.0.40:8080', picks: 5, inFlight: 3, successes: 1, failures: 1 });
+    balancer.close();
+  });
+});
+
+describe('EndpointSlots', () => {
+  it('gives a slot that was given back to the next endpoint, at zero and with a new generation', () => {
+    const slots = new EndpointSlots(10_000, 30);
+    const [a, b, c] = [1, 2, 3].map((n) => slots.add(`k${n}`, ep(n), 0));
+    slots.inFlight[b!]! += 2;
+    const generation = slots.generation[b!];
+    slots.remove(b!);
+    const d = slots.add('k4', ep(4), 5);
+    expect(d).toBe(b);
+    expect(new Set([a, b, c]).size).toBe(3);
+    expect(slots.inFlight[d]).toBe(0);
+    expect(slots.generation[d]).not.toBe(generation);
+    expect(slots.keys[d]).toBe('k4');
+  });
+
+  it('keeps every counter when its arrays grow', () => {
+    const slots = new EndpointSlots(10_000, 30);
+    const first = slots.add('k0', ep(1), 0);
+    slots.inFlight[first] = 3;
+    slots.successes[first] = 7;
+    slots.failures[first] = 2;
+    slots.consecutiveFailures[first] = 1;
+    slots.ewma.observe(first, 90, 0);
+    for (let n = 1; n < 100; n++) slots.add(`k${n}`, ep(n), 0);
+    expect(slots.candidateSlots.length).toBeGreaterThanOrEqual(100);
+    expect([
+      slots.inFlight[first],
+      slots.successes[first],
+      slots.failures[first],
+      slots.consecutiveFailures[first],
+      slots.generation[first],
+      slots.ewma.peek(first, 0),
+      slots.keys[first],
+    ]).toEqual([3, 7, 2, 1, 0, 90, 'k0']);
+  });
+
+  it("leaves an endpoint that left its own counters, not the next endpoint's in its slot", () => {
+    let given: readonly EndpointState[] = [];
+    const keep: StrategyFactory = () => ({
+      name: 'first',
+      setCandidates(candidates) {
+        given = candidates;
+      },
+      pick: () => given[0]!,
+    });
+    const sets = new BehaviorSubject(set([ep(1)]));
+    const balancer = createBalancer(sets, {
+      strategy: keep,
+      outlierDetection: { consecutiveFailures: 100, successRate: false },
+    });
+    balancer.pick()!.release({ ok: true });
+    balancer.pick()!.release({ ok: false, failure: 'reset' });
+    balancer.pick();
+    const gone = given[0]!;
+    sets.next(set([]));
+    sets.next(set([ep(2)]));
+    for (let i = 0; i < 5; i++) balancer.pick()!.release({ ok: true });
+    expect(gone.key).toBe('10.0.0.1:8080');
+    expect(gone.endpoint).toEqual(ep(1));
+    expect([gone.inFlight, gone.picks, gone.successes, gone.failures, gone.consecutiveFailures]).toEqual([
+      1, 3, 1, 1, 1,
+    ]);
+    expect(given[0]).toMatchObject({ key: '10.0.0.2:8080', picks: 5, successes: 5 });
     balancer.close();
   });
 });

@@ -203,6 +203,9 @@ describe('applying set diffs = reading every set whole (property)', () => {
         const whole = new Subject<EndpointSet>();
         const a = createBalancer(withDiffs, { ...options, strategy: watched(config.strategy, view) });
         const b = createBalancer(whole, { ...options, random: seeded(seed), strategy: config.strategy });
+        // The built-in strategy itself, fed the diffs: it answers with positions in the balancer's
+        // candidate array (which `a`'s wrapper, answering with records, does not exercise).
+        const c = createBalancer(withDiffs, { ...options, random: seeded(seed), strategy: config.strategy });
         const agg = new EndpointSliceAggregator({ namespace: 'default', service: 'web' });
         let previous: EndpointSet | undefined;
         const emit = () => {
@@ -221,12 +224,15 @@ describe('applying set diffs = reading every set whole (property)', () => {
           else if (step.op === 'advance') clock.advance(step.ms);
           else {
             const key = `${ADDRESSES[step.address]!}:8080`;
-            expect(leaseOn(a, key, FAILED)).toBe(leaseOn(b, key, FAILED));
+            const failed = leaseOn(a, key, FAILED);
+            expect(leaseOn(b, key, FAILED)).toBe(failed);
+            expect(leaseOn(c, key, FAILED)).toBe(failed);
           }
           if (step.op === 'upsert' || step.op === 'remove' || step.op === 'relist') emit();
           const sa = state(a, config.strategy === 'peak-ewma');
           const sb = state(b, config.strategy === 'peak-ewma');
           expect(sa).toEqual(sb);
+          expect(state(c, config.strategy === 'peak-ewma')).toEqual(sa);
           // The very Endpoint objects of the latest set, not copies kept from an older one.
           const current = new Map(previous?.endpoints.map((e) => [endpointKey(e), e]));
           for (const { key, endpoint } of a.endpoints) expect(endpoint).toBe(current.get(key));
@@ -240,6 +246,16 @@ describe('applying set diffs = reading every set whole (property)', () => {
             expect(candidates).toContain(key);
             lease.release({ ok: true, latencyMs: 1 });
             expect(leaseOn(b, key, { ok: true, latencyMs: 1 })).toBe(key);
+            expect(leaseOn(c, key, { ok: true, latencyMs: 1 })).toBe(key);
+            // And its own pick by position is a candidate too.
+            const own = c.pick()!;
+            expect(candidates).toContain(endpointKey(own.endpoint));
+            own.release({ ok: true, latencyMs: 1 });
+            for (const other of [a, b]) {
+              expect(leaseOn(other, endpointKey(own.endpoint), { ok: true, latencyMs: 1 })).toBe(
+                endpointKey(own.endpoint),
+              );
+            }
           }
         }
       }),
