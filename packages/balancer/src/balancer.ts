@@ -268,8 +268,8 @@ class EndpointBalancer implements Balancer {
 
   #recordPick(key: string | undefined, now: number): EndpointRecord {
     const record = asRecord(this.#strategy.pick(key, now));
-    // A record that left is never a candidate (`leave`).
-    if (!record.candidate) {
+    // A record that left is never a candidate (`leave`); another balancer's indexes other arrays.
+    if (!record.candidate || record.slots !== this.#slots) {
       throw new TypeError(
         `strategy ${this.#strategy.name} picked ${record.key}, which is not a current candidate`,
       );

@@ -5,6 +5,7 @@ import {
   type Balancer,
   type BalancerOptions,
   createBalancer,
+  type EndpointState,
   type Lease,
   type StrategyFactory,
 } from '../src/index.js';
@@ -278,5 +279,20 @@ describe('custom strategies', () => {
     });
     const balancer = createBalancer(of(set([ep(1)])), { strategy: bogus });
     expect(() => balancer.pick()).toThrow(TypeError);
+  });
+
+  it("rejects a strategy that returns another balancer's endpoint state", () => {
+    let elsewhere: EndpointState | undefined;
+    const keep: StrategyFactory = () => ({
+      name: 'keep',
+      setCandidates(candidates) {
+        elsewhere ??= candidates[0];
+      },
+      pick: () => elsewhere!,
+    });
+    const other = createBalancer(of(set([ep(1)])), { strategy: keep });
+    const balancer = createBalancer(of(set([ep(1)])), { strategy: keep });
+    expect(() => balancer.pick()).toThrow(/not a current candidate/);
+    expect(other.pick()?.key).toBe('10.0.0.1:8080');
   });
 });
