@@ -13,6 +13,7 @@ export default defineConfig({
       '@endpoint-watch/undici': src('undici'),
       '@endpoint-watch/axios': src('axios'),
       '@endpoint-watch/cli': src('cli'),
+      '@endpoint-watch/grpc': src('grpc'),
     },
   },
   test: {

@@ -18,6 +18,7 @@ import {
   loadKubeConfig,
   SharedResourceWatch,
   stripManagedFields,
+  WatchStats,
   watchEndpoints,
 } from '@endpoint-watch/core';
 import { DiscoveryV1Api, KubeConfig, Watch } from '@kubernetes/client-node';
@@ -101,18 +102,24 @@ function contendersFor(server) {
   }
 
   /** Diagnosis: the engine alone (decoder + machine, no store or aggregation), until the last event. */
-  async function engineOnly() {
+  async function engineOnly(stats) {
     const client = createKubeClient(loadKubeConfig({ server: origin }));
     const started = performance.now();
     await firstValueFrom(
-      listWatch(client, { path, labelSelector: 'kubernetes.io/service-name=web', initialList: 'list' }).pipe(
-        filter((n) => n.kind === 'events' && n.events.at(-1)?.resourceVersion === finalRv),
-      ),
+      listWatch(client, {
+        path,
+        labelSelector: 'kubernetes.io/service-name=web',
+        initialList: 'list',
+        ...(stats ? { stats } : {}),
+      }).pipe(filter((n) => n.kind === 'events' && n.events.at(-1)?.resourceVersion === finalRv)),
     );
     const elapsed = performance.now() - started;
     await client.close();
     return elapsed;
   }
+
+  /** Diagnosis: the engine counting what it decodes (`WatchStats`, as every shared watch does). */
+  const engineWithStats = () => engineOnly(new WatchStats());
 
   /** Diagnosis: engine + store, no aggregation. */
   async function storeOnly() {
@@ -130,7 +137,7 @@ function contendersFor(server) {
     return elapsed;
   }
 
-  return { floor, ours, clientNode, engineOnly, storeOnly };
+  return { floor, ours, clientNode, engineOnly: () => engineOnly(), engineWithStats, storeOnly };
 }
 
 /**
@@ -152,7 +159,12 @@ export async function run({
   try {
     const all = contendersFor(server.info);
     const contenders = { floor: all.floor, ours: all.ours, clientNode: all.clientNode };
-    if (diagnosis) Object.assign(contenders, { engineOnly: all.engineOnly, storeOnly: all.storeOnly });
+    if (diagnosis)
+      Object.assign(contenders, {
+        engineOnly: all.engineOnly,
+        engineWithStats: all.engineWithStats,
+        storeOnly: all.storeOnly,
+      });
     log(
       `watch decode${cold ? ' (cold heap)' : ''}: ${endpoints} endpoints in ${server.info.slices} slices ` +
         `(list ${(server.info.listBytes / 1e6).toFixed(1)} MB), ${modifications} MODIFIED ` +
@@ -165,6 +177,10 @@ export async function run({
     });
     const medians = Object.fromEntries(Object.entries(times).map(([name, t]) => [name, median(t)]));
     for (const [name, ms] of Object.entries(medians)) log(`  ${name.padEnd(11)} median ${ms.toFixed(1)} ms`);
+    if (diagnosis) {
+      const ratio = medianRatio(times.engineWithStats, times.engineOnly);
+      log(`  engine with WatchStats / engine alone: ${ratio.toFixed(3)} (median of per-round ratios)`);
+    }
     const detail = {
       medianMs: medians,
       rounds,

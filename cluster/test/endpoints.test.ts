@@ -7,6 +7,7 @@ import {
   type EndpointSet,
   watchEndpointChanges,
   watchEndpoints,
+  watchEndpointsHealth,
 } from '@endpoint-watch/core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { clientFor, dataPodIps, Recorder, targetsAre, until, useControlPlane } from './helpers.js';
@@ -261,14 +262,22 @@ describe('a Service port number (80 → 8080), as kube-proxy reads it', () => {
     const limited = clientFor(plane(), { namespace: NS, token });
     const refused = new Recorder(watchEndpoints(limited, { service: 'numbered', port: 80 }));
     const byTargetPort = new Recorder(watchEndpoints(limited, { service: 'numbered', port: 8080 }));
+    const health = new Recorder(watchEndpointsHealth(limited, { service: 'numbered', port: 8080 }));
     try {
       await until(() => refused.error !== undefined, 'the port error');
       expect(refused.error).toMatchObject({ code: 'ERR_PORT_SELECTION' });
       expect(String((refused.error as Error).message)).toMatch(/has no port 80 \(.*needs get on services/);
       await byTargetPort.until((s) => targetsAre(s, [ip], 8080), 'numbered-0 via its target port');
+      // The real RBAC's 403 on the Service: the fallback is told once, in the first state.
+      await health.until((h) => h.state === 'synced', 'synced');
+      const notices = health.values.flatMap((h) => ('notice' in h && h.notice ? [h.notice] : []));
+      expect(notices).toEqual([
+        `cannot read Service ${NS}/numbered (403 Forbidden: reading it needs get on services): port 8080 is matched against the ports of its EndpointSlices (target ports), not the Service's ports`,
+      ]);
     } finally {
       refused.close();
       byTargetPort.close();
+      health.close();
     }
   });
 });

@@ -7,6 +7,7 @@ const { endpointSlice, startFakeApiServer } = require('@endpoint-watch/testing')
 const { createBalancer } = require('@endpoint-watch/balancer');
 const { createBalancedAgent } = require('@endpoint-watch/undici');
 const { withEndpointBalancing } = require('@endpoint-watch/axios');
+const { registerKubernetesResolver } = require('@endpoint-watch/grpc');
 const { firstValueFrom, filter } = require('rxjs');
 
 (async () => {
@@ -26,7 +27,9 @@ const { firstValueFrom, filter } = require('rxjs');
   console.log(
     JSON.stringify({
       endpoints: set.endpoints.map((e) => e.address),
-      loaded: [createBalancer, createBalancedAgent, withEndpointBalancing].map((f) => typeof f),
+      loaded: [createBalancer, createBalancedAgent, withEndpointBalancing, registerKubernetesResolver].map(
+        (f) => typeof f,
+      ),
     }),
   );
 })().catch((error) => {

@@ -7,7 +7,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { detachEndpointBalancing, withEndpointBalancing } from '@endpoint-watch/axios';
 import { createBalancer } from '@endpoint-watch/balancer';
-import { createKubeClient, loadKubeConfig, watchEndpoints } from '@endpoint-watch/core';
+import {
+  createKubeClient,
+  instrumentEndpointWatch,
+  loadKubeConfig,
+  watchEndpoints,
+} from '@endpoint-watch/core';
 import { endpointSlice, startFakeApiServer } from '@endpoint-watch/testing';
 import { createBalancedAgent } from '@endpoint-watch/undici';
 import axios from 'axios';
@@ -56,6 +61,19 @@ const lease = await balancer.waitForPick();
 lease?.release({ ok: true });
 balancer.close();
 
+// @opentelemetry/api is an optional peer that npm did not install: asking for metrics (the global
+// provider's) records nothing and fails nothing.
+const otel = await import('@opentelemetry/api').then(
+  () => 'installed',
+  (error) => error.code,
+);
+const recording = instrumentEndpointWatch(client, { service: 'web', port: 'http' });
+const measured = createBalancer(endpoints, { metrics: true });
+const measuredLease = await measured.waitForPick();
+measuredLease.release({ ok: true });
+measured.close();
+recording.unsubscribe();
+
 await agent.close();
 await client.close();
 await server.close();
@@ -66,5 +84,7 @@ console.log(
     seen: [...seen].sort(),
     axios: [...viaAxios].sort(),
     balancer: lease?.endpoint.address ?? null,
+    otel,
+    measured: measuredLease.endpoint.address,
   }),
 );

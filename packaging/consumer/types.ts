@@ -11,6 +11,11 @@ import {
   watchEndpoints,
   watchEndpointsHealth,
 } from '@endpoint-watch/core';
+import {
+  type KubernetesResolverRegistration,
+  leastRequestChannelOptions,
+  registerKubernetesResolver,
+} from '@endpoint-watch/grpc';
 import { endpointSlice, startFakeApiServer } from '@endpoint-watch/testing';
 import { createBalancedAgent, endpointBalancing } from '@endpoint-watch/undici';
 import axios from 'axios';
@@ -34,8 +39,15 @@ export async function main(): Promise<string[]> {
   const composed = new Agent().compose(endpointBalancing({ endpoints }));
   const api = withEndpointBalancing(axios.create(), { endpoints });
   await detachEndpointBalancing(api);
+  const registration: KubernetesResolverRegistration = registerKubernetesResolver(client, {
+    watch: { scope: 'service' },
+  });
+  const target: string = registration.target('web', 'default', 'grpc');
+  const grpcOptions = leastRequestChannelOptions(3);
   const addresses = (e: Endpoint): string => `${e.address}:${e.port}`;
   void health;
+  void target;
+  void grpcOptions;
   await agent.close();
   await composed.close();
   return [zone ?? '', addresses.name];

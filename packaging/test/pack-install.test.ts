@@ -17,9 +17,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../..', import.meta.url));
 const consumerSources = fileURLToPath(new URL('../consumer', import.meta.url));
-const PACKAGES = ['core', 'testing', 'balancer', 'undici', 'axios', 'cli'] as const;
+const PACKAGES = ['core', 'testing', 'balancer', 'undici', 'axios', 'grpc', 'cli'] as const;
 /** Libraries of observables: rxjs comes from their user, or `instanceof Observable` breaks. */
-const RXJS_PEERS = new Set(['core', 'balancer', 'undici', 'axios']);
+const RXJS_PEERS = new Set(['core', 'balancer', 'undici', 'axios', 'grpc']);
 
 let work: string;
 let packs: string;
@@ -78,6 +78,7 @@ beforeAll(async () => {
       'rxjs@^7.8.2',
       'axios@^1.7.0',
       'undici@~7.30.2',
+      '@grpc/grpc-js@~1.14.7',
       'typescript@~5.9.0',
       '@types/node@^20.19.0',
     ],
@@ -141,6 +142,8 @@ describe('the packed packages, installed with npm outside the workspace', () => 
       seen: ['127.0.0.2', '127.0.0.3'],
       axios: ['127.0.0.2', '127.0.0.3'],
       balancer: expect.stringMatching(/^127\.0\.0\.[23]$/),
+      otel: 'ERR_MODULE_NOT_FOUND',
+      measured: expect.stringMatching(/^127\.0\.0\.[23]$/),
     });
     // One copy of each shared dependency: npm deduplicated the peers with the user's.
     const { stdout: tree } = await sh('npm', ['ls', 'rxjs', 'undici', '--all', '--parseable'], project);
@@ -154,7 +157,7 @@ describe('the packed packages, installed with npm outside the workspace', () => 
     const { stdout } = await sh('node', ['cjs.cjs'], project);
     expect(JSON.parse(stdout.trim().split('\n').at(-1) as string)).toEqual({
       endpoints: ['10.0.0.1'],
-      loaded: ['function', 'function', 'function'],
+      loaded: ['function', 'function', 'function', 'function'],
     });
   }, 60_000);
 

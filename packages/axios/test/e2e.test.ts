@@ -116,7 +116,9 @@ describe.each(ADAPTERS)(
       const noEndpoints = (error as AxiosError).cause as NoEndpointsError;
       expect(noEndpoints).toBeInstanceOf(NoEndpointsError);
       expect(noEndpoints.service).toBe('shop/web');
-      expect(noEndpoints.message).toMatch(/the watch is retrying: .*403 Forbidden/);
+      expect(noEndpoints.message).toMatch(
+        /the watch is retrying: .*403 Forbidden.*To fix it, grant list and watch on endpointslices\.discovery\.k8s\.io/,
+      );
       expect(noEndpoints.cause).toBeInstanceOf(KubeApiError);
     });
   },

@@ -5,12 +5,15 @@ import {
   type EndpointSet,
   type EndpointSourceInfo,
   endpointSourceOf,
+  KubeApiError,
+  rbacGrantFor,
   type WatchHealth,
 } from '@endpoint-watch/core';
 import { Observable, Subject, type Subscription } from 'rxjs';
 import { EndpointSlots } from './endpoint-slots.js';
 import { EndpointRecord, endpointKey } from './endpoint-state.js';
 import { BalancerClosedError, NoEndpointsError } from './errors.js';
+import { instrumentBalancer } from './metrics.js';
 import { type ResolvedOptions, resolveOptions, timerMs } from './options.js';
 import { OutlierDetector } from './outlier-detection.js';
 import { isPanic } from './panic.js';
@@ -43,7 +46,10 @@ import { ZoneCounts, type ZoneGroup } from './zone.js';
  * Subscribes at once; state is kept per `address:port` across sets. See the package README.
  */
 export function createBalancer(endpoints$: Observable<EndpointSet>, options?: BalancerOptions): Balancer {
-  return new EndpointBalancer(endpoints$, resolveOptions(options));
+  const balancer = new EndpointBalancer(endpoints$, resolveOptions(options));
+  const metrics = options?.metrics;
+  if (!metrics) return balancer;
+  return instrumentBalancer(balancer, metrics === true ? {} : metrics);
 }
 
 /**
@@ -669,9 +675,10 @@ class EndpointBalancer implements Balancer {
     const cause = this.#sourceError ?? watchError;
     // What the watch knows and the balancer does not: why nothing came, or why the set is empty.
     let why = '';
-    if (this.#sourceError === undefined && watchError !== undefined)
-      why = `; the watch is ${health?.state}: ${messageOf(watchError)}`;
-    else if (health?.state === 'synced' && health.notice !== undefined && this.#members.length === 0)
+    if (this.#sourceError === undefined && watchError !== undefined) {
+      const grant = watchError instanceof KubeApiError ? rbacGrantFor(watchError) : undefined;
+      why = `; the watch is ${health?.state}: ${messageOf(watchError)}${grant ? `. To fix it, ${grant.advice}` : ''}`;
+    } else if (health?.state === 'synced' && health.notice !== undefined && this.#members.length === 0)
       why = `; ${health.notice}`;
     return new NoEndpointsError(
       this.#service(),

@@ -1,11 +1,13 @@
-import type { MetricAttributes, MetricsMeter } from '@endpoint-watch/core';
+import { type MetricAttributes, type MetricsOptions, meterFor } from '@endpoint-watch/core';
 import type { Subscription } from 'rxjs';
 import { endpointKey } from './endpoint-state.js';
 import type { Balancer, Lease, Outcome, PickOptions, WaitForPickOptions } from './types.js';
 
-export interface InstrumentBalancerOptions {
-  /** Where to record: an OpenTelemetry `Meter`. Without one the balancer is returned as it is. */
-  readonly meter?: MetricsMeter | undefined;
+/**
+ * Where to record: `meter`, else `meterProvider`, else the global provider of `@opentelemetry/api`;
+ * when none is given and the API is not installed, the balancer is returned as it is.
+ */
+export interface InstrumentBalancerOptions extends MetricsOptions {
   /** Clock for request durations when an outcome carries no `latencyMs` (ms); default `performance.now`. */
   readonly now?: () => number;
 }
@@ -27,8 +29,8 @@ const DURATION_BUCKETS = [0.005, 0.01, 0.025, 0.05, 0.075, 0.1, 0.25, 0.5, 0.75,
  * is delegated). Released leases are counted whatever picked them, so wrap the balancer before
  * handing it to a dispatcher. `close()` closes the wrapped balancer and stops recording.
  */
-export function instrumentBalancer(balancer: Balancer, options: InstrumentBalancerOptions): Balancer {
-  const { meter } = options;
+export function instrumentBalancer(balancer: Balancer, options: InstrumentBalancerOptions = {}): Balancer {
+  const meter = meterFor(options, '@endpoint-watch/balancer');
   if (!meter) return balancer;
   const now = options.now ?? (() => performance.now());
   const requests = meter.createCounter(BALANCER_INSTRUMENTS.requests, {

@@ -1,4 +1,4 @@
-import type { Endpoint } from '@endpoint-watch/core';
+import type { Endpoint, MetricsOptions } from '@endpoint-watch/core';
 import type { Observable } from 'rxjs';
 
 /** Why a request failed, as the caller saw it. Every kind counts as a failure for outlier detection. */
@@ -181,6 +181,13 @@ export interface BalancerOptions {
   readonly noEndpointsTimeoutMs?: number;
   /** Names the service in errors before the first set arrives (e.g. `default/web`). */
   readonly name?: string;
+  /**
+   * OpenTelemetry metrics per endpoint (see `instrumentBalancer`): `true` records with the global
+   * provider of `@opentelemetry/api` (nothing when it is not installed), `{ meter }` or
+   * `{ meterProvider }` with yours. Off by default: recording costs about 0.1 µs per pick with a
+   * no-op meter, 3 µs with the SDK.
+   */
+  readonly metrics?: boolean | MetricsOptions;
 }
 
 export interface PickOptions {

@@ -1,3 +1,4 @@
+import { metrics } from '@opentelemetry/api';
 import { MeterProvider } from '@opentelemetry/sdk-metrics';
 import { of } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -7,6 +8,7 @@ import { ep, ManualClock, set } from './support.js';
 
 let provider: MeterProvider | undefined;
 afterEach(async () => {
+  metrics.disable();
   await provider?.shutdown();
   provider = undefined;
 });
@@ -84,9 +86,34 @@ describe('instrumentBalancer', () => {
     balancer.close();
   });
 
-  it('returns the balancer itself without a meter, and delegates everything with one', () => {
-    const plain = createBalancer(of(set([ep(2, { address: '127.0.0.2' })])));
-    expect(instrumentBalancer(plain, {})).toBe(plain);
+  it("createBalancer's metrics option: the global provider, a given provider, or none", async () => {
+    const endpoints = of(set([ep(2, { address: '127.0.0.2' })]));
+    const requests = async (reader: ManualReader) =>
+      pointsOf(await points(reader), 'endpoint_watch.endpoint.requests').map((p) => p.value);
+    const pickOnce = (balancer: ReturnType<typeof createBalancer>) => {
+      balancer.pick()?.release({ ok: true });
+      balancer.close();
+    };
+    const globalReader = new ManualReader();
+    provider = new MeterProvider({ readers: [globalReader] });
+    metrics.setGlobalMeterProvider(provider);
+    pickOnce(createBalancer(endpoints)); // off by default
+    expect(await requests(globalReader)).toEqual([]);
+    pickOnce(createBalancer(endpoints, { metrics: true }));
+    expect(await requests(globalReader)).toEqual([1]);
+    const ownReader = new ManualReader();
+    const own = new MeterProvider({ readers: [ownReader] });
+    pickOnce(createBalancer(endpoints, { metrics: { meterProvider: own } }));
+    expect(await requests(ownReader)).toEqual([1]);
+    const { resourceMetrics } = await ownReader.collect();
+    expect(resourceMetrics.scopeMetrics.map((scope) => scope.scope.name)).toEqual([
+      '@endpoint-watch/balancer',
+    ]);
+    expect(await requests(globalReader)).toEqual([1]);
+    await own.shutdown();
+  });
+
+  it('delegates everything to the balancer it wraps', () => {
     const { balancer } = setUp();
     expect(balancer.has?.('127.0.0.2:8080')).toBe(true);
     expect(balancer.left$).toBeDefined();
@@ -98,6 +125,5 @@ describe('instrumentBalancer', () => {
     lease?.release({ ok: true });
     balancer.close();
     expect(balancer.stats().closed).toBe(true);
-    plain.close();
   });
 });

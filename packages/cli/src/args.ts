@@ -5,7 +5,7 @@
  */
 import { parseArgs } from 'node:util';
 import type { StrategyName } from '@endpoint-watch/balancer';
-import type { EndpointSource } from '@endpoint-watch/core';
+import type { AddressType, EndpointSource, WatchScope } from '@endpoint-watch/core';
 import { UsageError } from './errors.js';
 
 export const DEFAULT_DEMO_DURATION_S = 30;
@@ -33,6 +33,9 @@ export interface WatchOptions {
   readonly kubeconfig: string | undefined;
   readonly port: string | number | undefined;
   readonly source: EndpointSource;
+  readonly scope: WatchScope;
+  /** Only these address families; undefined: every one (a dual-stack Service lists both). */
+  readonly addressTypes: readonly AddressType[] | undefined;
   readonly json: boolean;
   readonly tlsServerName: string | undefined;
   readonly tty: boolean;
@@ -46,6 +49,8 @@ export type Command =
 
 const STRATEGIES: readonly StrategyName[] = ['least-request', 'peak-ewma', 'round-robin', 'random'];
 const SOURCES: readonly EndpointSource[] = ['endpointslices', 'endpoints', 'auto'];
+const SCOPES: readonly WatchScope[] = ['auto', 'service', 'namespace'];
+const ADDRESS_TYPES: readonly AddressType[] = ['IPv4', 'IPv6', 'FQDN'];
 const HELP = { help: { type: 'boolean', short: 'h' } } as const;
 
 export const USAGE = `Usage: endpoint-watch <command> [options]
@@ -90,12 +95,20 @@ merged; ~/.kube/config is then not read); else ~/.kube/config; else the in-clust
 (when KUBERNETES_SERVICE_HOST is set).
 
 Options:
-  -n, --namespace <ns>      namespace of the Service (default: the context's or the pod's, else default)
+  -n, --namespace <ns>      namespace of the Service (default: the context's or the pod's, else
+                            default)
   --context <name>          kubeconfig context (default: current-context)
   --kubeconfig <path>       kubeconfig file
-  --port <name|number>      the port's name, or the pods' port number (targetPort, e.g. 8080 for
-                            a Service 80 -> 8080); required when the Service has several
+  --port <name|number>      the port's name, or a Service port number (80 for a Service 80 -> 8080;
+                            without get on services a number is the pods' target port, 8080);
+                            required when the Service has several ports
   --source <source>         ${SOURCES.join(' | ')} (default endpointslices)
+  --scope <scope>           ${SCOPES.join(' | ')} (default auto): the Service's own watch
+                            (selected by its label), or one watch of every slice of the namespace
+                            split per Service (kube-proxy's way); auto: the namespace watch from
+                            50 Services of a namespace on, which one watch never reaches
+  --address-type <types>    IPv4, IPv6 or FQDN, comma-separated for several (default: all; a
+                            dual-stack Service lists each pod once per family)
   --json                    one JSON endpoint set per line, on every change (for scripts)
   --tls-server-name <name>  verify the apiserver certificate against this name
   --no-tty                  plain lines instead of the live view (automatic when not a terminal)
@@ -194,6 +207,8 @@ function parseWatch(args: readonly string[]): Command {
       kubeconfig: { type: 'string' },
       port: { type: 'string' },
       source: { type: 'string' },
+      scope: { type: 'string' },
+      'address-type': { type: 'string' },
       json: { type: 'boolean' },
       'tls-server-name': { type: 'string' },
       'no-tty': { type: 'boolean' },
@@ -217,6 +232,8 @@ function parseWatch(args: readonly string[]): Command {
       kubeconfig: nonEmpty('--kubeconfig', values.kubeconfig),
       port: port(values.port),
       source: oneOf('--source', values.source, SOURCES, 'endpointslices'),
+      scope: oneOf('--scope', values.scope, SCOPES, 'auto'),
+      addressTypes: addressTypes(values['address-type']),
       json: values.json === true,
       tlsServerName: nonEmpty('--tls-server-name', values['tls-server-name']),
       tty: values['no-tty'] !== true,
@@ -294,6 +311,21 @@ function port(text: string | undefined): string | number | undefined {
   }
   dnsLabel('--port', text, /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/);
   return text;
+}
+
+/** `IPv4,IPv6` → the address types, in any case, each once; undefined keeps them all. */
+function addressTypes(text: string | undefined): readonly AddressType[] | undefined {
+  if (text === undefined) return undefined;
+  const types: AddressType[] = [];
+  for (const item of text.split(',')) {
+    const type = ADDRESS_TYPES.find((known) => known.toLowerCase() === item.trim().toLowerCase());
+    if (type === undefined)
+      throw new UsageError(
+        `--address-type takes ${ADDRESS_TYPES.join(', ')} (comma-separated), got "${text}"`,
+      );
+    if (!types.includes(type)) types.push(type);
+  }
+  return types;
 }
 
 function dnsLabel(name: string, text: string, pattern: RegExp): void {

@@ -2,7 +2,13 @@
  * What the user reads when something goes wrong: a one-line message and, where we know it, what to
  * do about it. Exit codes: 2 for a wrong command line, 1 for everything that failed at run time.
  */
-import { EndpointWatchError, KubeApiError, KubeConfigError, KubeTransportError } from '@endpoint-watch/core';
+import {
+  EndpointWatchError,
+  KubeApiError,
+  KubeConfigError,
+  KubeTransportError,
+  rbacGrantFor,
+} from '@endpoint-watch/core';
 
 export const EXIT_OK = 0;
 export const EXIT_RUNTIME = 1;
@@ -112,10 +118,8 @@ const CONNECTION_CUTS = new Set([
 /** A short, single-line form for the live view's health line and the event log. */
 export function shortError(error: unknown, context: ErrorContext = {}): string {
   if (error instanceof EndpointWatchError && CONNECTION_CUTS.has(error.code)) return error.message;
-  if (error instanceof KubeApiError && error.statusCode === 403) {
-    const { resource, namespace } = rbacTarget(error, context);
-    return `403 Forbidden: grant list, watch on ${resource} in namespace ${namespace}`;
-  }
+  const grant = error instanceof KubeApiError ? rbacGrantFor(error, context.namespace) : undefined;
+  if (grant) return `403 Forbidden: grant list, watch on ${grant.resource} in namespace ${grant.namespace}`;
   if (error instanceof KubeApiError) {
     return `${error.statusCode}${error.status.reason ? ` ${error.status.reason}` : ''}${error.status.message ? `: ${error.status.message}` : ''}`;
   }
@@ -127,15 +131,14 @@ export function shortError(error: unknown, context: ErrorContext = {}): string {
 function explainApiError(error: KubeApiError, context: ErrorContext): Explanation {
   const reason = error.status.reason ? ` ${error.status.reason}` : '';
   const detail = error.status.message ? `: ${error.status.message}` : '';
-  if (error.statusCode === 403) {
-    const { resource, namespace, verb } = rbacTarget(error, context);
-    const subject = rbacSubject(error.status.message);
+  const grant = rbacGrantFor(error, context.namespace);
+  if (grant) {
+    const { resource, namespace, verb, commands } = grant;
     return {
       message: `the apiserver refused to ${verb} ${resource} in namespace ${namespace} (403${reason}${detail})`,
       hint: [
         `grant list, watch on ${resource} in namespace ${namespace} to the identity of your kubeconfig context, e.g.:`,
-        `  kubectl create role endpoint-watch -n ${namespace} --verb=list,watch --resource=${resource}`,
-        `  kubectl create rolebinding endpoint-watch -n ${namespace} --role=endpoint-watch ${subject}`,
+        ...commands.map((command) => `  ${command}`),
       ].join('\n'),
     };
   }
@@ -152,34 +155,6 @@ function explainApiError(error: KubeApiError, context: ErrorContext): Explanatio
     };
   }
   return { message: error.message };
-}
-
-/** `endpointslices.discovery.k8s.io` / `endpoints`, the namespace, and the verb the apiserver refused. */
-function rbacTarget(
-  error: KubeApiError,
-  context: ErrorContext,
-): { resource: string; namespace: string; verb: string } {
-  const match = /^\/(?:api|apis\/([^/]+))\/[^/]+\/namespaces\/([^/]+)\/([^/?]+)/.exec(error.path);
-  const group = match?.[1];
-  const plural = match?.[3] ?? 'endpointslices';
-  const resource = group
-    ? `${plural}.${group}`
-    : plural === 'endpointslices'
-      ? `${plural}.discovery.k8s.io`
-      : plural;
-  const namespace = match?.[2] ? decodeURIComponent(match[2]) : (context.namespace ?? 'default');
-  // The apiserver's message says which verb it refused: `... cannot watch resource "endpointslices" ...`.
-  const verb = /cannot (\w+) resource/.exec(error.status.message)?.[1] ?? 'list';
-  return { resource, namespace, verb };
-}
-
-/** The RBAC subject from the apiserver's message: `User "system:serviceaccount:ns:name"` or a user name. */
-function rbacSubject(message: string): string {
-  const user = /User "([^"]+)"/.exec(message)?.[1];
-  const account = user ? /^system:serviceaccount:([^:]+):(.+)$/.exec(user) : null;
-  if (account) return `--serviceaccount=${account[1]}:${account[2]}`;
-  if (user) return `--user=${user}`;
-  return '--user=<your user> (or --serviceaccount=<namespace>:<name>)';
 }
 
 function errorCode(error: unknown): string | undefined {

@@ -56,6 +56,10 @@ describe('parseCommandLine', () => {
         '--json',
         '--tls-server-name',
         'cluster.condi.me',
+        '--scope',
+        'namespace',
+        '--address-type',
+        'ipv6,IPv4,IPv6',
       ]),
     ).toEqual({
       command: 'watch',
@@ -66,6 +70,8 @@ describe('parseCommandLine', () => {
         kubeconfig: '/tmp/k',
         port: 8080,
         source: 'auto',
+        scope: 'namespace',
+        addressTypes: ['IPv6', 'IPv4'],
         json: true,
         tlsServerName: 'cluster.condi.me',
         tty: true,
@@ -73,6 +79,11 @@ describe('parseCommandLine', () => {
     });
     const named = parseCommandLine(['watch', 'web', '--port', 'http']);
     expect(named.command === 'watch' && named.options.port).toBe('http');
+    // Defaults: the automatic scope, every address family.
+    expect(named.command === 'watch' && [named.options.scope, named.options.addressTypes]).toEqual([
+      'auto',
+      undefined,
+    ]);
   });
 
   it('help and version in every spelling', () => {
@@ -137,6 +148,12 @@ describe('parseCommandLine', () => {
     expect(usageError(['watch', 'web', '-n', 'Shop'])).toContain('--namespace "Shop" is not a valid name');
     expect(usageError(['watch', 'web', '--source', 'pods'])).toBe(
       '--source must be one of endpointslices, endpoints, auto, got "pods"',
+    );
+    expect(usageError(['watch', 'web', '--scope', 'cluster'])).toBe(
+      '--scope must be one of auto, service, namespace, got "cluster"',
+    );
+    expect(usageError(['watch', 'web', '--address-type', 'IPv4,ipv5'])).toBe(
+      '--address-type takes IPv4, IPv6, FQDN (comma-separated), got "IPv4,ipv5"',
     );
     expect(usageError(['watch', 'web', '--port', '70000'])).toBe(
       '--port must be a port name or 1 to 65535, got "70000"',

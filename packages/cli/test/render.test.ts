@@ -74,6 +74,12 @@ function watchView(overrides: Partial<Parameters<typeof buildWatchView>[0]> = {}
 }
 
 describe('renderLive (watch)', () => {
+  it('says in the watch line when --address-type filters the families', () => {
+    const lines = renderLive(watchView({ addressTypes: ['IPv6'] }), { width: 140, height: 40, color: false });
+    expect(lines[1]).toMatch(/^watch {3}synced · rv 7 · for 2\.0 s · endpointslices · IPv6 only · /);
+    expect(renderLive(watchView(), { width: 140, height: 40, color: false })[1]).not.toContain('only');
+  });
+
   it('shows each endpoint with pod, node, zone and conditions, the health and the events', () => {
     const lines = renderLive(watchView(), { width: 140, height: 40, color: false });
     const text = lines.join('\n');

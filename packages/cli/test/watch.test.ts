@@ -8,7 +8,7 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { endpointSlice, type FakeApiServer, startFakeApiServer } from '@endpoint-watch/testing';
+import { endpointSlice, type FakeApiServer, service, startFakeApiServer } from '@endpoint-watch/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { main } from '../src/main.js';
 import { captureIo, waitFor } from './support.js';
@@ -206,6 +206,76 @@ describe('watch --json', () => {
   });
 });
 
+describe('watch --address-type and --scope', () => {
+  afterEach(() => server.delete('EndpointSlice', 'shop', 'web-v6'));
+
+  it('--address-type keeps one family of a dual-stack Service', async () => {
+    // A dual-stack Service has one slice per family; both list the same pods.
+    server.upsert(slice([pod(2)]));
+    server.upsert(
+      endpointSlice({
+        namespace: 'shop',
+        service: 'web',
+        name: 'web-v6',
+        ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
+        endpoints: [{ addresses: ['::1'] }],
+      }),
+    );
+    const families = async (...extra: string[]) => {
+      const io = captureIo();
+      const run = main(watchArgs('--json', ...extra), io);
+      await waitFor(() => io.stdout.lines().length >= 1, 'the first set');
+      io.interrupt();
+      expect(await run).toBe(0);
+      const [set] = io.stdout.lines().map((line) => JSON.parse(line));
+      return set.all.map((e: { address: string; addressType: string }) => `${e.addressType} ${e.address}`);
+    };
+    expect(await families()).toEqual(['IPv4 127.0.0.2', 'IPv6 ::1']);
+    expect(await families('--address-type', 'IPv6')).toEqual(['IPv6 ::1']);
+    expect(await families('--address-type', 'ipv4')).toEqual(['IPv4 127.0.0.2']);
+  });
+
+  it('--address-type that keeps nothing says so, with the command that shows the families', async () => {
+    server.upsert(slice([pod(2)]));
+    const io = captureIo();
+    const run = main(watchArgs('--address-type', 'IPv6'), io);
+    await waitFor(() => io.stdout.text.includes('See:'), 'the hint');
+    io.interrupt();
+    expect(await run).toBe(0);
+    const out = io.stdout.lines().map((line) => line.replace(/^\[\+\d+\.\ds\] /, ''));
+    expect(out).toEqual(
+      expect.arrayContaining([
+        "no IPv6 endpoints (--address-type IPv6): are the Service's slices of another family, or does its selector match no running pod?",
+        'See: kubectl get endpointslices -n shop -l kubernetes.io/service-name=web (ADDRESSTYPE, ENDPOINTS); kubectl get service web -n shop -o wide (SELECTOR)',
+      ]),
+    );
+  });
+
+  it('--scope namespace watches every slice of the namespace; the default, the Service by its label', async () => {
+    server.upsert(slice([pod(2)]));
+    const watchesOf = async (...extra: string[]) => {
+      const since = server.requests.length;
+      const io = captureIo();
+      const run = main(watchArgs('--json', ...extra), io);
+      await waitFor(() => io.stdout.lines().length >= 1, 'the first set');
+      io.interrupt();
+      expect(await run).toBe(0);
+      expect(JSON.parse(io.stdout.lines()[0] ?? '{}').all).toEqual([
+        expect.objectContaining({ address: '127.0.0.2' }),
+      ]);
+      return server.requests
+        .slice(since)
+        .filter((req) => req.path === '/apis/discovery.k8s.io/v1/namespaces/shop/endpointslices')
+        .map((req) => req.query.labelSelector ?? '(all)');
+    };
+    expect(new Set(await watchesOf())).toEqual(new Set(['kubernetes.io/service-name=web']));
+    expect(new Set(await watchesOf('--scope', 'service'))).toEqual(
+      new Set(['kubernetes.io/service-name=web']),
+    );
+    expect(new Set(await watchesOf('--scope', 'namespace'))).toEqual(new Set(['(all)']));
+  });
+});
+
 describe('watch: a server without streaming lists (WatchList off)', () => {
   it('says the LIST fallback once, calmly, and never as a retry', async () => {
     const old = await startFakeApiServer({ tls: { names: [TLS_NAME] }, watchList: false });
@@ -273,7 +343,10 @@ describe('watch: why the list is empty, in the output', () => {
     const io = captureIo();
     expect(await main(watchArgs('--json', '--port', '80'), io)).toBe(1);
     expect(io.stdout.text).toBe('');
+    // No Service object here (404): the number falls back to target ports, said first.
     expect(io.stderr.lines()).toEqual([
+      "endpoint-watch: watch connecting: cannot read Service shop/web (404 NotFound: no such Service): port 80 is matched against the ports of its EndpointSlices (target ports), not the Service's ports",
+      expect.stringMatching(/^endpoint-watch: watch synced at rv \d+$/),
       'endpoint-watch: error: Service shop/web has no port 80 (a number is a Service port when the Service can be read, which needs get on services, else a target port of its endpoints); its EndpointSlices declare: http (8080/TCP)',
       'Choose one with --port <name or number>.',
     ]);
@@ -291,6 +364,46 @@ describe('watch: why the list is empty, in the output', () => {
     right.interrupt();
     expect(await ok).toBe(0);
     expect(right.stdout.text).toContain('+ 127.0.0.2:8080 (web-2): ready');
+  });
+
+  it('--port 80 of a Service 80 → 8080 that can be read: its pods on 8080, nothing to explain', async () => {
+    server.upsert(slice([pod(2)]));
+    server.upsert(
+      service({ name: 'web', namespace: 'shop', ports: [{ name: 'http', port: 80, targetPort: 8080 }] }),
+    );
+    const io = captureIo();
+    const run = main(watchArgs('--port', '80'), io);
+    await waitFor(() => io.stdout.text.includes('watch synced'), 'the sync');
+    io.interrupt();
+    expect(await run).toBe(0);
+    const out = lines(io, 'stdout');
+    expect(out).toContain('+ 127.0.0.2:8080 (web-2): ready');
+    expect(out.filter((line) => line.includes('Service shop/web'))).toEqual([]);
+    expect(io.stderr.text).toBe('');
+  });
+
+  it('no get on services: a port number is matched against target ports, said once, not at each relist', async () => {
+    server.upsert(slice([pod(2)]));
+    server.faults.failNext(Number.POSITIVE_INFINITY, 403, {
+      reason: 'Forbidden',
+      match: (req) => req.path === '/api/v1/namespaces/shop/services/web',
+    });
+    const io = captureIo();
+    const run = main(watchArgs('--port', '8080'), io);
+    await waitFor(() => io.stdout.text.includes('watch synced'), 'the sync');
+    server.faults.expireWatches();
+    await waitFor(
+      () => (io.stdout.text.match(/watch synced/g) ?? []).length >= 2,
+      'the sync after the relist',
+    );
+    io.interrupt();
+    expect(await run).toBe(0);
+    const out = lines(io, 'stdout');
+    expect(out.filter((line) => line.includes('cannot read Service'))).toEqual([
+      "watch connecting: cannot read Service shop/web (403 Forbidden: reading it needs get on services): port 8080 is matched against the ports of its EndpointSlices (target ports), not the Service's ports",
+    ]);
+    expect(out).toContain('+ 127.0.0.2:8080 (web-2): ready');
+    expect(out).toContainEqual(expect.stringMatching(/^watch relisting: /));
   });
 
   it('no such Service: an empty synced set, the watch says no slice carries its label, with the commands that show why', async () => {

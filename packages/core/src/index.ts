@@ -25,6 +25,7 @@ export {
   type KubeRequestOptions,
   type KubeStream,
 } from './transport/kube-client.js';
+export { type RbacGrant, rbacGrantFor } from './transport/rbac-grant.js';
 export { Backoff, type BackoffOptions, DEFAULT_BACKOFF } from './watch/backoff.js';
 export {
   WatchConnectionLostError,
@@ -64,3 +65,4 @@ export {
   type WatchEventType,
 } from './watch/watch-event.js';
 export type { WatchHealth } from './watch/watch-health.js';
+export { WatchStats } from './watch/watch-stats.js';

@@ -1,5 +1,5 @@
 /** Discovery documents: /version, /api, /api/v1, /apis, /apis/discovery.k8s.io[/v1]. */
-import { ENDPOINT_SLICES, ENDPOINTS, type ResourceInfo } from './resources.js';
+import { CORE_V1_RESOURCES, ENDPOINT_SLICES, type ResourceInfo } from './resources.js';
 
 /** The verbs the fake server implements for its resources. */
 const VERBS = ['get', 'list', 'watch'];
@@ -40,7 +40,7 @@ export function apiVersions(serverAddress: string): object {
 }
 
 export function coreV1Resources(): object {
-  return { kind: 'APIResourceList', groupVersion: 'v1', resources: [apiResource(ENDPOINTS)] };
+  return { kind: 'APIResourceList', groupVersion: 'v1', resources: CORE_V1_RESOURCES.map(apiResource) };
 }
 
 function discoveryGroup(): object {

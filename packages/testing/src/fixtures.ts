@@ -12,6 +12,8 @@ import type {
   EndpointsObject,
   ObjectMeta,
   ObjectReference,
+  ServiceObject,
+  ServicePort,
 } from './types.js';
 
 export const SERVICE_NAME_LABEL = 'kubernetes.io/service-name';
@@ -198,6 +200,39 @@ export function v1Endpoints(spec: EndpointsSpec): EndpointsObject {
       }
       return out;
     }),
+  };
+}
+
+export interface ServiceSpec {
+  name: string;
+  namespace?: string;
+  /** Default `[{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }]`; protocol defaults to TCP. */
+  ports?: ServicePort[];
+  /** Default `{ app: <name> }`. */
+  selector?: Record<string, string>;
+  /** Data only: nothing dials it. Omitted by default (a headless-looking Service the fake never allocates). */
+  clusterIP?: string;
+  labels?: Record<string, string>;
+}
+
+/**
+ * Builds a core/v1 Service. The fake apiserver stores and serves it (get, list, watch) so that a
+ * client can map a Service port to the slices' target ports; it writes no EndpointSlices for it.
+ */
+export function service(spec: ServiceSpec): ServiceObject {
+  const metadata: ObjectMeta = { name: spec.name, namespace: spec.namespace ?? 'default' };
+  if (spec.labels !== undefined) metadata.labels = { ...spec.labels };
+  const ports = spec.ports ?? [{ name: 'http', port: 80, targetPort: 8080 }];
+  return {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata,
+    spec: {
+      type: 'ClusterIP',
+      selector: { ...(spec.selector ?? { app: spec.name }) },
+      ports: ports.map((p) => ({ ...p, protocol: p.protocol ?? 'TCP', targetPort: p.targetPort ?? p.port })),
+      ...(spec.clusterIP === undefined ? {} : { clusterIP: spec.clusterIP, clusterIPs: [spec.clusterIP] }),
+    },
   };
 }
 

@@ -22,6 +22,8 @@ export {
   type RealisticSpec,
   realisticEndpointSlices,
   SERVICE_NAME_LABEL,
+  type ServiceSpec,
+  service,
   v1Endpoints,
 } from './fixtures.js';
 export { buildKubeconfig, type KubeconfigOptions, type ServiceAccountFiles } from './kubeconfig.js';
@@ -75,5 +77,7 @@ export type {
   ObjectReference,
   RecordedRequest,
   ResourceKind,
+  ServiceObject,
+  ServicePort,
 } from './types.js';
 export { PADDING_ANNOTATION, type WatchCloser, type WatchInfo } from './watch-stream.js';

@@ -44,7 +44,23 @@ export const ENDPOINTS: ResourceInfo = {
   emptyFields: {},
 };
 
-export const RESOURCES: readonly ResourceInfo[] = [ENDPOINT_SLICES, ENDPOINTS];
+export const SERVICES: ResourceInfo = {
+  kind: 'Service',
+  listKind: 'ServiceList',
+  group: '',
+  version: 'v1',
+  apiVersion: 'v1',
+  resource: 'services',
+  singular: 'service',
+  shortNames: ['svc'],
+  warning: undefined,
+  emptyFields: { spec: {}, status: { loadBalancer: {} } },
+};
+
+export const RESOURCES: readonly ResourceInfo[] = [ENDPOINT_SLICES, ENDPOINTS, SERVICES];
+
+/** The resources of the core group (`/api/v1`), by path segment. */
+export const CORE_V1_RESOURCES: readonly ResourceInfo[] = [ENDPOINTS, SERVICES];
 
 export function resourceForKind(kind: string): ResourceInfo | undefined {
   return RESOURCES.find((r) => r.kind === kind);

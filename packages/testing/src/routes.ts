@@ -1,5 +1,5 @@
 /** URL path → what is asked for. */
-import { ENDPOINT_SLICES, ENDPOINTS, type ResourceInfo } from './resources.js';
+import { CORE_V1_RESOURCES, ENDPOINT_SLICES, type ResourceInfo } from './resources.js';
 
 export type Route =
   | { type: 'version' }
@@ -52,13 +52,13 @@ export function parseRoute(path: string): Route {
   const fixed = FIXED[path];
   if (fixed !== undefined) return fixed;
   let rest: string[];
-  let resource: ResourceInfo;
+  let served: readonly ResourceInfo[];
   if (path.startsWith('/api/v1/')) {
     rest = path.slice('/api/v1/'.length).split('/');
-    resource = ENDPOINTS;
+    served = CORE_V1_RESOURCES;
   } else if (path.startsWith('/apis/discovery.k8s.io/v1/')) {
     rest = path.slice('/apis/discovery.k8s.io/v1/'.length).split('/');
-    resource = ENDPOINT_SLICES;
+    served = [ENDPOINT_SLICES];
   } else return { type: 'unknown' };
   let segments: string[];
   try {
@@ -77,7 +77,8 @@ export function parseRoute(path: string): Route {
     segments = segments.slice(2);
     if (namespace === '') return { type: 'unknown' };
   }
-  if (segments[0] !== resource.resource) return { type: 'unknown' };
+  const resource = served.find((r) => r.resource === segments[0]);
+  if (resource === undefined) return { type: 'unknown' };
   if (segments.length === 1) return { type: 'resource', resource, namespace, name: undefined, watchPrefix };
   if (segments.length === 2 && namespace !== undefined && segments[1] !== '') {
     return { type: 'resource', resource, namespace, name: segments[1], watchPrefix };

@@ -108,7 +108,7 @@ export class Store {
     const resource = resourceForObject(raw.apiVersion, raw.kind);
     if (resource === undefined) {
       throw new StoreError(
-        `cannot store apiVersion ${String(raw.apiVersion)} kind ${String(raw.kind)}: the fake apiserver serves discovery.k8s.io/v1 EndpointSlice and v1 Endpoints`,
+        `cannot store apiVersion ${String(raw.apiVersion)} kind ${String(raw.kind)}: the fake apiserver serves discovery.k8s.io/v1 EndpointSlice, v1 Endpoints and v1 Service`,
       );
     }
     const copy = structuredClone(raw) as KubeObject;

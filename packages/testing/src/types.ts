@@ -24,7 +24,7 @@ export interface KubeObject {
 }
 
 /** The kinds the fake server stores and serves. */
-export type ResourceKind = 'EndpointSlice' | 'Endpoints';
+export type ResourceKind = 'EndpointSlice' | 'Endpoints' | 'Service';
 
 /** A reference to another object, as in core/v1 ObjectReference. */
 export interface ObjectReference {
@@ -96,6 +96,35 @@ export interface EndpointsObject extends KubeObject {
   apiVersion: 'v1';
   kind: 'Endpoints';
   subsets?: EndpointSubset[];
+}
+
+export interface ServicePort {
+  name?: string;
+  protocol?: string;
+  appProtocol?: string;
+  port: number;
+  /** A number, or the name of a container port. */
+  targetPort?: number | string;
+  nodePort?: number;
+}
+
+/**
+ * core/v1 Service: what readers of endpoints need of it (its ports, to map a Service port to the
+ * EndpointSlices' target ports, and its selector). The fake stores it as given: no IP allocation,
+ * no controller writes slices for it.
+ */
+export interface ServiceObject extends KubeObject {
+  apiVersion: 'v1';
+  kind: 'Service';
+  spec: {
+    type?: string;
+    selector?: Record<string, string>;
+    ports?: ServicePort[];
+    clusterIP?: string;
+    clusterIPs?: string[];
+    [key: string]: unknown;
+  };
+  status?: Record<string, unknown>;
 }
 
 /** One request the fake server received, as recorded in `FakeApiServer.requests`. */

@@ -1,5 +1,5 @@
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { endpointSlice, type FakeApiServer, startFakeApiServer, v1Endpoints } from '../src/index.js';
+import { endpointSlice, type FakeApiServer, service, startFakeApiServer, v1Endpoints } from '../src/index.js';
 import { ALL_SLICES, ENDPOINTS, get, type Json, SLICES } from './helpers.js';
 
 const slice = (name: string, namespace = 'default', labels: Record<string, string> = {}) =>
@@ -252,7 +252,8 @@ describe('LIST', () => {
     });
     expect((await get(server, '/api')).json).toMatchObject({ kind: 'APIVersions', versions: ['v1'] });
     const core = (await get(server, '/api/v1')).json;
-    expect(core.resources.map((r: Json) => r.name)).toEqual(['endpoints']);
+    expect(core.resources.map((r: Json) => r.name)).toEqual(['endpoints', 'services']);
+    expect(core.resources[1]).toMatchObject({ kind: 'Service', shortNames: ['svc'], namespaced: true });
     const groups = (await get(server, '/apis')).json;
     expect(groups.groups[0].preferredVersion.groupVersion).toBe('discovery.k8s.io/v1');
     const gv = (await get(server, '/apis/discovery.k8s.io/v1')).json;
@@ -262,6 +263,38 @@ describe('LIST', () => {
       namespaced: true,
     });
     expect(gv.resources[0].verbs).toEqual(expect.arrayContaining(['list', 'watch']));
+  });
+});
+
+describe('Services', () => {
+  it('gets, lists and watches v1 Services, so that a client can map a Service port to target ports', async () => {
+    server.upsert(service({ name: 'web', ports: [{ name: 'http', port: 80, targetPort: 8080 }] }));
+    server.upsert(service({ name: 'api', namespace: 'other' }));
+    const one = await get(server, '/api/v1/namespaces/default/services/web');
+    expect(one.status).toBe(200);
+    expect(one.json).toMatchObject({
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'web', namespace: 'default' },
+      spec: {
+        type: 'ClusterIP',
+        selector: { app: 'web' },
+        ports: [{ name: 'http', port: 80, targetPort: 8080, protocol: 'TCP' }],
+      },
+    });
+    const list = await get(server, '/api/v1/namespaces/default/services');
+    expect(list.json.kind).toBe('ServiceList');
+    expect(names(list.json)).toEqual(['web']);
+    expect(names((await get(server, '/api/v1/services')).json)).toEqual(['web', 'api']); // sorted by namespace/name
+    const missing = await get(server, '/api/v1/namespaces/default/services/nosuch');
+    expect(missing.status).toBe(404);
+    expect(missing.json).toMatchObject({
+      kind: 'Status',
+      reason: 'NotFound',
+      details: { name: 'nosuch', kind: 'services' },
+    });
+    // Services are not mixed into the other resources of the core group.
+    expect((await get(server, ENDPOINTS)).json.items).toEqual([]);
   });
 });
 

@@ -101,7 +101,7 @@ describe('end to end: fake apiserver → watchEndpoints → createBalancedAgent 
     const noEndpoints = error as NoEndpointsError;
     expect(noEndpoints.service).toBe('shop/web');
     expect(noEndpoints.message).toMatch(
-      /no endpoint set has arrived yet .*the watch is retrying: .*403 Forbidden/,
+      /no endpoint set has arrived yet .*the watch is retrying: .*403 Forbidden.*To fix it, grant list and watch on endpointslices\.discovery\.k8s\.io in namespace shop .*kubectl create role/,
     );
     expect(noEndpoints.cause).toBeInstanceOf(KubeApiError);
     expect((noEndpoints.cause as KubeApiError).statusCode).toBe(403);

@@ -93,12 +93,14 @@ export async function watchCommand(options: WatchOptions, io: CliIo): Promise<vo
       service: options.service,
       namespace,
       source: options.source,
+      scope: options.scope,
       ...(options.port === undefined ? {} : { port: options.port }),
+      ...(options.addressTypes === undefined ? {} : { addressTypes: options.addressTypes }),
     };
     let set: EndpointSet | undefined;
     let health: WatchHealth | undefined;
     let synced = false;
-    const target = { namespace, service: options.service };
+    const target = { namespace, service: options.service, addressTypes: options.addressTypes };
     subscriptions.add(
       watchEndpoints(client, watchOptions).subscribe({
         next: (next) => {
@@ -135,6 +137,7 @@ export async function watchCommand(options: WatchOptions, io: CliIo): Promise<vo
           set,
           health,
           events: log,
+          addressTypes: options.addressTypes,
         });
         live.draw(renderLive(view, { ...live.size(), color }));
       };

@@ -1,5 +1,5 @@
 /** The `watch` command's live view model. Pure. */
-import type { EndpointSet, WatchHealth } from '@endpoint-watch/core';
+import type { AddressType, EndpointSet, WatchHealth } from '@endpoint-watch/core';
 import {
   countEndpoints,
   describeHealth,
@@ -20,6 +20,8 @@ export interface WatchViewInput {
   readonly set: EndpointSet | undefined;
   readonly health: WatchHealth | undefined;
   readonly events: readonly LogEntry[];
+  /** `--address-type`: only these families are shown (undefined: all). */
+  readonly addressTypes?: readonly AddressType[] | undefined;
 }
 
 export function buildWatchView(input: WatchViewInput): LiveView {
@@ -38,7 +40,11 @@ export function buildWatchView(input: WatchViewInput): LiveView {
     ),
     counts,
     resourceVersion: input.set?.resourceVersion,
-    source: input.set?.source,
+    // A filtered view says so where the source is told: missing pods of another family are not a mystery.
+    source:
+      input.set?.source && input.addressTypes
+        ? `${input.set.source} · ${input.addressTypes.join('+')} only`
+        : input.set?.source,
     rows: endpointRows(input.set),
     traffic: undefined,
     events: input.events,
@@ -54,10 +60,22 @@ export function buildWatchView(input: WatchViewInput): LiveView {
  */
 export function emptinessHint(
   set: EndpointSet | undefined,
-  target: { readonly namespace: string; readonly service: string },
+  target: {
+    readonly namespace: string;
+    readonly service: string;
+    readonly addressTypes?: readonly AddressType[] | undefined;
+  },
 ): string | undefined {
   if (!set || set.endpoints.length > 0) return undefined;
-  const { namespace, service } = target;
+  const { namespace, service, addressTypes } = target;
+  if (set.all.length === 0 && addressTypes) {
+    const families = addressTypes.join(', ');
+    return (
+      `no ${families} endpoints (--address-type ${addressTypes.join(',')}): are the Service's slices of another family, or does its selector match no running pod?\n` +
+      `See: kubectl get endpointslices -n ${namespace} -l kubernetes.io/service-name=${service} (ADDRESSTYPE, ENDPOINTS); ` +
+      `kubectl get service ${service} -n ${namespace} -o wide (SELECTOR)`
+    );
+  }
   if (set.all.length > 0) {
     return (
       `no endpoint is ready (nor serving while terminating): traffic has nowhere to go.\n` +

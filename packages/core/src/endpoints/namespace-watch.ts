@@ -8,12 +8,15 @@ import {
 } from '../watch/shared-resource-watch.js';
 import type { KubeObject } from '../watch/watch-event.js';
 import type { WatchHealth } from '../watch/watch-health.js';
+import type { WatchStats } from '../watch/watch-stats.js';
 import { ServiceDemux } from './service-demux.js';
 
 /** What the endpoint aggregation of one Service reads: its changes, the health behind them, and a way to ask for a relist. */
 export interface ChangeFeed {
   readonly changes$: Observable<StoreChange>;
   readonly health$: Observable<WatchHealth>;
+  /** The counters of the watch behind the feed (a namespace watch's are the whole namespace's). */
+  readonly stats: WatchStats;
   resync(error: unknown): void;
 }
 
@@ -51,6 +54,7 @@ export class NamespaceWatch {
     return {
       changes$: this.#changesOf(service),
       health$: this.#shared.health$,
+      stats: this.#shared.stats,
       resync: (error) => this.#shared.resync(error),
     };
   }

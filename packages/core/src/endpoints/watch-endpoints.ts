@@ -1,4 +1,4 @@
-import { defer, finalize, from, Observable, shareReplay, switchMap } from 'rxjs';
+import { defer, finalize, from, map, Observable, shareReplay, switchMap } from 'rxjs';
 import { KubeApiError } from '../transport/kube-api-error.js';
 import type { KubeClient } from '../transport/kube-client.js';
 import type { ListWatchOptions } from '../watch/list-watch.js';
@@ -6,6 +6,7 @@ import type { StoreChange } from '../watch/object-store.js';
 import { SharedResourceWatch, type SharedResourceWatchOptions } from '../watch/shared-resource-watch.js';
 import type { KubeObject } from '../watch/watch-event.js';
 import type { WatchHealth } from '../watch/watch-health.js';
+import type { WatchStats } from '../watch/watch-stats.js';
 import { ParsedEndpointSlice, parseEndpointSlice, SERVICE_NAME_LABEL } from './endpointslice-parser.js';
 import {
   type AddressType,
@@ -15,6 +16,7 @@ import {
 } from './model.js';
 import { type ChangeFeed, NamespaceWatch } from './namespace-watch.js';
 import { serviceHealth } from './service-health.js';
+import { lookUpServicePort, type ServicePortLookup } from './service-port.js';
 import type { EndpointSet } from './types.js';
 import { ParsedV1Endpoints, parseV1Endpoints } from './v1-endpoints-parser.js';
 
@@ -76,6 +78,8 @@ interface ClientRegistry {
   /** Namespace watches by `source\0namespace`. */
   readonly namespaces: Map<string, NamespaceWatch>;
   readonly sets: Map<string, Observable<EndpointSet>>;
+  /** Service port lookups in flight, by `namespace\0service\0port` (gone once settled). */
+  readonly portLookups: Map<string, Promise<ServicePortLookup>>;
   source?: Promise<ConcreteSource>;
 }
 
@@ -106,8 +110,8 @@ export function watchEndpoints(client: KubeClient, options: WatchEndpointsOption
         }
         // A number is first a Service port, as kube-proxy reads it: slices carry the Service port's
         // name with the target port's number, so follow that name.
-        return from(servicePortName(client, namespace, options.service, port)).pipe(
-          switchMap((name) =>
+        return servicePort(client, namespace, options.service, port).pipe(
+          switchMap(({ name }) =>
             endpointSets(feed, () =>
               createAggregator(source, namespace, name === undefined ? options : { ...options, port: name }),
             ),
@@ -155,48 +159,86 @@ export function endpointSourceOf(endpoints: Observable<EndpointSet>): EndpointSo
 
 /**
  * The health of the watch behind `watchEndpoints` with the same options (subscribing keeps it open):
- * the Service's own watch, or the namespace watch that serves it (see `WatchScope`).
+ * the Service's own watch, or the namespace watch that serves it (see `WatchScope`). With a port
+ * number that is matched against target ports because the Service cannot be read or has no such
+ * port, the first `connecting` or `synced` state says so in its `notice` (once per subscription).
  */
 export function watchEndpointsHealth(
   client: KubeClient,
   options: WatchEndpointsOptions,
 ): Observable<WatchHealth> {
-  return resolved(client, options, (source, namespace) =>
-    defer(() =>
-      serviceHealth(feedOf(client, source, namespace, options), absentNotice(source, namespace, options)),
-    ),
-  );
+  return watchEndpointsStatus(client, options).pipe(map((status) => status.health));
+}
+
+/** @internal A Service watch's health with the counters of the watch behind it (for the metrics). */
+export interface EndpointWatchStatus {
+  readonly health: WatchHealth;
+  readonly stats: WatchStats;
+}
+
+/** @internal `watchEndpointsHealth` with the counters of the watch serving the Service. */
+export function watchEndpointsStatus(
+  client: KubeClient,
+  options: WatchEndpointsOptions,
+): Observable<EndpointWatchStatus> {
+  return resolved(client, options, (source, namespace) => {
+    const status = (notice: string | undefined) =>
+      defer(() => {
+        const feed = feedOf(client, source, namespace, options);
+        const health = serviceHealth(feed, absentNotice(source, namespace, options));
+        return (notice === undefined ? health : health.pipe(noticeOnce(notice))).pipe(
+          map((next): EndpointWatchStatus => ({ health: next, stats: feed.stats })),
+        );
+      });
+    const port = options.port;
+    if (typeof port !== 'number') return status(undefined);
+    return servicePort(client, namespace, options.service, port).pipe(
+      switchMap((lookup) => status(lookup.fallback)),
+    );
+  });
 }
 
 /**
- * The name of the Service's port numbered `port` (`''` for a single unnamed one), or undefined when
- * the Service has no such port or cannot be read (no `get` on services, missing, unreachable): the
- * number is then matched against the slices' (target) ports, and a miss says so in its error.
+ * The Service's port numbered `port`, read once per start and shared by the streams that start
+ * together (the set stream and its health ask at the same moment): see `lookUpServicePort`.
  */
-async function servicePortName(
+function servicePort(
   client: KubeClient,
   namespace: string,
   service: string,
   port: number,
-): Promise<string | undefined> {
-  let object: unknown;
-  try {
-    object = await client.getJson(
-      `/api/v1/namespaces/${encodeURIComponent(namespace)}/services/${encodeURIComponent(service)}`,
-    );
-  } catch {
-    return undefined;
-  }
-  const ports = (object as { spec?: { ports?: unknown } } | null)?.spec?.ports;
-  if (!Array.isArray(ports)) return undefined;
-  const matches = ports.filter(
-    (p): p is { name?: unknown; port: number } =>
-      typeof p === 'object' && p !== null && (p as { port?: unknown }).port === port,
-  );
-  // One Service port number may serve TCP and UDP under two names: then the number decides.
-  if (matches.length !== 1) return undefined;
-  const name = matches[0]?.name;
-  return typeof name === 'string' ? name : '';
+): Observable<ServicePortLookup> {
+  return defer(() => {
+    const lookups = registryOf(client).portLookups;
+    const key = `${namespace}\0${service}\0${port}`;
+    let lookup = lookups.get(key);
+    if (!lookup) {
+      const started = lookUpServicePort(client, namespace, service, port).finally(() =>
+        forget(lookups, key, started),
+      );
+      lookup = started;
+      lookups.set(key, lookup);
+    }
+    return from(lookup);
+  });
+}
+
+/**
+ * Adds `notice` to the first health state that can carry one (`connecting` or `synced`), so that
+ * a condition of the whole stream is told once, not again at every relist.
+ */
+function noticeOnce(notice: string): (health: Observable<WatchHealth>) => Observable<WatchHealth> {
+  return (health) =>
+    defer(() => {
+      let told = false;
+      return health.pipe(
+        map((next) => {
+          if (told || (next.state !== 'connecting' && next.state !== 'synced')) return next;
+          told = true;
+          return { ...next, notice: next.notice === undefined ? notice : `${next.notice}; ${notice}` };
+        }),
+      );
+    });
 }
 
 /** What a synced watch with no object for the Service says (see `serviceHealth`). */
@@ -376,7 +418,7 @@ export function registeredCounts(client: KubeClient): {
 function registryOf(client: KubeClient): ClientRegistry {
   let registry = registries.get(client);
   if (!registry) {
-    registry = { watches: new Map(), namespaces: new Map(), sets: new Map() };
+    registry = { watches: new Map(), namespaces: new Map(), sets: new Map(), portLookups: new Map() };
     registries.set(client, registry);
   }
   return registry;

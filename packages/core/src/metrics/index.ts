@@ -12,3 +12,4 @@ export type {
   ObservableMetric,
   ObservableMetricResult,
 } from './meter.js';
+export { type MetricsMeterProvider, type MetricsOptions, meterFor } from './meter-source.js';

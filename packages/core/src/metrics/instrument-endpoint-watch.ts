@@ -3,15 +3,19 @@ import type { EndpointSet } from '../endpoints/types.js';
 import {
   type WatchEndpointsOptions,
   watchEndpoints,
-  watchEndpointsHealth,
+  watchEndpointsStatus,
 } from '../endpoints/watch-endpoints.js';
 import type { KubeClient } from '../transport/kube-client.js';
 import type { WatchHealth } from '../watch/watch-health.js';
-import type { MetricAttributes, MetricsMeter, ObservableMetricResult } from './meter.js';
+import type { WatchStats } from '../watch/watch-stats.js';
+import type { MetricAttributes, ObservableMetricResult } from './meter.js';
+import { type MetricsOptions, meterFor } from './meter-source.js';
 
-export interface InstrumentEndpointWatchOptions {
-  /** Where to record: an OpenTelemetry `Meter`. Without one nothing is subscribed nor recorded. */
-  readonly meter?: MetricsMeter | undefined;
+/**
+ * Where to record (`meter`, else `meterProvider`, else the global provider of `@opentelemetry/api`;
+ * with none of them, because the API is not installed, nothing is subscribed nor recorded).
+ */
+export interface InstrumentEndpointWatchOptions extends MetricsOptions {
   /** Clock for staleness (ms since the epoch); default `Date.now`. */
   readonly now?: () => number;
 }
@@ -25,7 +29,13 @@ export const ENDPOINT_WATCH_INSTRUMENTS = {
   stateTransitions: 'endpoint_watch.watch.state_transitions',
   staleness: 'endpoint_watch.watch.staleness',
   endpoints: 'endpoint_watch.endpoints',
+  relists: 'endpoint_watch.watch.relists',
+  events: 'endpoint_watch.watch.events',
+  bytes: 'endpoint_watch.watch.bytes',
 } as const;
+
+/** The instrumentation scope: the package's name. */
+const SCOPE = '@endpoint-watch/core';
 
 /**
  * Records OpenTelemetry metrics for the endpoints of one Service port, by subscribing to
@@ -37,9 +47,9 @@ export const ENDPOINT_WATCH_INSTRUMENTS = {
 export function instrumentEndpointWatch(
   client: KubeClient,
   watch: WatchEndpointsOptions,
-  options: InstrumentEndpointWatchOptions,
+  options: InstrumentEndpointWatchOptions = {},
 ): Subscription {
-  const { meter } = options;
+  const meter = meterFor(options, SCOPE);
   if (!meter) return new Subscription();
   const now = options.now ?? Date.now;
   const service: MetricAttributes = {
@@ -63,8 +73,33 @@ export function instrumentEndpointWatch(
     unit: '{endpoint}',
   });
 
+  const relists = meter.createObservableCounter(ENDPOINT_WATCH_INSTRUMENTS.relists, {
+    description:
+      'Full lists made to replace the state the watch held (410 Expired, an unreadable object, a retried relist)',
+    unit: '{relist}',
+  });
+  const events = meter.createObservableCounter(ENDPOINT_WATCH_INSTRUMENTS.events, {
+    description: 'Watch events decoded, bookmarks and a streaming list included',
+    unit: '{event}',
+  });
+  const bytes = meter.createObservableCounter(ENDPOINT_WATCH_INSTRUMENTS.bytes, {
+    description: 'Bytes of watch response bodies decoded (LIST bodies not included)',
+    unit: 'By',
+  });
+
   let health: WatchHealth | undefined;
   let set: EndpointSet | undefined;
+  /** The counters of the watch serving the Service (read at each collection, not per event). */
+  let stats: WatchStats | undefined;
+  const observeRelists = (result: ObservableMetricResult) => {
+    if (stats) result.observe(stats.relists, service);
+  };
+  const observeEvents = (result: ObservableMetricResult) => {
+    if (stats) result.observe(stats.eventsDecoded, service);
+  };
+  const observeBytes = (result: ObservableMetricResult) => {
+    if (stats) result.observe(stats.bytesDecoded, service);
+  };
   const observeState = (result: ObservableMetricResult) => {
     if (!health) return;
     for (const state of STATES) {
@@ -98,12 +133,17 @@ export function instrumentEndpointWatch(
   stateGauge.addCallback(observeState);
   staleness.addCallback(observeStaleness);
   endpointsGauge.addCallback(observeEndpoints);
+  relists.addCallback(observeRelists);
+  events.addCallback(observeEvents);
+  bytes.addCallback(observeBytes);
 
   const subscription = combineLatest([
-    watchEndpointsHealth(client, watch),
+    watchEndpointsStatus(client, watch),
     watchEndpoints(client, watch).pipe(startWith(undefined)),
   ]).subscribe({
-    next: ([nextHealth, nextSet]) => {
+    next: ([status, nextSet]) => {
+      const nextHealth = status.health;
+      stats = status.stats;
       if (nextHealth.state !== health?.state) {
         transitions.add(1, { ...service, 'endpoint_watch.watch.state': nextHealth.state });
       }
@@ -118,6 +158,9 @@ export function instrumentEndpointWatch(
     stateGauge.removeCallback(observeState);
     staleness.removeCallback(observeStaleness);
     endpointsGauge.removeCallback(observeEndpoints);
+    relists.removeCallback(observeRelists);
+    events.removeCallback(observeEvents);
+    bytes.removeCallback(observeBytes);
   });
   return subscription;
 }

@@ -152,6 +152,7 @@ export class ListWatchMachine {
   #quickRelist = true;
   #health: WatchHealth['state'] = 'connecting';
   #staleSince: number | undefined;
+  #relists = 0;
 
   constructor(options: ListWatchMachineOptions = {}, now: () => number = Date.now, random = Math.random) {
     this.#now = now;
@@ -174,6 +175,14 @@ export class ListWatchMachine {
   /** How long an open watch must stay without error to be taken as current (`watchSettled`). */
   get minWatchDurationMs(): number {
     return this.#minWatchDurationMs;
+  }
+
+  /**
+   * Lists started to replace a complete state already held (410, resync, a retried relist); not
+   * the first list, nor the LIST a refused streaming list falls back to. See `WatchStats.relists`.
+   */
+  get relists(): number {
+    return this.#relists;
   }
 
   /** The strategy in force: `auto` becomes `list` once the server rejected streaming. */
@@ -206,7 +215,8 @@ export class ListWatchMachine {
     }
   }
 
-  #relist(health?: WatchHealth): Step {
+  #relist(health?: WatchHealth, fallback = false): Step {
+    if (this.#resourceVersion !== undefined && !fallback) this.#relists++;
     const events: readonly WatcherEvent[] = [{ type: 'init' }];
     if (this.#strategy === 'list') {
       this.#phase = { name: 'listing' };
@@ -373,7 +383,7 @@ export class ListWatchMachine {
       // the health in force (the reason of the relist) stays.
       this.#strategy = 'list';
       const first = this.#resourceVersion === undefined;
-      return this.#relist(first ? this.#connecting(streamingRefused(error)) : undefined);
+      return this.#relist(first ? this.#connecting(streamingRefused(error)) : undefined, true);
     }
     const expired = error instanceof KubeApiError && error.isExpired;
     if (expired && this.#quickRelist) {

@@ -22,6 +22,7 @@ import {
 import { readAvailable } from './read-available.js';
 import { type KubeObject, parseWatchEvent, type WatchEvent } from './watch-event.js';
 import type { WatchHealth } from './watch-health.js';
+import type { WatchStats } from './watch-stats.js';
 import { WatchWatchdog } from './watch-watchdog.js';
 
 export interface ListWatchOptions extends ListWatchMachineOptions {
@@ -55,6 +56,8 @@ export interface ListWatchOptions extends ListWatchMachineOptions {
    * (an object is never skipped).
    */
   readonly transform?: (object: KubeObject) => KubeObject;
+  /** Counters this loop adds to (relists, watch events and bytes decoded); see `WatchStats`. */
+  readonly stats?: WatchStats;
   readonly now?: () => number;
   readonly random?: () => number;
 }
@@ -102,7 +105,15 @@ export function listWatch(client: KubeClient, options: ListWatchOptions): Observ
       }
     };
     const machine = new ListWatchMachine(options, now, options.random);
+    const stats = options.stats;
+    /** The machine's relists already added to `stats`. */
+    let relistsCounted = 0;
     const deliver = (step: Step) => {
+      // Every step that starts a list carries a command, so it is delivered here.
+      if (stats && machine.relists !== relistsCounted) {
+        stats.relists += machine.relists - relistsCounted;
+        relistsCounted = machine.relists;
+      }
       if (step.events.length > 0) subscriber.next({ kind: 'events', events: step.events });
       if (step.health) subscriber.next({ kind: 'health', health: step.health });
     };
@@ -178,15 +189,17 @@ export function listWatch(client: KubeClient, options: ListWatchOptions): Observ
         if (health) subscriber.next({ kind: 'health', health });
         health = undefined;
       };
+      /** Lines decoded in the current read; added to `stats` once per read (and in `finally`), not per line. */
+      let lines = 0;
       try {
         deliver(machine.handle({ kind: 'watchOpened' }));
         for await (const chunks of readAvailable(stream.body, WATCH_HIGH_WATER_MARK)) {
-          let lines = 0;
           for (const chunk of chunks) {
+            if (stats) stats.bytesDecoded += chunk.length;
             decoder.feed(chunk);
             for (let line = decoder.nextLine(); line !== undefined; line = decoder.nextLine()) {
-              lines++;
               const event = decodeEvent(line);
+              lines++;
               if ('rejected' in event) {
                 flush();
                 return machine.handle({ kind: 'resync', error: event.rejected });
@@ -201,7 +214,11 @@ export function listWatch(client: KubeClient, options: ListWatchOptions): Observ
               if (step.health) health = step.health;
             }
           }
-          if (lines > 0) watchdog.event();
+          if (lines > 0) {
+            watchdog.event();
+            if (stats) stats.eventsDecoded += lines;
+            lines = 0;
+          }
           // Everything that arrived while we were busy is one batch: a burst becomes one endpoint set.
           flush();
         }
@@ -217,6 +234,8 @@ export function listWatch(client: KubeClient, options: ListWatchOptions): Observ
           durationMs: now() - startedAt,
         });
       } finally {
+        // The read that ended the watch early (a command, a rejected object, a bad line) is counted here.
+        if (stats) stats.eventsDecoded += lines;
         clearTimeout(settled);
         watchdog.stop();
         stream.destroy();

@@ -5,6 +5,7 @@ import { ObjectStore, objectKey, type StoreChange } from './object-store.js';
 import type { ObjectTransform } from './transforms.js';
 import type { KubeObject } from './watch-event.js';
 import type { WatchHealth } from './watch-health.js';
+import { WatchStats } from './watch-stats.js';
 
 export interface SharedResourceWatchOptions extends Omit<ListWatchOptions, 'resync' | 'transform'> {
   /**
@@ -36,6 +37,8 @@ export class SharedResourceWatch {
   readonly #notifications: Observable<SharedNotification>;
   #store: ObjectStore | undefined;
   #health: WatchHealth | undefined;
+  /** What the watch has done over all its runs (relists, events and bytes decoded); only grows. */
+  readonly stats = new WatchStats();
 
   constructor(
     client: KubeClient,
@@ -62,6 +65,7 @@ export class SharedResourceWatch {
       return listWatch(client, {
         ...listWatchOptions,
         resync: this.#resync,
+        stats: this.stats,
         ...(transformWithPrevious ? { transform: transformWithPrevious } : {}),
       }).pipe(
         map((notification): SharedNotification | undefined => {

@@ -1,8 +1,10 @@
 import { endpointSlice } from '@endpoint-watch/testing';
+import { metrics } from '@opentelemetry/api';
 import { MeterProvider, type MetricReader } from '@opentelemetry/sdk-metrics';
 import type { Subscription } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { instrumentEndpointWatch } from '../../src/metrics/instrument-endpoint-watch.js';
+import { loadOptionalApi } from '../../src/metrics/meter-source.js';
 import { eventually, startCluster, type TestCluster } from '../support/cluster.js';
 import { ManualReader, type Point, points, pointsOf } from '../support/metrics-reader.js';
 
@@ -25,6 +27,7 @@ let cluster: TestCluster | undefined;
 let subscription: Subscription | undefined;
 let provider: MeterProvider | undefined;
 afterEach(async () => {
+  metrics.disable();
   subscription?.unsubscribe();
   await provider?.shutdown();
   await cluster?.close();
@@ -46,6 +49,7 @@ function spyMeter() {
   const meter = {
     createCounter: () => instrument,
     createObservableGauge: () => instrument,
+    createObservableCounter: () => instrument,
     createHistogram: () => ({ record() {} }),
   };
   return { meter, callbacks };
@@ -162,21 +166,99 @@ describe('instrumentEndpointWatch', () => {
     expect(pointValue(all, 'endpoint_watch.watch.state', { 'endpoint_watch.watch.state': 'synced' })).toBe(1);
   });
 
-  it('records nothing and subscribes nothing without a meter; unsubscribing removes the callbacks', async () => {
+  it('counts relists, and the watch events and bytes it decodes', async () => {
+    const reader = await setUp();
+    const counters = async () => {
+      const all = await until(
+        reader,
+        (p) => pointValue(p, 'endpoint_watch.watch.state', { 'endpoint_watch.watch.state': 'synced' }) === 1,
+      );
+      return {
+        relists: pointValue(all, 'endpoint_watch.watch.relists'),
+        events: pointValue(all, 'endpoint_watch.watch.events') ?? 0,
+        bytes: pointValue(all, 'endpoint_watch.watch.bytes') ?? 0,
+      };
+    };
+    const before = await counters();
+    expect(before.relists).toBe(0);
+    const changed = slice(['127.0.0.2', '127.0.0.3', '127.0.0.5']);
+    cluster?.server.upsert(changed);
+    await until(
+      reader,
+      (p) =>
+        pointValue(p, 'endpoint_watch.endpoints', { 'endpoint_watch.endpoint.condition': 'ready' }) === 3,
+    );
+    const after = await counters();
+    // The change came as one watch event carrying the slice, in a line longer than the slice's JSON.
+    expect(after.events - before.events).toBeGreaterThanOrEqual(1);
+    expect(after.bytes - before.bytes).toBeGreaterThan(JSON.stringify(changed).length);
+    expect(after.relists).toBe(0);
+    cluster?.server.faults.expireWatches();
+    await until(
+      reader,
+      (p) =>
+        pointValue(p, 'endpoint_watch.watch.state_transitions', {
+          'endpoint_watch.watch.state': 'synced',
+        }) === 2,
+    );
+    expect((await counters()).relists).toBe(1);
+  });
+
+  it('records with the global provider of @opentelemetry/api when given no meter', async () => {
     cluster = await startCluster({ initialObjects: [slice(['127.0.0.2'])] });
-    const none = instrumentEndpointWatch(cluster.client, WATCH, {});
-    // Absence cannot be awaited: give a subscription time to send its first request, had it made one.
-    await new Promise((resolve) => setTimeout(resolve, 100));
-    expect(cluster.server.requests).toEqual([]);
-    none.unsubscribe();
-    await cluster.close();
+    const reader = new ManualReader();
+    provider = new MeterProvider({ readers: [reader] });
+    metrics.setGlobalMeterProvider(provider);
+    subscription = instrumentEndpointWatch(cluster.client, WATCH);
+    const all = await until(
+      reader,
+      (p) =>
+        pointValue(p, 'endpoint_watch.endpoints', { 'endpoint_watch.endpoint.condition': 'ready' }) === 1,
+    );
+    const { resourceMetrics } = await reader.collect();
+    expect(resourceMetrics.scopeMetrics.map((scope) => scope.scope.name)).toEqual(['@endpoint-watch/core']);
+    expect(pointValue(all, 'endpoint_watch.endpoints', { 'k8s.service.name': 'web' })).toBe(1);
+  });
+
+  it('takes its meter from a meterProvider, under the package name as scope', async () => {
+    cluster = await startCluster({ initialObjects: [slice(['127.0.0.2'])] });
+    const reader = new ManualReader();
+    provider = new MeterProvider({ readers: [reader] });
+    subscription = instrumentEndpointWatch(cluster.client, WATCH, { meterProvider: provider });
+    await until(
+      reader,
+      (p) =>
+        pointValue(p, 'endpoint_watch.endpoints', { 'endpoint_watch.endpoint.condition': 'ready' }) === 1,
+    );
+    const { resourceMetrics } = await reader.collect();
+    expect(resourceMetrics.scopeMetrics.map((scope) => scope.scope.name)).toEqual(['@endpoint-watch/core']);
+  });
+
+  it('treats a missing @opentelemetry/api as no meter, and any other load failure as an error', () => {
+    const missing = Object.assign(new Error("Cannot find module '@opentelemetry/api'"), {
+      code: 'MODULE_NOT_FOUND',
+    });
+    expect(
+      loadOptionalApi(() => {
+        throw missing;
+      }),
+    ).toBeNull();
+    expect(() =>
+      loadOptionalApi(() => {
+        throw new SyntaxError('broken');
+      }),
+    ).toThrow('broken');
+    expect(loadOptionalApi(() => ({ metrics }))).toEqual({ metrics });
+  });
+
+  it('unsubscribing removes the callbacks', async () => {
     // The SDK keeps exporting a gauge's last point, so count the callbacks on a meter that records them.
     const { meter, callbacks } = spyMeter();
     cluster = await startCluster({ initialObjects: [slice(['127.0.0.2'])] });
     const instrumented = instrumentEndpointWatch(cluster.client, WATCH, {
       meter,
     });
-    expect(callbacks.size).toBe(3);
+    expect(callbacks.size).toBe(6);
     instrumented.unsubscribe();
     expect(callbacks.size).toBe(0);
   });
@@ -195,7 +277,7 @@ describe('instrumentEndpointWatch', () => {
     subscription = instrumentEndpointWatch(cluster.client, WATCH, {
       meter,
     });
-    expect(callbacks.size).toBe(3);
+    expect(callbacks.size).toBe(6);
     await eventually(() => subscription?.closed === true);
     expect(callbacks.size).toBe(0);
   });

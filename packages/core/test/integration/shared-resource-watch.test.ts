@@ -129,3 +129,31 @@ describe('SharedResourceWatch memory', () => {
     expect(versions[1]!.deref()).toBeDefined();
   });
 });
+
+describe('SharedResourceWatch stats (WatchStats)', () => {
+  it('counts each watch line and its bytes, the line that ends a watch too, and a 410 relist', async () => {
+    cluster = await startCluster({ initialObjects: [slice('a', '10.0.0.1')] });
+    const shared = new SharedResourceWatch(cluster.client, { ...FAST, path: PATH });
+    const changes = record(shared.changes$);
+    const health = record(shared.health$);
+    await changes.waitFor((c) => c.kind === 'replace');
+    await health.waitFor((h) => h.state === 'synced');
+    // Listed, then a watch with nothing on it yet (no bookmark within the fake's 60 s period).
+    expect({ ...shared.stats }).toEqual({ relists: 0, eventsDecoded: 0, bytesDecoded: 0 });
+    const updates = [slice('a', '10.0.0.2'), slice('b', '10.0.0.3'), slice('a', '10.0.0.4')];
+    for (const update of updates) {
+      cluster.server.upsert(update);
+      await changes.waitNext((c) => c.kind === 'delta');
+    }
+    expect(shared.stats.eventsDecoded).toBe(3);
+    expect(shared.stats.bytesDecoded).toBeGreaterThan(
+      updates.reduce((sum, object) => sum + JSON.stringify(object).length, 0),
+    );
+    // An in-stream 410: its line ends the watch in the middle of a read, and a relist follows.
+    cluster.server.faults.expireWatches();
+    await health.waitNext((h) => h.state === 'retrying');
+    await health.waitNext((h) => h.state === 'synced');
+    expect(shared.stats.eventsDecoded).toBe(4);
+    expect(shared.stats.relists).toBe(1);
+  });
+});

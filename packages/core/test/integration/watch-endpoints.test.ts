@@ -1,4 +1,4 @@
-import { endpointSlice, v1Endpoints } from '@endpoint-watch/testing';
+import { endpointSlice, service, v1Endpoints } from '@endpoint-watch/testing';
 import { firstValueFrom, map } from 'rxjs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { watchEndpointChanges } from '../../src/endpoints/endpoint-changes.js';
@@ -554,6 +554,58 @@ describe('watchEndpoints over a real socket', () => {
     const states = record(info!.health$);
     const retrying = await states.waitFor((h) => h.state === 'retrying');
     expect(retrying.state === 'retrying' && (retrying.error as KubeApiError).statusCode).toBe(403);
+  });
+
+  it("reads a port number as a Service port (80 → the slices' 8080, named like the Service port), as kube-proxy does", async () => {
+    cluster = await startCluster({
+      initialObjects: [
+        service({
+          name: 'web',
+          ports: [
+            { name: 'http', port: 80, targetPort: 8080 },
+            { name: 'admin', port: 9000, targetPort: 8080 },
+          ],
+        }),
+        webSlice('web-a', ['10.0.0.1'], {
+          ports: [
+            { name: 'http', port: 8080 },
+            { name: 'admin', port: 9090 },
+          ],
+        }),
+      ],
+    });
+    const states = record(health({ port: 9000 }));
+    const admin = await record(watch({ port: 9000 })).waitFor(() => true);
+    // Service port 9000 is named admin, which the slices number 9090: not the number 9000, nor 8080.
+    expect(addresses(admin)).toEqual(['10.0.0.1:9090']);
+    expect(admin.port).toMatchObject({ name: 'admin' });
+    const synced = await states.waitFor((h) => h.state === 'synced');
+    expect(synced.state === 'synced' && synced.notice).toBeUndefined();
+    expect(addresses(await record(watch({ port: 80 })).waitFor(() => true))).toEqual(['10.0.0.1:8080']);
+  });
+
+  it('says once, not at every relist, that a port number is matched against target ports when the Service cannot be read (403)', async () => {
+    cluster = await startCluster({ initialObjects: [webSlice('web-a', ['10.0.0.1'])] });
+    const isServiceGet = (req: { path: string }) => req.path === '/api/v1/namespaces/default/services/web';
+    cluster.server.faults.failNext(Number.POSITIVE_INFINITY, 403, {
+      reason: 'Forbidden',
+      match: isServiceGet,
+    });
+    const states = record(health({ port: 8080 }));
+    const sets = record(watch({ port: 8080 }));
+    expect(addresses(await sets.waitFor(() => true))).toEqual(['10.0.0.1:8080']);
+    await states.waitFor((h) => h.state === 'synced');
+    const told =
+      "cannot read Service default/web (403 Forbidden: reading it needs get on services): port 8080 is matched against the ports of its EndpointSlices (target ports), not the Service's ports";
+    const notices = () => states.values.flatMap((h) => ('notice' in h && h.notice ? [h.notice] : []));
+    expect(notices()).toEqual([told]);
+    // A relist (410) and the way back to synced do not tell it again.
+    cluster.server.faults.expireWatches();
+    await states.waitNext((h) => h.state === 'retrying');
+    await states.waitNext((h) => h.state === 'synced');
+    expect(notices()).toEqual([told]);
+    // The set stream and its health started together: one read of the Service for both.
+    expect(cluster.server.requests.filter(isServiceGet)).toHaveLength(1);
   });
 
   it.each(['service', 'namespace'] as const)(

@@ -508,3 +508,39 @@ describe('ListWatchMachine — liveness: cuts are not failures, synced means cur
     expect(m.handle({ kind: 'slept' }).command).toMatchObject({ query: { sendInitialEvents: true } });
   });
 });
+
+describe('ListWatchMachine — relists counted (WatchStats.relists)', () => {
+  it('counts lists that replace a held state, not the first list, its retries or its LIST fallback', () => {
+    const { m } = machine({ initialList: 'auto' });
+    m.handle({ kind: 'start' });
+    // The first list failing and retried is still the first list.
+    expect(m.handle({ kind: 'failed', error: apiError(503) }).command?.kind).toBe('sleep');
+    m.handle({ kind: 'slept' });
+    m.handle({ kind: 'watchEvent', event: bookmark('9', true) });
+    expect(m.relists).toBe(0);
+    // 410: the held state is replaced by a new (streaming) list...
+    const expired = m.handle({ kind: 'watchEvent', event: ev('ERROR', { kind: 'Status', code: 410 }) });
+    expect(expired.events).toEqual([{ type: 'init' }]);
+    expect(m.relists).toBe(1);
+    // ...which the server refuses: the LIST it falls back to is the same relist.
+    const fallback = m.handle({ kind: 'failed', error: apiError(422) });
+    expect(fallback.command?.kind).toBe('list');
+    expect(m.relists).toBe(1);
+    m.handle({ kind: 'listPage', items: [], resourceVersion: '12' });
+    // An object the consumer cannot read: one more, after backoff.
+    expect(m.handle({ kind: 'resync', error: new Error('bad object') }).command?.kind).toBe('sleep');
+    expect(m.relists).toBe(1);
+    expect(m.handle({ kind: 'slept' }).events).toEqual([{ type: 'init' }]);
+    expect(m.relists).toBe(2);
+  });
+
+  it('does not count a watch resumed from its resourceVersion', () => {
+    const { m } = machine({ initialList: 'list' });
+    listThenWatch(m);
+    m.handle({ kind: 'watchOpened' });
+    m.handle({ kind: 'watchEvent', event: bookmark('101') });
+    expect(m.handle({ kind: 'watchEnded', durationMs: 300_000 }).command?.kind).toBe('sleep');
+    expect(m.handle({ kind: 'slept' }).command?.kind).toBe('watch');
+    expect(m.relists).toBe(0);
+  });
+});

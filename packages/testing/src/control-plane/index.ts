@@ -20,5 +20,11 @@ export {
   type ServicePortSpec,
   type ServiceSpec,
 } from './kube-admin.js';
-export { type NetworkPod, type PodNetwork, podNetworkUnavailable, startPodNetwork } from './pod-network.js';
+export {
+  type NetworkPod,
+  type PodNetwork,
+  type PodServerCommand,
+  podNetworkUnavailable,
+  startPodNetwork,
+} from './pod-network.js';
 export { startTcpProxy, type TcpProxy } from './tcp-proxy.js';

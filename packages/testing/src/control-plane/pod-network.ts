@@ -36,12 +36,24 @@ export interface PodNetwork {
   readonly bridge: string;
   /** The bridge's address, the pods' gateway. */
   readonly gateway: string;
-  /** Adds a pod (a namespace with a running HTTP server on `port`, default 8080). */
-  addPod(name: string, options?: { port?: number }): Promise<NetworkPod>;
+  /**
+   * Adds a pod (a namespace with a running HTTP server on `port`, default 8080), or with a server of
+   * your own (`server`: then `stats()` does not apply).
+   */
+  addPod(name: string, options?: { port?: number; server?: PodServerCommand }): Promise<NetworkPod>;
   /** Kills a pod's server and deletes its namespace. */
   removePod(pod: NetworkPod): Promise<void>;
   /** Removes every pod and the bridge, waiting until the kernel has removed the host-side links. */
   close(): Promise<void>;
+}
+
+/**
+ * A server of your own for a pod (a gRPC server, say): `node script ...args`, run in the pod's
+ * namespace; it must print `listening` to stdout once it accepts connections.
+ */
+export interface PodServerCommand {
+  readonly script: string;
+  readonly args?: readonly string[];
 }
 
 /** Why pod namespaces cannot be made here (not root, no `ip`), or undefined when they can. */
@@ -128,7 +140,10 @@ export async function startPodNetwork(): Promise<PodNetwork> {
   const pods = new Set<NetworkPod>();
   let next = 2;
 
-  const addPod = async (name: string, options: { port?: number } = {}): Promise<NetworkPod> => {
+  const addPod = async (
+    name: string,
+    options: { port?: number; server?: PodServerCommand } = {},
+  ): Promise<NetworkPod> => {
     if (next > 254) throw new Error('a pod network holds at most 253 pods');
     const index = next++;
     const podIp = `198.18.${octet}.${index}`;
@@ -159,13 +174,12 @@ export async function startPodNetwork(): Promise<PodNetwork> {
       },
       async start() {
         if (pod.serving) return;
-        const child = spawn(
-          'ip',
-          ['netns', 'exec', netns, process.execPath, '-e', POD_SERVER, name, String(port)],
-          {
-            stdio: ['ignore', 'pipe', 'inherit'],
-          },
-        );
+        const command = options.server
+          ? [options.server.script, ...(options.server.args ?? [])]
+          : ['-e', POD_SERVER, name, String(port)];
+        const child = spawn('ip', ['netns', 'exec', netns, process.execPath, ...command], {
+          stdio: ['ignore', 'pipe', 'inherit'],
+        });
         server = child;
         const pid = child.pid;
         if (pid !== undefined) {
