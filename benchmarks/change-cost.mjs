@@ -14,6 +14,7 @@
 //   node benchmarks/change-cost.mjs                    # this checkout (build it first: pnpm build)
 //   node benchmarks/change-cost.mjs --root /work/wt-before   # another checkout's dist (e.g. main)
 //   BENCH_SIZES=1000,10000 BENCH_STRATEGIES=least-request node benchmarks/change-cost.mjs
+//   BENCH_ZONE=zone-a node benchmarks/change-cost.mjs  # with zone preference (local zone zone-a)
 import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { isMain, metric } from './lib/stats.mjs';
@@ -65,6 +66,7 @@ function measure(size, strategy, { minIterations, minMs }) {
     strategy: hashed ? 'consistent-hash' : strategy,
     random: seededRandom(7),
     ...(hashed ? { hash: { algorithm: strategy } } : {}),
+    ...(process.env.BENCH_ZONE ? { zone: { local: process.env.BENCH_ZONE } } : {}),
   });
   let rv = 1_000_000;
   sets.next(aggregator.snapshot(String(rv)));

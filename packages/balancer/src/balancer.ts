@@ -10,9 +10,9 @@ import {
   type WatchHealth,
 } from '@endpoint-watch/core';
 import { Observable, Subject, type Subscription } from 'rxjs';
+import { EndpointSlots } from './endpoint-slots.js';
 import { EndpointRecord, endpointKey } from './endpoint-state.js';
 import { BalancerClosedError, NoEndpointsError } from './errors.js';
-import { PeakEwmaTable } from './ewma.js';
 import { instrumentBalancer } from './metrics.js';
 import { type ResolvedOptions, resolveOptions, timerMs } from './options.js';
 import { OutlierDetector } from './outlier-detection.js';
@@ -20,6 +20,11 @@ import { isPanic } from './panic.js';
 import { slowStartWeight } from './slow-start.js';
 import { STRATEGY_FACTORIES } from './strategies/index.js';
 import { randomIndex } from './strategies/sampling.js';
+import {
+  isPositionStrategy,
+  type PositionStrategy,
+  type SlotStrategyContext,
+} from './strategies/slot-context.js';
 import type {
   BalancedEndpoint,
   Balancer,
@@ -31,11 +36,10 @@ import type {
   Outcome,
   PickOptions,
   Strategy,
-  StrategyContext,
   WaitForPickOptions,
   ZoneRouting,
 } from './types.js';
-import { selectZone } from './zone.js';
+import { ZoneCounts, type ZoneGroup } from './zone.js';
 
 /**
  * A per-request load balancer over a stream of endpoint sets (typically `watchEndpoints(...)`).
@@ -54,34 +58,39 @@ export function createBalancer(endpoints$: Observable<EndpointSet>, options?: Ba
  */
 const EXCLUDE_RETRIES = 3;
 
+/** Ends one lease: the balancer's, shared by every lease. */
+type ReleaseLease = (slot: number, generation: number, pickedAt: number, outcome: Outcome) => void;
+
 /**
  * One pick's lease: a class rather than an object with a closure, so that a pick allocates one small
- * object (the release function is the balancer's, shared by every lease).
+ * object. It holds the endpoint's slot and the slot's generation, not its record: neither a pick nor
+ * a release reads the record (see `EndpointSlots`).
  */
 class PickedLease implements Lease {
-  readonly endpoint: Endpoint;
-  readonly key: string;
-  #record: EndpointRecord | undefined;
+  #slot: number;
+  readonly #generation: number;
   readonly #pickedAt: number;
-  readonly #release: (record: EndpointRecord, pickedAt: number, outcome: Outcome) => void;
+  readonly #release: ReleaseLease;
 
   constructor(
-    record: EndpointRecord,
+    readonly key: string,
+    readonly endpoint: Endpoint,
+    slot: number,
+    generation: number,
     pickedAt: number,
-    release: (record: EndpointRecord, pickedAt: number, outcome: Outcome) => void,
+    release: ReleaseLease,
   ) {
-    this.endpoint = record.endpoint;
-    this.key = record.key;
-    this.#record = record;
+    this.#slot = slot;
+    this.#generation = generation;
     this.#pickedAt = pickedAt;
     this.#release = release;
   }
 
   release(outcome: Outcome): void {
-    const record = this.#record;
-    if (record === undefined) return;
-    this.#record = undefined;
-    this.#release(record, this.#pickedAt, outcome);
+    const slot = this.#slot;
+    if (slot < 0) return;
+    this.#slot = -1;
+    this.#release(slot, this.#generation, this.#pickedAt, outcome);
   }
 }
 
@@ -122,8 +131,12 @@ class EndpointBalancer implements Balancer {
   readonly #clock: () => number;
   readonly #strategy: Strategy;
   readonly #outlier: OutlierDetector | undefined;
-  /** Every member's latency estimate (a removed member's slot is given back at once). */
-  readonly #ewma: PeakEwmaTable;
+  /** Every member's counters and latency estimate by slot (a removed member's slot is given back at once). */
+  readonly #slots: EndpointSlots;
+  /** Each slot's record (for the rare paths: a failure, an excluded pick). */
+  readonly #recordAt: (EndpointRecord | undefined)[] = [];
+  /** The strategy answers with positions in `#candidates` (the built-in load-based ones). */
+  readonly #picksPositions: boolean;
   readonly #changes = new Subject<BalancerStats>();
   readonly #left = new Subject<readonly string[]>();
   readonly #waiters = new Set<Waiter>();
@@ -139,6 +152,10 @@ class EndpointBalancer implements Balancer {
   #nextSweepAt = Number.POSITIVE_INFINITY;
   #panic = false;
   #zoneRouting: ZoneRouting = 'off';
+  /** With the `zone` option: the members in each group of zone preference (kept up to date by diffs). */
+  #zoneCounts: ZoneCounts | undefined;
+  /** The group the candidates come from (out of panic, with the `zone` option). */
+  #zoneGroup: ZoneGroup = 'spill';
   #set: EndpointSet | undefined;
   #sourceEnded = false;
   #sourceError: unknown;
@@ -149,16 +166,22 @@ class EndpointBalancer implements Balancer {
   #healthSubscription: Subscription | undefined;
   #closed = false;
   #subscription: Subscription | undefined;
-  readonly #releaseLease = (record: EndpointRecord, pickedAt: number, outcome: Outcome): void =>
-    this.#release(record, pickedAt, outcome);
+  readonly #releaseLease: ReleaseLease = (slot, generation, pickedAt, outcome) =>
+    this.#release(slot, generation, pickedAt, outcome);
 
   constructor(endpoints$: Observable<EndpointSet>, options: ResolvedOptions) {
     this.#options = options;
     this.#clock = options.now;
-    this.#ewma = new PeakEwmaTable(options.ewmaDecayMs, options.ewmaDefaultLatencyMs);
+    const slots = new EndpointSlots(options.ewmaDecayMs, options.ewmaDefaultLatencyMs);
+    this.#slots = slots;
     this.#outlier = options.outlier ? new OutlierDetector(options.outlier) : undefined;
     if (options.outlier?.successRate) this.#nextSweepAt = this.#clock() + options.outlier.intervalMs;
-    const context: StrategyContext = {
+    const weightAt =
+      options.slowStart === undefined
+        ? () => 1
+        : (slot: number, now: number) =>
+            slowStartWeight(options.slowStart, this.#recordAt[slot]?.slowStartSince, now);
+    const context: SlotStrategyContext = {
       random: options.random,
       now: options.now,
       choiceCount: options.choiceCount,
@@ -169,12 +192,17 @@ class EndpointBalancer implements Balancer {
         options.slowStart === undefined
           ? () => 1
           : (state, now) => slowStartWeight(options.slowStart, asRecord(state).slowStartSince, now),
-      latency: (state, now) => this.#ewma.read(asRecord(state).ewmaSlot, now),
+      latency: (state, now) => slots.ewma.read(asRecord(state).slot, now),
+      slots,
+      weightAt,
     };
     this.#strategy =
       typeof options.strategy === 'function'
         ? options.strategy(context)
         : STRATEGY_FACTORIES[options.strategy](context);
+    // Positions are only meaningful in the balancer's own array, which only updateCandidates gets.
+    this.#picksPositions =
+      isPositionStrategy(this.#strategy) && this.#strategy.updateCandidates !== undefined;
     this.stats$ = new Observable<BalancerStats>((subscriber) => {
       subscriber.next(this.stats());
       if (this.#closed) {
@@ -208,20 +236,46 @@ class EndpointBalancer implements Balancer {
     this.#catchUp(now);
     if (this.#candidates.length === 0) return undefined;
     const exclude = options?.exclude;
-    const record =
-      exclude === undefined || exclude.size === 0
-        ? this.#strategyPick(key, now)
-        : this.#pickExcluding(key, now, exclude);
-    record.inFlight += 1;
-    record.picks += 1;
-    this.#totals.inFlight += 1;
-    this.#totals.picks += 1;
-    return new PickedLease(record, now, this.#releaseLease);
+    const slots = this.#slots;
+    if (exclude !== undefined && exclude.size > 0) {
+      const slot = this.#pickExcluding(key, now, exclude);
+      return this.#lease(slot, slots.keys[slot]!, slots.endpoints[slot]!, now);
+    }
+    if (this.#picksPositions) {
+      const slot = this.#positionPick(key, now);
+      return this.#lease(slot, slots.keys[slot]!, slots.endpoints[slot]!, now);
+    }
+    // A strategy that answers with records (consistent hashing, a custom one): the record is read
+    // anyway, and its key and endpoint are at hand there.
+    const record = this.#recordPick(key, now);
+    return this.#lease(record.slot, record.key, record.endpoint, now);
   }
 
-  #strategyPick(key: string | undefined, now: number): EndpointRecord {
+  #lease(slot: number, key: string, endpoint: Endpoint, now: number): Lease {
+    const slots = this.#slots;
+    slots.inFlight[slot]! += 1;
+    this.#totals.inFlight += 1;
+    this.#totals.picks += 1;
+    return new PickedLease(key, endpoint, slot, slots.generation[slot]!, now, this.#releaseLease);
+  }
+
+  /** The strategy's pick, as a slot. */
+  #strategyPick(key: string | undefined, now: number): number {
+    return this.#picksPositions ? this.#positionPick(key, now) : this.#recordPick(key, now).slot;
+  }
+
+  #positionPick(key: string | undefined, now: number): number {
+    const position = (this.#strategy as PositionStrategy).pickPosition(key, now);
+    if (!(position >= 0 && position < this.#candidates.length)) {
+      throw new TypeError(`strategy ${this.#strategy.name} picked position ${position}, not a candidate's`);
+    }
+    return this.#slots.candidateSlots[position]!;
+  }
+
+  #recordPick(key: string | undefined, now: number): EndpointRecord {
     const record = asRecord(this.#strategy.pick(key, now));
-    if (!record.candidate || record.removed) {
+    // A record that left is never a candidate (`leave`); another balancer's indexes other arrays.
+    if (!record.candidate || record.slots !== this.#slots) {
       throw new TypeError(
         `strategy ${this.#strategy.name} picked ${record.key}, which is not a current candidate`,
       );
@@ -236,19 +290,20 @@ class EndpointBalancer implements Balancer {
    * a pod ejected for past failures than on one that has just failed this very request. Only when
    * every member is excluded, the strategy's first answer.
    */
-  #pickExcluding(key: string | undefined, now: number, exclude: ReadonlySet<string>): EndpointRecord {
+  #pickExcluding(key: string | undefined, now: number, exclude: ReadonlySet<string>): number {
+    const keys = this.#slots.keys;
     const first = this.#strategyPick(key, now);
-    if (!exclude.has(first.key)) return first;
+    if (!exclude.has(keys[first]!)) return first;
     const candidates = this.#candidates;
     if (candidates.length === 1) return first;
     for (let i = 0; i < EXCLUDE_RETRIES; i++) {
       const next = this.#strategyPick(key, now);
-      if (!exclude.has(next.key)) return next;
+      if (!exclude.has(keys[next]!)) return next;
     }
     let allowed = candidates.filter((record) => !exclude.has(record.key));
     if (allowed.length === 0) allowed = this.#members.filter((record) => !exclude.has(record.key));
     if (allowed.length === 0) return first;
-    return allowed[randomIndex(this.#options.random, allowed.length)] as EndpointRecord;
+    return allowed[randomIndex(this.#options.random, allowed.length)]!.slot;
   }
 
   waitForPick(key?: string, options: WaitForPickOptions = {}): Promise<Lease> {
@@ -341,7 +396,7 @@ class EndpointBalancer implements Balancer {
     if (this.#closed) return;
     const now = this.#clock();
     const changes = changesSince(this.#set, set);
-    if (changes !== undefined && this.#options.zone === undefined && now < this.#nextReturnAt) {
+    if (changes !== undefined && now < this.#nextReturnAt) {
       this.#set = set;
       this.#applyChanges(changes, now);
     } else this.#replaceMembers(set, now);
@@ -377,26 +432,46 @@ class EndpointBalancer implements Balancer {
 
   /** A member left the set: its leases' outcomes no longer count, and its estimate's slot is reused. */
   #forget(record: EndpointRecord): void {
-    record.removed = true;
-    record.candidate = false;
-    this.#ewma.remove(record.ewmaSlot);
+    this.#recordAt[record.slot] = undefined;
+    record.leave();
   }
 
   #newRecord(key: string, endpoint: Endpoint, now: number, slowStart: boolean): EndpointRecord {
-    return new EndpointRecord(key, endpoint, now, slowStart ? now : undefined, this.#ewma.add(now));
+    const slot = this.#slots.add(key, endpoint, now);
+    const record = new EndpointRecord(key, endpoint, this.#slots, slot, now, slowStart ? now : undefined);
+    this.#recordAt[slot] = record;
+    return record;
+  }
+
+  /** Appends a candidate, keeping `candidateSlots` in step. */
+  #addCandidate(record: EndpointRecord): void {
+    record.candidate = true;
+    this.#slots.candidateSlots[this.#candidates.length] = record.slot;
+    append(this.#candidates, record, 'candidateIndex');
+  }
+
+  /** Removes a candidate in O(1) (the last one takes its place), keeping `candidateSlots` in step. */
+  #dropCandidate(record: EndpointRecord): void {
+    record.candidate = false;
+    const at = record.candidateIndex;
+    const candidates = this.#candidates;
+    detach(candidates, record, 'candidateIndex');
+    if (at < candidates.length) this.#slots.candidateSlots[at] = candidates[at]!.slot;
   }
 
   /**
    * The set's diff from the one applied before, in O(changed): the same state as `#replaceMembers`
-   * would reach (member and candidate order aside), when no zone routing applies and no ejection is
-   * due (the caller checks both). A change of panic mode falls back to the full `#rebuild`.
+   * would reach (member and candidate order aside), when no ejection is due (the caller checks). A
+   * change of panic mode or of the zone group falls back to the full `#rebuild`.
    */
   #applyChanges(changes: EndpointChanges, now: number): void {
     const records = this.#records;
     const members = this.#members;
-    const candidates = this.#candidates;
+    const zone = this.#zoneCounts;
     const added: EndpointRecord[] = [];
     const removed: EndpointRecord[] = [];
+    /** Members whose endpoint changed, under zone preference: they may enter or leave the group. */
+    const regrouped: EndpointRecord[] = [];
     const left: string[] = [];
     for (const endpoint of changes.removed) {
       const key = endpointKey(endpoint);
@@ -404,18 +479,25 @@ class EndpointBalancer implements Balancer {
       if (record === undefined) continue;
       records.delete(key);
       left.push(key);
-      const candidate = record.candidate;
-      this.#forget(record);
-      if (candidate) {
-        detach(candidates, record, 'candidateIndex');
+      zone?.count(record.endpoint, record.ejectedUntil === undefined, -1);
+      if (record.candidate) {
+        this.#dropCandidate(record);
         removed.push(record);
       }
+      this.#forget(record);
       detach(members, record, 'memberIndex');
       if (record.ejectedUntil !== undefined) this.#ejected -= 1;
     }
     for (const { after } of changes.changed) {
       const record = records.get(endpointKey(after));
-      if (record !== undefined) record.endpoint = after;
+      if (record === undefined) continue;
+      if (zone !== undefined) {
+        const healthy = record.ejectedUntil === undefined;
+        zone.count(record.endpoint, healthy, -1);
+        zone.count(after, healthy, 1);
+        regrouped.push(record);
+      }
+      record.endpoint = after;
     }
     for (const endpoint of changes.added) {
       const key = endpointKey(endpoint);
@@ -423,18 +505,38 @@ class EndpointBalancer implements Balancer {
       const record = this.#newRecord(key, endpoint, now, this.#options.slowStart !== undefined);
       records.set(key, record);
       append(members, record, 'memberIndex');
+      zone?.count(endpoint, true, 1);
       added.push(record);
     }
     const healthy = members.length - this.#ejected;
-    if (isPanic(healthy, members.length, this.#options.panicThresholdPercent) !== this.#panic) {
-      this.#rebuild(now);
-    } else {
-      // Same mode: a new endpoint is healthy, so a candidate in panic (everyone) and out of it (the healthy).
+    const threshold = this.#options.panicThresholdPercent;
+    const panic = isPanic(healthy, members.length, threshold);
+    const group = zone === undefined || panic ? undefined : zone.group(members.length, healthy, threshold);
+    if (panic !== this.#panic || (group !== undefined && group !== this.#zoneGroup)) this.#rebuild(now);
+    else {
+      // Same mode and group: a new endpoint is healthy, so a candidate in panic (everyone) and out of
+      // it (the healthy ones, of the group under zone preference).
+      const joined: EndpointRecord[] = [];
       for (const record of added) {
-        record.candidate = true;
-        append(candidates, record, 'candidateIndex');
+        if (group !== undefined && !zone!.inGroup(group, record.endpoint)) continue;
+        this.#addCandidate(record);
+        joined.push(record);
       }
-      this.#setCandidates(added, removed);
+      // In panic every member is a candidate whatever its zone.
+      if (group !== undefined) {
+        for (const record of regrouped) {
+          const wanted = record.ejectedUntil === undefined && zone!.inGroup(group, record.endpoint);
+          if (wanted === record.candidate) continue;
+          if (wanted) {
+            this.#addCandidate(record);
+            joined.push(record);
+          } else {
+            this.#dropCandidate(record);
+            removed.push(record);
+          }
+        }
+      }
+      this.#setCandidates(joined, removed);
       if (this.#changes.observed) this.#changes.next(this.#snapshot(now));
     }
     if (left.length > 0) this.#left.next(left);
@@ -457,35 +559,38 @@ class EndpointBalancer implements Balancer {
     for (const waiter of [...this.#waiters]) waiter.fail(this.#noEndpoints(0, detail));
   }
 
-  #release(record: EndpointRecord, pickedAt: number, outcome: Outcome): void {
-    record.inFlight -= 1;
+  #release(slot: number, generation: number, pickedAt: number, outcome: Outcome): void {
     this.#totals.inFlight -= 1;
     const ok = outcome?.ok === true;
     if (ok) this.#totals.successes += 1;
     else this.#totals.failures += 1;
-    // An endpoint that left the set is gone for good: its late outcomes change nothing.
-    if (record.removed) return;
+    const slots = this.#slots;
+    // An endpoint that left the set is gone for good (its slot given back, maybe to another one):
+    // its late outcomes change nothing.
+    if (slots.generation[slot] !== generation) return;
+    slots.inFlight[slot]! -= 1;
     const measured = outcome?.latencyMs;
     const given = typeof measured === 'number' && Number.isFinite(measured) && measured >= 0;
+    const ewma = slots.ewma;
     if (ok) {
-      record.successes += 1;
-      this.#outlier?.onSuccess(record);
+      slots.successes[slot]! += 1;
+      this.#outlier?.onSuccess(slots, slot);
       // A given latency is stamped when it was measured, pick + latency: no clock read (~50 ns, a
       // fifth of a pick and release) for the usual success.
-      if (given) this.#ewma.observe(record.ewmaSlot, measured, pickedAt + measured);
+      if (given) ewma.observe(slot, measured, pickedAt + measured);
       else {
         const now = this.#clock();
-        this.#ewma.observe(record.ewmaSlot, Math.max(0, now - pickedAt), now);
+        ewma.observe(slot, Math.max(0, now - pickedAt), now);
       }
       return;
     }
     const now = this.#clock();
     const latency = given ? measured : Math.max(0, now - pickedAt);
-    record.failures += 1;
+    slots.failures[slot]! += 1;
     // A failure is never evidence that the endpoint got faster (fast connection refusals).
-    const slot = record.ewmaSlot;
-    this.#ewma.observe(slot, Math.max(latency, this.#ewma.peek(slot, now)), now);
+    ewma.observe(slot, Math.max(latency, ewma.peek(slot, now)), now);
     if (!this.#outlier || this.#closed) return;
+    const record = this.#recordAt[slot]!;
     this.#catchUp(now);
     if (this.#outlier.onFailure(record, now, this.#ejected, this.#members.length)) this.#rebuild(now);
   }
@@ -510,9 +615,12 @@ class EndpointBalancer implements Balancer {
     const healthy: EndpointRecord[] = [];
     let ejected = 0;
     let nextReturnAt = Number.POSITIVE_INFINITY;
+    const zone = this.#options.zone && new ZoneCounts(this.#options.zone);
+    this.#zoneCounts = zone;
     for (const record of this.#members) {
       this.#outlier?.maybeReturn(record, now);
       record.candidate = false;
+      zone?.count(record.endpoint, record.ejectedUntil === undefined, 1);
       if (record.ejectedUntil === undefined) healthy.push(record);
       else {
         ejected += 1;
@@ -527,24 +635,22 @@ class EndpointBalancer implements Balancer {
     if (this.#panic) {
       candidates = this.#members.slice();
       this.#zoneRouting = 'off';
-    } else if (this.#options.zone) {
-      const selection = selectZone(
-        this.#members,
-        healthy,
-        (record) => record.ejectedUntil === undefined,
-        this.#options.zone,
-        threshold,
-      );
-      candidates = selection.candidates.slice();
-      this.#zoneRouting = selection.routing;
+    } else if (zone) {
+      const group = zone.group(this.#members.length, healthy.length, threshold);
+      this.#zoneGroup = group;
+      candidates =
+        group === 'spill' ? healthy : healthy.filter((record) => zone.inGroup(group, record.endpoint));
+      this.#zoneRouting = group === 'spill' ? 'spill' : 'local';
     } else {
       candidates = healthy;
       this.#zoneRouting = 'off';
     }
+    const candidateSlots = this.#slots.candidateSlots;
     for (let i = 0; i < candidates.length; i++) {
       const record = candidates[i]!;
       record.candidate = true;
       record.candidateIndex = i;
+      candidateSlots[i] = record.slot;
     }
     this.#candidates = candidates;
     this.#setCandidates(undefined, []);
@@ -596,7 +702,7 @@ class EndpointBalancer implements Balancer {
       ejected: record.ejectedUntil !== undefined,
       ejectedUntil: record.ejectedUntil,
       ejectionCount: record.ejectionCount,
-      ewmaLatencyMs: this.#ewma.peek(record.ewmaSlot, now),
+      ewmaLatencyMs: this.#slots.ewma.peek(record.slot, now),
       weight: slowStartWeight(this.#options.slowStart, record.slowStartSince, now),
       candidate: record.candidate,
       addedAt: record.addedAt,

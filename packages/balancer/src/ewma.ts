@@ -31,18 +31,20 @@ export class PeakEwmaTable {
 
   /** A new estimate at the prior, stamped `now`; returns its slot. */
   add(now: number): number {
-    let slot = this.#free.pop();
-    if (slot === undefined) {
-      slot = this.#used++;
-      if (2 * slot >= this.#values.length) {
-        const grown = new Float64Array(this.#values.length * 2);
-        grown.set(this.#values);
-        this.#values = grown;
-      }
+    const slot = this.#free.pop() ?? this.#used++;
+    this.start(slot, now);
+    return slot;
+  }
+
+  /** Sets `slot` (allocated by the caller, e.g. `EndpointSlots`) to the prior, stamped `now`. */
+  start(slot: number, now: number): void {
+    if (2 * slot >= this.#values.length) {
+      const grown = new Float64Array(Math.max(this.#values.length * 2, 2 * slot + 2));
+      grown.set(this.#values);
+      this.#values = grown;
     }
     this.#values[2 * slot] = this.#prior;
     this.#values[2 * slot + 1] = now;
-    return slot;
   }
 
   /** Gives a slot back; it must not be used afterwards. */

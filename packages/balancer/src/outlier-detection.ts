@@ -1,3 +1,4 @@
+import type { EndpointSlots } from './endpoint-slots.js';
 import type { EndpointRecord } from './endpoint-state.js';
 import type { ResolvedOutlierOptions } from './options.js';
 
@@ -28,11 +29,12 @@ export class OutlierDetector {
     return this.options.alwaysEjectOneHost ? Math.max(1, allowed) : allowed;
   }
 
-  onSuccess(record: EndpointRecord): void {
-    record.consecutiveFailures = 0;
-    if (this.options.successRate === undefined) return;
-    record.intervalOutcomes += 1;
-    record.intervalSuccesses += 1;
+  /**
+   * Counts a success of the member at `slot` (by slot: the hot path never reads the record). The
+   * success-rate detector's counts are the balancer's success and failure counters.
+   */
+  onSuccess(slots: EndpointSlots, slot: number): void {
+    slots.consecutiveFailures[slot] = 0;
   }
 
   /**
@@ -41,7 +43,6 @@ export class OutlierDetector {
    */
   onFailure(record: EndpointRecord, now: number, ejectedNow: number, members: number): boolean {
     record.consecutiveFailures += 1;
-    if (this.options.successRate !== undefined) record.intervalOutcomes += 1;
     if (record.ejected || record.consecutiveFailures < this.options.consecutiveFailures) return false;
     if (ejectedNow >= this.maxEjected(members)) return false;
     this.#eject(record, now);
@@ -60,8 +61,7 @@ export class OutlierDetector {
       if (record.intervalOutcomes >= options.requestVolume) {
         rated.push({ record, rate: record.intervalSuccesses / record.intervalOutcomes });
       }
-      record.intervalOutcomes = 0;
-      record.intervalSuccesses = 0;
+      record.startInterval();
     }
     if (rated.length < options.minimumHosts) return false;
     let sum = 0;

@@ -1,12 +1,12 @@
 import type { Endpoint } from '@endpoint-watch/core';
 import type { ResolvedZoneOptions } from './options.js';
 import { isPanic } from './panic.js';
-import type { ZoneRouting } from './types.js';
 
-export interface ZoneSelection<T> {
-  readonly candidates: readonly T[];
-  readonly routing: ZoneRouting;
-}
+/**
+ * Which endpoints zone preference keeps (see `ZoneCounts`): the healthy ones hinted for the caller's
+ * node, hinted for its zone, or in its zone; or every healthy one (`spill`).
+ */
+export type ZoneGroup = 'node' | 'hinted' | 'zone' | 'spill';
 
 /**
  * Zone preference, a simplification of Envoy's zone-aware routing combined with Kubernetes topology
@@ -26,42 +26,78 @@ export interface ZoneSelection<T> {
  *
  * Unlike Envoy, the caller's own cluster (how many callers sit in each zone) is unknown, so there is no
  * partial "residual" routing: traffic is all local or all spread.
+ *
+ * The decision needs only how many members fall in each group and how many of those are healthy:
+ * the counts are updated by a set diff in O(changed), and so are the candidates while the decision
+ * stays the same (a change of decision reads every member).
  */
-export function selectZone<T extends { readonly endpoint: Endpoint }>(
-  members: readonly T[],
-  healthy: readonly T[],
-  isHealthy: (member: T) => boolean,
-  options: ResolvedZoneOptions,
-  panicThresholdPercent: number,
-): ZoneSelection<T> {
-  const spill: ZoneSelection<T> = { candidates: healthy, routing: 'spill' };
-  if (members.length === 0) return spill;
-  const node = options.node;
-  if (node !== undefined && members.every((m) => (m.endpoint.hints?.forNodes?.length ?? 0) > 0)) {
-    const onNode = preferred(
-      members.filter((m) => m.endpoint.hints?.forNodes?.includes(node) === true),
-      isHealthy,
-      panicThresholdPercent,
-    );
-    if (onNode !== undefined) return { candidates: onNode, routing: 'local' };
-  }
-  const byHints = members.every((m) => (m.endpoint.hints?.forZones?.length ?? 0) > 0);
-  if (!byHints && healthy.length < options.minClusterSize) return spill;
-  const local = byHints
-    ? members.filter((m) => m.endpoint.hints?.forZones?.includes(options.local) === true)
-    : members.filter((m) => m.endpoint.zone === options.local);
-  const localHealthy = preferred(local, isHealthy, panicThresholdPercent);
-  return localHealthy === undefined ? spill : { candidates: localHealthy, routing: 'local' };
-}
+export class ZoneCounts {
+  #withNodeHints = 0;
+  #onNode = 0;
+  #onNodeHealthy = 0;
+  #withZoneHints = 0;
+  #hinted = 0;
+  #hintedHealthy = 0;
+  #inZone = 0;
+  #inZoneHealthy = 0;
 
-/** The healthy ones of a preferred group, unless the group is empty or short (under the panic threshold). */
-function preferred<T>(
-  group: readonly T[],
-  isHealthy: (member: T) => boolean,
-  panicThresholdPercent: number,
-): readonly T[] | undefined {
-  if (group.length === 0) return undefined;
-  const healthy = group.filter(isHealthy);
-  if (healthy.length === 0 || isPanic(healthy.length, group.length, panicThresholdPercent)) return undefined;
-  return healthy;
+  constructor(readonly options: ResolvedZoneOptions) {}
+
+  /** Adds (`sign` 1) or takes away (−1) one member. */
+  count(endpoint: Endpoint, healthy: boolean, sign: 1 | -1): void {
+    const h = healthy ? sign : 0;
+    const { node, local } = this.options;
+    const forNodes = endpoint.hints?.forNodes;
+    if (forNodes !== undefined && forNodes.length > 0) {
+      this.#withNodeHints += sign;
+      if (node !== undefined && forNodes.includes(node)) {
+        this.#onNode += sign;
+        this.#onNodeHealthy += h;
+      }
+    }
+    const forZones = endpoint.hints?.forZones;
+    if (forZones !== undefined && forZones.length > 0) {
+      this.#withZoneHints += sign;
+      if (forZones.includes(local)) {
+        this.#hinted += sign;
+        this.#hintedHealthy += h;
+      }
+    }
+    if (endpoint.zone === local) {
+      this.#inZone += sign;
+      this.#inZoneHealthy += h;
+    }
+  }
+
+  /** Which group the candidates come from, given the members' and the healthy members' numbers. */
+  group(members: number, healthy: number, panicThresholdPercent: number): ZoneGroup {
+    if (members === 0) return 'spill';
+    const usable = (group: number, groupHealthy: number) =>
+      group > 0 && groupHealthy > 0 && !isPanic(groupHealthy, group, panicThresholdPercent);
+    if (
+      this.options.node !== undefined &&
+      this.#withNodeHints === members &&
+      usable(this.#onNode, this.#onNodeHealthy)
+    ) {
+      return 'node';
+    }
+    if (this.#withZoneHints === members)
+      return usable(this.#hinted, this.#hintedHealthy) ? 'hinted' : 'spill';
+    if (healthy < this.options.minClusterSize) return 'spill';
+    return usable(this.#inZone, this.#inZoneHealthy) ? 'zone' : 'spill';
+  }
+
+  /** Whether an endpoint belongs to `group` (every one belongs to `spill`). */
+  inGroup(group: ZoneGroup, endpoint: Endpoint): boolean {
+    switch (group) {
+      case 'node':
+        return endpoint.hints?.forNodes?.includes(this.options.node!) === true;
+      case 'hinted':
+        return endpoint.hints?.forZones?.includes(this.options.local) === true;
+      case 'zone':
+        return endpoint.zone === this.options.local;
+      default:
+        return true;
+    }
+  }
 }

@@ -41,9 +41,12 @@ interface EpModel {
   readonly serving: boolean;
   readonly terminating: boolean;
   readonly zone: 'z1' | 'z2';
+  readonly node: 'n1' | 'n2';
 }
 interface SliceModel {
   readonly name: string;
+  /** Topology hints on every endpoint of the slice: its zone, and its node. */
+  readonly hints: boolean;
   readonly endpoints: readonly EpModel[];
 }
 
@@ -53,13 +56,16 @@ const epArb: fc.Arbitrary<EpModel> = fc.record({
   serving: fc.boolean(),
   terminating: fc.boolean(),
   zone: fc.constantFrom('z1' as const, 'z2' as const),
+  node: fc.constantFrom('n1' as const, 'n2' as const),
 });
 const sliceArb: fc.Arbitrary<SliceModel> = fc.record({
   name: fc.constantFrom(...SLICES),
+  hints: fc.boolean(),
   endpoints: fc.array(epArb, { maxLength: 6 }),
 });
 
-function raw(s: SliceModel): Record<string, unknown> {
+/** `allHinted`: hints on every slice (so that the hinted groups decide), else on the slices that ask. */
+function raw(s: SliceModel, allHinted: boolean): Record<string, unknown> {
   return {
     kind: 'EndpointSlice',
     apiVersion: 'discovery.k8s.io/v1',
@@ -74,6 +80,9 @@ function raw(s: SliceModel): Record<string, unknown> {
       addresses: [ADDRESSES[e.address]],
       conditions: { ready: e.ready, serving: e.serving, terminating: e.terminating },
       zone: e.zone,
+      ...(allHinted || s.hints
+        ? { hints: { forZones: [{ name: e.zone }], forNodes: [{ name: e.node }] } }
+        : {}),
     })),
     ports: [{ name: 'http', port: 8080, protocol: 'TCP' }],
   };
@@ -157,8 +166,9 @@ const configs = fc.record({
     'random' as const,
   ),
   panic: fc.constantFrom(0, 50, 100),
-  zone: fc.boolean(),
+  zone: fc.constantFrom('off' as const, 'zone' as const, 'zone and node' as const),
   slowStart: fc.boolean(),
+  allHinted: fc.boolean(),
 });
 
 describe('applying set diffs = reading every set whole (property)', () => {
@@ -178,13 +188,24 @@ describe('applying set diffs = reading every set whole (property)', () => {
             maxEjectionPercent: 100,
             successRate: false as const,
           },
-          ...(config.zone ? { zone: { local: 'z1', minClusterSize: 2 } } : {}),
+          ...(config.zone === 'off'
+            ? {}
+            : {
+                zone: {
+                  local: 'z1',
+                  minClusterSize: 2,
+                  ...(config.zone === 'zone and node' ? { node: 'n1' } : {}),
+                },
+              }),
           ...(config.slowStart ? { slowStart: { windowMs: 5_000 } } : {}),
         };
         const withDiffs = new Subject<EndpointSet>();
         const whole = new Subject<EndpointSet>();
         const a = createBalancer(withDiffs, { ...options, strategy: watched(config.strategy, view) });
         const b = createBalancer(whole, { ...options, random: seeded(seed), strategy: config.strategy });
+        // The built-in strategy itself, fed the diffs: it answers with positions in the balancer's
+        // candidate array (which `a`'s wrapper, answering with records, does not exercise).
+        const c = createBalancer(withDiffs, { ...options, random: seeded(seed), strategy: config.strategy });
         const agg = new EndpointSliceAggregator({ namespace: 'default', service: 'web' });
         let previous: EndpointSet | undefined;
         const emit = () => {
@@ -197,18 +218,21 @@ describe('applying set diffs = reading every set whole (property)', () => {
         };
         emit();
         for (const step of steps) {
-          if (step.op === 'upsert') agg.upsert(raw(step.slice));
+          if (step.op === 'upsert') agg.upsert(raw(step.slice, config.allHinted));
           else if (step.op === 'remove') agg.remove({ metadata: { name: step.name } });
-          else if (step.op === 'relist') agg.reset(step.slices.map(raw));
+          else if (step.op === 'relist') agg.reset(step.slices.map((slice) => raw(slice, config.allHinted)));
           else if (step.op === 'advance') clock.advance(step.ms);
           else {
             const key = `${ADDRESSES[step.address]!}:8080`;
-            expect(leaseOn(a, key, FAILED)).toBe(leaseOn(b, key, FAILED));
+            const failed = leaseOn(a, key, FAILED);
+            expect(leaseOn(b, key, FAILED)).toBe(failed);
+            expect(leaseOn(c, key, FAILED)).toBe(failed);
           }
           if (step.op === 'upsert' || step.op === 'remove' || step.op === 'relist') emit();
           const sa = state(a, config.strategy === 'peak-ewma');
           const sb = state(b, config.strategy === 'peak-ewma');
           expect(sa).toEqual(sb);
+          expect(state(c, config.strategy === 'peak-ewma')).toEqual(sa);
           // The very Endpoint objects of the latest set, not copies kept from an older one.
           const current = new Map(previous?.endpoints.map((e) => [endpointKey(e), e]));
           for (const { key, endpoint } of a.endpoints) expect(endpoint).toBe(current.get(key));
@@ -222,6 +246,16 @@ describe('applying set diffs = reading every set whole (property)', () => {
             expect(candidates).toContain(key);
             lease.release({ ok: true, latencyMs: 1 });
             expect(leaseOn(b, key, { ok: true, latencyMs: 1 })).toBe(key);
+            expect(leaseOn(c, key, { ok: true, latencyMs: 1 })).toBe(key);
+            // And its own pick by position is a candidate too.
+            const own = c.pick()!;
+            expect(candidates).toContain(endpointKey(own.endpoint));
+            own.release({ ok: true, latencyMs: 1 });
+            for (const other of [a, b]) {
+              expect(leaseOn(other, endpointKey(own.endpoint), { ok: true, latencyMs: 1 })).toBe(
+                endpointKey(own.endpoint),
+              );
+            }
           }
         }
       }),

@@ -227,6 +227,20 @@ describe('success-rate outlier detection', () => {
     expect(statsOf(tuned.balancer, '10.0.0.4')?.ejected).toBe(true);
   });
 
+  it('judges each interval by its own outcomes only', () => {
+    const { clock, balancer } = setup(10);
+    // Interval 1: 50 outcomes each (under the volume of 100), 10.0.0.4 at 50 %: nothing judged.
+    traffic(balancer, 500, { '10.0.0.4': 2 });
+    clock.advance(10_000);
+    balancer.pick()?.release({ ok: true });
+    // Interval 2: every outcome a success. Counted since the start, 10.0.0.4 would be at 90 % against
+    // 100 %, an outlier.
+    traffic(balancer, 2_000, {});
+    clock.advance(10_000);
+    balancer.pick()?.release({ ok: true });
+    expect(balancer.stats().totals.ejected).toBe(0);
+  });
+
   it('starts each interval afresh, respects the ejection cap, and can be turned off', () => {
     // Rates 0.5 and 0.67 against 1: with a factor of 1 (threshold ≈ 0.75) both are outliers.
     const successRate = { stdevFactor: 1 };

@@ -5,6 +5,7 @@ import {
   type Balancer,
   type BalancerOptions,
   createBalancer,
+  type EndpointState,
   type Lease,
   type StrategyFactory,
 } from '../src/index.js';
@@ -102,7 +103,7 @@ describe('least-request (power of two choices)', () => {
       const items = range(1, n);
       for (let trial = 0; trial < 200; trial++) {
         const seen: number[] = [];
-        bestOfDistinct(items, 2, random, (x) => {
+        bestOfDistinct(items.length, 2, random, (x) => {
           seen.push(x);
           return 0;
         });
@@ -115,7 +116,7 @@ describe('least-request (power of two choices)', () => {
   it('picks distinct candidates even when random() always returns the same value', () => {
     const seen: number[] = [];
     bestOfDistinct(
-      [1, 2],
+      2,
       2,
       () => 0,
       (x) => {
@@ -123,7 +124,7 @@ describe('least-request (power of two choices)', () => {
         return x;
       },
     );
-    expect(seen.sort()).toEqual([1, 2]);
+    expect(seen.sort()).toEqual([0, 1]);
   });
 
   it('always takes the less loaded of two endpoints', () => {
@@ -278,5 +279,20 @@ describe('custom strategies', () => {
     });
     const balancer = createBalancer(of(set([ep(1)])), { strategy: bogus });
     expect(() => balancer.pick()).toThrow(TypeError);
+  });
+
+  it("rejects a strategy that returns another balancer's endpoint state", () => {
+    let elsewhere: EndpointState | undefined;
+    const keep: StrategyFactory = () => ({
+      name: 'keep',
+      setCandidates(candidates) {
+        elsewhere ??= candidates[0];
+      },
+      pick: () => elsewhere!,
+    });
+    const other = createBalancer(of(set([ep(1)])), { strategy: keep });
+    const balancer = createBalancer(of(set([ep(1)])), { strategy: keep });
+    expect(() => balancer.pick()).toThrow(/not a current candidate/);
+    expect(other.pick()?.key).toBe('10.0.0.1:8080');
   });
 });

@@ -1,5 +1,6 @@
 import type { EndpointState, Strategy, StrategyContext } from '../types.js';
 import { bestOfDistinct } from './sampling.js';
+import { type PositionStrategy, slotContextOf } from './slot-context.js';
 
 /**
  * Least request by the power of two choices (Mitzenmacher 2001; Envoy `LEAST_REQUEST`,
@@ -11,11 +12,22 @@ import { bestOfDistinct } from './sampling.js';
 export function leastRequest(context: StrategyContext): Strategy {
   let items: readonly EndpointState[] = [];
   const bias = context.activeRequestBias;
-  const cost = (s: EndpointState, now: number) => {
-    const load = bias === 1 ? s.inFlight + 1 : (s.inFlight + 1) ** bias;
-    return load / context.weight(s, now);
-  };
-  return {
+  const load = (inFlight: number) => (bias === 1 ? inFlight + 1 : (inFlight + 1) ** bias);
+  const view = slotContextOf(context);
+  // Under createBalancer: priced by slot from its arrays, without reading the candidates' objects.
+  const costAt =
+    view === undefined
+      ? (i: number, now: number) => {
+          const s = items[i]!;
+          return load(s.inFlight) / context.weight(s, now);
+        }
+      : (i: number, now: number) => {
+          const slot = view.slots.candidateSlots[i]!;
+          return load(view.slots.inFlight[slot]!) / view.weightAt(slot, now);
+        };
+  const pickPosition = (now: number) =>
+    bestOfDistinct(items.length, context.choiceCount, context.random, costAt, now);
+  const strategy: PositionStrategy = {
     name: 'least-request',
     setCandidates(candidates) {
       items = candidates;
@@ -23,8 +35,8 @@ export function leastRequest(context: StrategyContext): Strategy {
     updateCandidates(candidates) {
       items = candidates;
     },
-    pick(_key, now) {
-      return bestOfDistinct(items, context.choiceCount, context.random, cost, now);
-    },
+    pick: (_key, now) => items[pickPosition(now)]!,
+    pickPosition: (_key, now) => pickPosition(now),
   };
+  return strategy;
 }

@@ -1,5 +1,6 @@
 import type { EndpointState, Strategy, StrategyContext } from '../types.js';
 import { bestOfDistinct } from './sampling.js';
+import { type PositionStrategy, slotContextOf } from './slot-context.js';
 
 /**
  * Finagle `p2cPeakEwma` / Linkerd's balancer: power of two choices where the cost of a candidate is
@@ -10,9 +11,22 @@ import { bestOfDistinct } from './sampling.js';
  */
 export function peakEwma(context: StrategyContext): Strategy {
   let items: readonly EndpointState[] = [];
-  const cost = (s: EndpointState, now: number) =>
-    (context.latency(s, now) * (s.inFlight + 1)) / context.weight(s, now);
-  return {
+  const view = slotContextOf(context);
+  // Under createBalancer: priced by slot from its arrays, without reading the candidates' objects.
+  const costAt =
+    view === undefined
+      ? (i: number, now: number) => {
+          const s = items[i]!;
+          return (context.latency(s, now) * (s.inFlight + 1)) / context.weight(s, now);
+        }
+      : (i: number, now: number) => {
+          const slots = view.slots;
+          const slot = slots.candidateSlots[i]!;
+          return (slots.ewma.read(slot, now) * (slots.inFlight[slot]! + 1)) / view.weightAt(slot, now);
+        };
+  const pickPosition = (now: number) =>
+    bestOfDistinct(items.length, context.choiceCount, context.random, costAt, now);
+  const strategy: PositionStrategy = {
     name: 'peak-ewma',
     setCandidates(candidates) {
       items = candidates;
@@ -20,8 +34,8 @@ export function peakEwma(context: StrategyContext): Strategy {
     updateCandidates(candidates) {
       items = candidates;
     },
-    pick(_key, now) {
-      return bestOfDistinct(items, context.choiceCount, context.random, cost, now);
-    },
+    pick: (_key, now) => items[pickPosition(now)]!,
+    pickPosition: (_key, now) => pickPosition(now),
   };
+  return strategy;
 }

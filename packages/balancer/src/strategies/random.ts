@@ -1,10 +1,11 @@
 import type { EndpointState, Strategy, StrategyContext } from '../types.js';
 import { randomIndex } from './sampling.js';
+import type { PositionStrategy } from './slot-context.js';
 
 /** Uniformly random candidate. Ignores slow start and keys. O(1). */
 export function randomStrategy(context: StrategyContext): Strategy {
   let items: readonly EndpointState[] = [];
-  return {
+  const strategy: PositionStrategy = {
     name: 'random',
     setCandidates(candidates) {
       items = candidates;
@@ -12,8 +13,8 @@ export function randomStrategy(context: StrategyContext): Strategy {
     updateCandidates(candidates) {
       items = candidates;
     },
-    pick() {
-      return items[randomIndex(context.random, items.length)] as EndpointState;
-    },
+    pick: () => items[randomIndex(context.random, items.length)]!,
+    pickPosition: () => randomIndex(context.random, items.length),
   };
+  return strategy;
 }

@@ -1,5 +1,6 @@
 import type { EndpointState, Strategy, StrategyContext } from '../types.js';
 import { randomIndex } from './sampling.js';
+import type { PositionStrategy } from './slot-context.js';
 
 /**
  * Round robin over the candidates in the balancer's order (set order after a set read whole; an
@@ -16,14 +17,17 @@ export function roundRobin(context: StrategyContext): Strategy {
     if (items.length === 0) return;
     cursor = cursor < 0 ? randomIndex(context.random, items.length) : cursor % items.length;
   };
-  return {
+  const next = () => {
+    const position = cursor;
+    cursor = (cursor + 1) % items.length;
+    return position;
+  };
+  const strategy: PositionStrategy = {
     name: 'round-robin',
     setCandidates: take,
     updateCandidates: take,
-    pick() {
-      const item = items[cursor] as EndpointState;
-      cursor = (cursor + 1) % items.length;
-      return item;
-    },
+    pick: () => items[next()]!,
+    pickPosition: next,
   };
+  return strategy;
 }

@@ -8,26 +8,30 @@ export function randomIndex(random: () => number, n: number): number {
   return i >= 0 ? Math.min(n - 1, i) : 0;
 }
 
+/**
+ * The cost of the item at a position, lowest best. `now` is passed on from the pick, so that a
+ * strategy's cost function is made once, not per pick.
+ */
+export type CostAt = (position: number, now: number) => number;
+
 /** Positions drawn so far by `bestOfDistinct` (reused: no allocation per pick). */
 const drawn: number[] = [];
 
 /**
- * Power of `k` choices over `items` (Mitzenmacher; Envoy least_request `choice_count`): samples
- * min(k, n) DISTINCT items by Floyd's algorithm (a uniformly random subset, without touching
- * `items`: it may be the balancer's own candidate array) and returns the one with the lowest
- * `cost`, ties broken uniformly at random. O(k²), k is small.
+ * Power of `k` choices over positions 0 … n − 1 (Mitzenmacher; Envoy least_request `choice_count`):
+ * samples min(k, n) DISTINCT positions by Floyd's algorithm (a uniformly random subset, without
+ * touching the items: they may be the balancer's own candidate array) and returns the one with the
+ * lowest `costAt`, ties broken uniformly at random. Positions rather than items, so that a strategy
+ * can price a position from compact arrays without reading the item's object. O(k²), k is small.
  */
-export function bestOfDistinct<T>(
-  items: readonly T[],
-  k: number,
-  random: () => number,
-  cost: (item: T, now: number) => number,
-  /** Passed on to `cost`, so that a strategy's cost function is made once, not per pick. */
-  now = 0,
-): T {
-  const n = items.length;
+export function bestOfDistinct(n: number, k: number, random: () => number, costAt: CostAt, now = 0): number {
+  return Math.min(k, n) === 2 ? bestOfTwo(n, random, costAt, now) : bestOfDrawn(n, k, random, costAt, now);
+}
+
+/** `bestOfDistinct` for any number of draws, with the list of positions drawn so far. */
+export function bestOfDrawn(n: number, k: number, random: () => number, costAt: CostAt, now = 0): number {
   const draws = Math.min(k, n);
-  let best = items[0] as T;
+  let best = 0;
   let bestCost = Number.POSITIVE_INFINITY;
   let ties = 0;
   drawn.length = 0;
@@ -35,16 +39,29 @@ export function bestOfDistinct<T>(
     const t = randomIndex(random, j + 1);
     const index = drawn.includes(t) ? j : t;
     drawn.push(index);
-    const item = items[index] as T;
-    const c = cost(item, now);
+    const c = costAt(index, now);
     if (c < bestCost || ties === 0) {
-      best = item;
+      best = index;
       bestCost = c;
       ties = 1;
     } else if (c === bestCost) {
       ties += 1;
-      if (randomIndex(random, ties) === 0) best = item;
+      if (randomIndex(random, ties) === 0) best = index;
     }
   }
   return best;
+}
+
+/**
+ * `bestOfDistinct` for two draws (the default `choiceCount`), without the list of drawn positions:
+ * the same random numbers, the same pair and the same tie-break as the general loop.
+ */
+function bestOfTwo(n: number, random: () => number, costAt: CostAt, now: number): number {
+  const first = randomIndex(random, n - 1);
+  let second = randomIndex(random, n);
+  if (second === first) second = n - 1;
+  const firstCost = costAt(first, now);
+  const secondCost = costAt(second, now);
+  if (secondCost < firstCost) return second;
+  return secondCost === firstCost && randomIndex(random, 2) === 0 ? second : first;
 }
