@@ -318,7 +318,7 @@ describe('kubernetes:/// resolver with the least-request policy (default)', () =
     );
     expect(error.details).toMatch(/403 Forbidden/);
     expect(error.details).toMatch(
-      /Grant list and watch on endpointslices\.discovery\.k8s\.io in namespace shop .*kubectl create role endpoint-watch -n shop --verb=list,watch/,
+      /grant list and watch on endpointslices\.discovery\.k8s\.io in namespace shop .*kubectl create role endpoint-watch -n shop --verb=list,watch/,
     );
   });
 
