@@ -40,6 +40,11 @@ export const NOTE_ATTRIBUTE = `${ATTRIBUTE_PREFIX}.endpoint_watch.note`;
 
 export type Attributes = { readonly [key: string]: unknown };
 
+/** grpc-js 1.14's `experimental.StatusOr`, declared here: older grpc-js typings have none. */
+export type StatusOr<T> =
+  | { readonly ok: true; readonly value: T }
+  | { readonly ok: false; readonly error: StatusObject };
+
 /** What a resolver reports: endpoints (with attributes), or an UNAVAILABLE error. */
 export type Resolution =
   | { readonly ok: true; readonly endpoints: experimental.Endpoint[]; readonly attributes: Attributes }
@@ -107,7 +112,7 @@ export function policyContext(constructorArgs: readonly unknown[]): PolicyContex
 
 /** An address list as the policy reads it, whatever grpc-js passed. */
 export interface AddressUpdate {
-  readonly endpoints: experimental.StatusOr<experimental.Endpoint[]>;
+  readonly endpoints: StatusOr<experimental.Endpoint[]>;
   /** The options for its children (channel options; with the resolver attributes from 1.13 on). */
   readonly options: ChannelOptions;
   /** The options a policy hands to `endpointLocality`: where the resolver attributes are. */
@@ -117,7 +122,7 @@ export interface AddressUpdate {
 
 export function addressUpdate(
   context: PolicyContext,
-  endpoints: experimental.StatusOr<experimental.Endpoint[]> | experimental.Endpoint[],
+  endpoints: StatusOr<experimental.Endpoint[]> | experimental.Endpoint[],
   third: ChannelOptions | Attributes,
   note: string | undefined,
 ): AddressUpdate {

@@ -15,7 +15,13 @@
 import type { ChannelOptions, StatusObject } from '@grpc/grpc-js';
 import { connectivityState as ConnectivityState, experimental } from '@grpc/grpc-js';
 import { GrpcBalancingOptionsError } from './errors.js';
-import { addressUpdate, createLeaf, type PolicyContext, policyContext } from './grpc-js-api.js';
+import {
+  addressUpdate,
+  createLeaf,
+  type PolicyContext,
+  policyContext,
+  type StatusOr,
+} from './grpc-js-api.js';
 import { MAX_CHOICE_COUNT, MIN_CHOICE_COUNT, type OutstandingCalls, pickLeastRequest } from './p2c.js';
 
 /** The policy's name in service config. Not A48's `least_request_experimental`, which grpc-js may adopt. */
@@ -101,12 +107,15 @@ export class LeastRequestLoadBalancer implements experimental.LoadBalancer {
     });
   }
 
-  /** The 1.14 signature; older grpc-js passes a plain list and no note (read by `addressUpdate`). */
+  /**
+   * grpc-js 1.14 passes a `StatusOr` list, the channel options and a note; 1.10–1.13 a plain list
+   * and either the resolver attributes (1.10–1.12) or the options (1.13), no note (`addressUpdate`).
+   */
   updateAddressList(
-    maybeEndpoints: experimental.StatusOr<experimental.Endpoint[]>,
+    maybeEndpoints: StatusOr<experimental.Endpoint[]> | experimental.Endpoint[],
     config: experimental.TypedLoadBalancingConfig,
     channelOptions: ChannelOptions,
-    resolutionNote: string,
+    resolutionNote?: string,
   ): boolean {
     if (!(config instanceof LeastRequestConfig)) return false;
     const { endpoints, options, note } = addressUpdate(
