@@ -3,11 +3,12 @@
  * namespaces (198.18.x.y) registered as the pods of Service grpc/greeter, the EndpointSlices written
  * by the real controller, and a grpc-js client on `kubernetes:///greeter.grpc:grpc` through
  * `@endpoint-watch/grpc` (least-request). Calls spread over the pods, a new pod gets calls, a pod
- * turned unready gets none, a deleted one neither; closing the channel ends its watch. Every loop is
- * bounded by a call count; no assertion reads the clock.
+ * turned unready gets none, a deleted one neither; closing the channel ends its watch. A pod whose
+ * server is killed hard (SIGKILL) while calls run: its calls fail at once, later calls go to the
+ * others. Every loop is bounded by a call count; no assertion reads the clock.
  */
 import { fileURLToPath } from 'node:url';
-import { watchEndpoints } from '@endpoint-watch/core';
+import { type EndpointSet, watchEndpoints } from '@endpoint-watch/core';
 import { registerKubernetesResolver } from '@endpoint-watch/grpc';
 import {
   type NetworkPod,
@@ -27,6 +28,58 @@ if (unavailable !== undefined) console.warn(`[grpc.test] skipping: no pod networ
 const NS = 'grpc';
 const PORT = 8080;
 const SERVER = fileURLToPath(new URL('../../examples/grpc/server.mjs', import.meta.url));
+const HOLD_SERVER = fileURLToPath(new URL('./pods/hold-server.mjs', import.meta.url));
+
+const raw = {
+  requestSerialize: (value: Buffer) => value,
+  requestDeserialize: (value: Buffer) => value,
+  responseSerialize: (value: Buffer) => value,
+  responseDeserialize: (value: Buffer) => value,
+};
+/** pods/hold-server.mjs: `Who` answers the pod's name; `Hold` names the pod in headers, never answers. */
+const holdService = {
+  who: { path: '/test.Pod/Who', requestStream: false, responseStream: false, ...raw },
+  hold: { path: '/test.Pod/Hold', requestStream: false, responseStream: false, ...raw },
+} satisfies grpc.ServiceDefinition;
+const HoldClient = grpc.makeGenericClientConstructor(holdService, 'Pod');
+type HoldClient = InstanceType<typeof HoldClient>;
+
+/** How a call ended: the answering pod, or the status code of its failure. */
+type Outcome = { readonly pod: string } | { readonly code: grpc.status; readonly details: string };
+
+/** Calls by answering pod (failures by `code N`). */
+function answeredBy(outcomes: readonly Outcome[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const outcome of outcomes) {
+    const key = 'pod' in outcome ? outcome.pod : `code ${outcome.code}`;
+    counts[key] = (counts[key] ?? 0) + 1;
+  }
+  return counts;
+}
+
+/** A unary call with a deadline; never rejects. `onHeaders` gets the pod named in response headers. */
+function unary(
+  client: HoldClient,
+  method: keyof typeof holdService,
+  deadlineMs: number,
+  onHeaders?: (pod: string) => void,
+): { readonly call: grpc.ClientUnaryCall; readonly outcome: Promise<Outcome> } {
+  let call: grpc.ClientUnaryCall | undefined;
+  const outcome = new Promise<Outcome>((resolve) => {
+    call = client.makeUnaryRequest(
+      holdService[method].path,
+      raw.requestSerialize,
+      raw.responseDeserialize,
+      Buffer.alloc(0),
+      { deadline: Date.now() + deadlineMs },
+      (error, value) =>
+        resolve(error ? { code: error.code, details: error.details } : { pod: String(value) }),
+    );
+  });
+  const started = call as unknown as grpc.ClientUnaryCall;
+  if (onHeaders) started.on('metadata', (headers) => onHeaders(String(headers.get('pod')[0] ?? '')));
+  return { call: started, outcome };
+}
 
 interface Greeter {
   sayHello(
@@ -76,15 +129,18 @@ describe.skipIf(unavailable !== undefined)(
       await network?.close();
     });
 
-    async function startPod(name: string): Promise<NetworkPod> {
+    async function startPod(name: string, app = 'greeter'): Promise<NetworkPod> {
       const pod = await network.addPod(name, {
         port: PORT,
-        server: { script: SERVER, args: ['--host', '0.0.0.0', '--port', String(PORT), '--pod', name] },
+        server:
+          app === 'greeter'
+            ? { script: SERVER, args: ['--host', '0.0.0.0', '--port', String(PORT), '--pod', name] }
+            : { script: HOLD_SERVER, args: ['--port', String(PORT), '--pod', name] },
       });
       await plane().admin.createPod({
         name,
         namespace: NS,
-        labels: { app: 'greeter' },
+        labels: { app },
         nodeName: 'node-a',
         ips: [pod.ip],
       });
@@ -146,6 +202,96 @@ describe.skipIf(unavailable !== undefined)(
         recorder.close();
       }
       await until(() => kube.transportStats().http2?.streams === 0, 'the watch to end with the channel');
+      await kube.close();
+    });
+
+    it('fails over from a pod killed hard (SIGKILL) mid-call: its calls fail UNAVAILABLE at once, later ones go to the other pods', async () => {
+      const { admin } = plane();
+      const kube = clientFor(plane(), { namespace: NS });
+      registerKubernetesResolver(kube);
+      await admin.createService({
+        name: 'holder',
+        namespace: NS,
+        ports: [{ name: 'grpc', port: 50051, targetPort: PORT, appProtocol: 'kubernetes.io/h2c' }],
+      });
+      const pods = [
+        await startPod('holder-0', 'holder'),
+        await startPod('holder-1', 'holder'),
+        await startPod('holder-2', 'holder'),
+      ];
+      const [victim] = pods as [NetworkPod, ...NetworkPod[]];
+      const survivors = pods.filter((pod) => pod !== victim).map((pod) => pod.name);
+      const recorder = new Recorder(watchEndpoints(kube, { service: 'holder', port: 'grpc' }));
+      const listed = (set: EndpointSet) =>
+        targetsAre(
+          set,
+          pods.map((pod) => pod.ip),
+          PORT,
+        );
+      const client = new HoldClient(`kubernetes:///holder.${NS}:grpc`, grpc.credentials.createInsecure());
+      const held: { pod?: string; call: grpc.ClientUnaryCall; outcome: Promise<Outcome> }[] = [];
+      try {
+        await recorder.until(listed, 'three pods', 30_000);
+        await new Promise((resolve) => setImmediate(resolve));
+        // Connections to every pod, then calls held on each until the victim holds one (bounded).
+        const warm: Outcome[] = [];
+        for (let i = 0; i < 60 && new Set(warm.map((o) => ('pod' in o ? o.pod : ''))).size < 3; i++)
+          warm.push(await unary(client, 'who', 20_000).outcome);
+        for (let i = 0; i < 30 && !held.some((h) => h.pod === victim.name); i++) {
+          const entry: (typeof held)[number] = {
+            ...unary(client, 'hold', 60_000, (pod) => (entry.pod = pod)),
+          };
+          held.push(entry);
+          await until(() => entry.pod !== undefined, 'the held call to reach a pod', 20_000);
+        }
+        expect(held.some((h) => h.pod === victim.name)).toBe(true);
+
+        // Calls 4 at a time; the victim's server is killed after 40 have ended.
+        const outcomes: { outcome: Outcome; afterKill: boolean }[] = [];
+        let killed = false;
+        let sent = 0;
+        const worker = async () => {
+          while (sent < 300) {
+            sent += 1;
+            const afterKill = killed;
+            outcomes.push({ outcome: await unary(client, 'who', 20_000).outcome, afterKill });
+          }
+        };
+        const killing = (async () => {
+          await until(() => outcomes.length >= 40, '40 calls before the kill');
+          await victim.kill();
+          killed = true;
+        })();
+        await Promise.all([...Array.from({ length: 4 }, worker), killing]);
+
+        // The victim's held calls fail with UNAVAILABLE (a call left hanging would end at its 60 s
+        // deadline with DEADLINE_EXCEEDED); the survivors' are untouched.
+        const victimHeld = held.filter((h) => h.pod === victim.name);
+        for (const h of victimHeld) expect(await h.outcome).toMatchObject({ code: grpc.status.UNAVAILABLE });
+        const failures = outcomes.filter(({ outcome }) => 'code' in outcome);
+        for (const { outcome } of failures) expect(outcome).toMatchObject({ code: grpc.status.UNAVAILABLE });
+        // At most the calls in flight on the dead connection, or picked before grpc-js read its end.
+        expect(failures.length).toBeLessThanOrEqual(4);
+        const after = outcomes.filter(({ afterKill }) => afterKill);
+        expect(after.length).toBeGreaterThan(200);
+        // After the kill every call is answered by a survivor, but for the few failures above.
+        for (const { outcome } of after)
+          expect('code' in outcome || survivors.includes(outcome.pod), JSON.stringify(outcome)).toBe(true);
+        // The apiserver still lists the victim (no kubelet here fails its probe): the failover came
+        // from the connection's state alone.
+        expect(listed(recorder.values.at(-1) as EndpointSet)).toBe(true);
+        console.info(
+          `[grpc.test] SIGKILL: ${victimHeld.length} held call(s) on ${victim.name} failed: ${JSON.stringify(
+            (await victimHeld[0]?.outcome) ?? null,
+          )}; ${failures.length} of ${outcomes.length} unary calls failed (${JSON.stringify(
+            failures.map(({ outcome }) => outcome),
+          )}); after the kill: ${JSON.stringify(answeredBy(after.map(({ outcome }) => outcome)))}`,
+        );
+      } finally {
+        for (const h of held) h.call.cancel();
+        client.close();
+        recorder.close();
+      }
       await kube.close();
     });
   },
