@@ -205,64 +205,97 @@ describe.skipIf(unavailable !== undefined)(
       await kube.close();
     });
 
-    it('fails over from a pod killed hard (SIGKILL) mid-call: its calls fail UNAVAILABLE at once, later ones go to the other pods', async () => {
-      const { admin } = plane();
+    /** Service `name` of three hold-server pods (`name-0` is the victim), and a watch of it. */
+    async function holders(name: string) {
       const kube = clientFor(plane(), { namespace: NS });
       registerKubernetesResolver(kube);
-      await admin.createService({
-        name: 'holder',
+      await plane().admin.createService({
+        name,
         namespace: NS,
         ports: [{ name: 'grpc', port: 50051, targetPort: PORT, appProtocol: 'kubernetes.io/h2c' }],
       });
-      const pods = [
-        await startPod('holder-0', 'holder'),
-        await startPod('holder-1', 'holder'),
-        await startPod('holder-2', 'holder'),
-      ];
-      const [victim] = pods as [NetworkPod, ...NetworkPod[]];
-      const survivors = pods.filter((pod) => pod !== victim).map((pod) => pod.name);
-      const recorder = new Recorder(watchEndpoints(kube, { service: 'holder', port: 'grpc' }));
+      const pods: NetworkPod[] = [];
+      for (let i = 0; i < 3; i++) pods.push(await startPod(`${name}-${i}`, name));
+      const victim = pods[0] as NetworkPod;
+      const recorder = new Recorder(watchEndpoints(kube, { service: name, port: 'grpc' }));
       const listed = (set: EndpointSet) =>
         targetsAre(
           set,
           pods.map((pod) => pod.ip),
           PORT,
         );
-      const client = new HoldClient(`kubernetes:///holder.${NS}:grpc`, grpc.credentials.createInsecure());
-      const held: { pod?: string; call: grpc.ClientUnaryCall; outcome: Promise<Outcome> }[] = [];
-      try {
-        await recorder.until(listed, 'three pods', 30_000);
-        await new Promise((resolve) => setImmediate(resolve));
-        // Connections to every pod, then calls held on each until the victim holds one (bounded).
-        const warm: Outcome[] = [];
-        for (let i = 0; i < 60 && new Set(warm.map((o) => ('pod' in o ? o.pod : ''))).size < 3; i++)
-          warm.push(await unary(client, 'who', 20_000).outcome);
-        for (let i = 0; i < 30 && !held.some((h) => h.pod === victim.name); i++) {
-          const entry: (typeof held)[number] = {
-            ...unary(client, 'hold', 60_000, (pod) => (entry.pod = pod)),
-          };
-          held.push(entry);
-          await until(() => entry.pod !== undefined, 'the held call to reach a pod', 20_000);
-        }
-        expect(held.some((h) => h.pod === victim.name)).toBe(true);
+      await recorder.until(listed, 'three pods', 30_000);
+      await new Promise((resolve) => setImmediate(resolve));
+      return {
+        kube,
+        recorder,
+        victim,
+        survivors: pods.slice(1).map((pod) => pod.name),
+        target: `kubernetes:///${name}.${NS}:grpc`,
+        /** Whether the apiserver still lists every pod, the victim included. */
+        stillListed: () => listed(recorder.values.at(-1) as EndpointSet),
+      };
+    }
 
+    type Held = { pod?: string; readonly call: grpc.ClientUnaryCall; readonly outcome: Promise<Outcome> };
+
+    /** Connects to every pod, then holds calls until `victim` holds one (bounded); the held calls. */
+    async function holdOn(client: HoldClient, victim: string, deadlineMs: number): Promise<Held[]> {
+      const warm = new Set<string>();
+      for (let i = 0; i < 60 && warm.size < 3; i++) {
+        const outcome = await unary(client, 'who', 20_000).outcome;
+        if ('pod' in outcome) warm.add(outcome.pod);
+      }
+      const held: Held[] = [];
+      for (let i = 0; i < 30 && !held.some((h) => h.pod === victim); i++) {
+        const entry: Held = { ...unary(client, 'hold', deadlineMs, (pod) => (entry.pod = pod)) };
+        held.push(entry);
+        await until(() => entry.pod !== undefined, 'the held call to reach a pod', 20_000);
+      }
+      expect(held.some((h) => h.pod === victim)).toBe(true);
+      return held;
+    }
+
+    type Outcomes = { readonly outcome: Outcome; readonly after: boolean }[];
+    /**
+     * `total` Who calls, 4 at a time; `during` runs alongside (given the outcomes so far), and the
+     * calls sent once it has ended are marked `after`.
+     */
+    async function traffic(
+      client: HoldClient,
+      total: number,
+      deadlineMs: number,
+      during?: (outcomes: Outcomes) => Promise<void>,
+    ): Promise<Outcomes> {
+      const outcomes: { outcome: Outcome; after: boolean }[] = [];
+      let done = during === undefined;
+      let sent = 0;
+      const worker = async () => {
+        while (sent < total) {
+          sent += 1;
+          const after = done;
+          outcomes.push({ outcome: await unary(client, 'who', deadlineMs).outcome, after });
+        }
+      };
+      const alongside = async () => {
+        await during?.(outcomes);
+        done = true;
+      };
+      await Promise.all([...Array.from({ length: 4 }, worker), alongside()]);
+      return outcomes;
+    }
+
+    it('fails over from a pod killed hard (SIGKILL) mid-call: its calls fail UNAVAILABLE at once, later ones go to the other pods', async () => {
+      const { kube, recorder, victim, survivors, target, stillListed } = await holders('holder');
+      const client = new HoldClient(target, grpc.credentials.createInsecure());
+      let held: Held[] = [];
+      try {
+        held = await holdOn(client, victim.name, 60_000);
         // Calls 4 at a time; the victim's server is killed after 40 have ended.
-        const outcomes: { outcome: Outcome; afterKill: boolean }[] = [];
-        let killed = false;
-        let sent = 0;
-        const worker = async () => {
-          while (sent < 300) {
-            sent += 1;
-            const afterKill = killed;
-            outcomes.push({ outcome: await unary(client, 'who', 20_000).outcome, afterKill });
-          }
-        };
-        const killing = (async () => {
-          await until(() => outcomes.length >= 40, '40 calls before the kill');
+        const outcomes = await traffic(client, 300, 20_000, async (sofar) => {
+          await until(() => sofar.length >= 40, '40 calls before the kill');
           await victim.kill();
-          killed = true;
-        })();
-        await Promise.all([...Array.from({ length: 4 }, worker), killing]);
+        });
 
         // The victim's held calls fail with UNAVAILABLE (a call left hanging would end at its 60 s
         // deadline with DEADLINE_EXCEEDED); the survivors' are untouched.
@@ -272,14 +305,14 @@ describe.skipIf(unavailable !== undefined)(
         for (const { outcome } of failures) expect(outcome).toMatchObject({ code: grpc.status.UNAVAILABLE });
         // At most the calls in flight on the dead connection, or picked before grpc-js read its end.
         expect(failures.length).toBeLessThanOrEqual(4);
-        const after = outcomes.filter(({ afterKill }) => afterKill);
+        const after = outcomes.filter((o) => o.after);
         expect(after.length).toBeGreaterThan(200);
         // After the kill every call is answered by a survivor, but for the few failures above.
         for (const { outcome } of after)
           expect('code' in outcome || survivors.includes(outcome.pod), JSON.stringify(outcome)).toBe(true);
         // The apiserver still lists the victim (no kubelet here fails its probe): the failover came
         // from the connection's state alone.
-        expect(listed(recorder.values.at(-1) as EndpointSet)).toBe(true);
+        expect(stillListed()).toBe(true);
         console.info(
           `[grpc.test] SIGKILL: ${victimHeld.length} held call(s) on ${victim.name} failed: ${JSON.stringify(
             (await victimHeld[0]?.outcome) ?? null,
@@ -290,6 +323,59 @@ describe.skipIf(unavailable !== undefined)(
       } finally {
         for (const h of held) h.call.cancel();
         client.close();
+        recorder.close();
+      }
+      await kube.close();
+    });
+
+    it('a pod cut off without a reset: grpc-js keepalive fails its calls with UNAVAILABLE and moves on; without keepalive they wait for their deadline', async () => {
+      const { kube, recorder, victim, survivors, target, stillListed } = await holders('cut');
+      const creds = grpc.credentials.createInsecure();
+      const keepalive = new HoldClient(target, creds, {
+        'grpc.keepalive_time_ms': 1_000,
+        'grpc.keepalive_timeout_ms': 1_000,
+      });
+      const plain = new HoldClient(target, creds);
+      const held: Held[] = [];
+      try {
+        const heldKeepalive = await holdOn(keepalive, victim.name, 60_000);
+        const heldPlain = await holdOn(plain, victim.name, 8_000);
+        held.push(...heldKeepalive, ...heldPlain);
+        await victim.isolate();
+
+        // With keepalive: the unanswered ping ends the connection; the held call fails with
+        // UNAVAILABLE long before its 60 s deadline, and later calls go to the other pods.
+        for (const h of heldKeepalive.filter((h) => h.pod === victim.name))
+          expect(await h.outcome).toMatchObject({ code: grpc.status.UNAVAILABLE });
+        const withKeepalive = await traffic(keepalive, 100, 20_000);
+        for (const { outcome } of withKeepalive)
+          expect('pod' in outcome && survivors.includes(outcome.pod), JSON.stringify(outcome)).toBe(true);
+
+        // Without: the connection still looks READY; the held call ends at its deadline, and so
+        // does every call picked for the victim (least-request's P2C samples with replacement).
+        const victimHeldPlain = heldPlain.filter((h) => h.pod === victim.name);
+        for (const h of victimHeldPlain)
+          expect(await h.outcome).toMatchObject({ code: grpc.status.DEADLINE_EXCEEDED });
+        const withoutKeepalive = await traffic(plain, 60, 2_000);
+        for (const { outcome } of withoutKeepalive)
+          expect(
+            'code' in outcome
+              ? outcome.code === grpc.status.DEADLINE_EXCEEDED
+              : survivors.includes(outcome.pod),
+            JSON.stringify(outcome),
+          ).toBe(true);
+        expect(stillListed()).toBe(true);
+        console.info(
+          `[grpc.test] cut off: with keepalive 1 s, held call ${JSON.stringify(
+            await heldKeepalive.find((h) => h.pod === victim.name)?.outcome,
+          )}, then ${JSON.stringify(answeredBy(withKeepalive.map(({ outcome }) => outcome)))}; without keepalive, held call ${JSON.stringify(
+            await victimHeldPlain[0]?.outcome,
+          )}, then ${JSON.stringify(answeredBy(withoutKeepalive.map(({ outcome }) => outcome)))}`,
+        );
+      } finally {
+        for (const h of held) h.call.cancel();
+        keepalive.close();
+        plain.close();
         recorder.close();
       }
       await kube.close();
