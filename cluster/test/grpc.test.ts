@@ -303,8 +303,10 @@ describe.skipIf(unavailable !== undefined)(
         for (const h of victimHeld) expect(await h.outcome).toMatchObject({ code: grpc.status.UNAVAILABLE });
         const failures = outcomes.filter(({ outcome }) => 'code' in outcome);
         for (const { outcome } of failures) expect(outcome).toMatchObject({ code: grpc.status.UNAVAILABLE });
-        // At most the calls in flight on the dead connection, or picked before grpc-js read its end.
-        expect(failures.length).toBeLessThanOrEqual(4);
+        // The calls in flight on the dead connection (at most 4, one per worker) and, per worker, at
+        // most one more picked before grpc-js had read the connection's end (2–4 in 5 runs; a policy
+        // that kept picking the dead pod failed 122).
+        expect(failures.length).toBeLessThanOrEqual(8);
         const after = outcomes.filter((o) => o.after);
         expect(after.length).toBeGreaterThan(200);
         // After the kill every call is answered by a survivor, but for the few failures above.
@@ -352,7 +354,8 @@ describe.skipIf(unavailable !== undefined)(
           expect('pod' in outcome && survivors.includes(outcome.pod), JSON.stringify(outcome)).toBe(true);
 
         // Without: the connection still looks READY; the held call ends at its deadline, and so
-        // does every call picked for the victim (least-request's P2C samples with replacement).
+        // does every call picked for the victim: P2C samples with replacement, and once its calls
+        // have timed out the victim has fewer outstanding than pods that answer (7–13 of 60).
         const victimHeldPlain = heldPlain.filter((h) => h.pod === victim.name);
         for (const h of victimHeldPlain)
           expect(await h.outcome).toMatchObject({ code: grpc.status.DEADLINE_EXCEEDED });
