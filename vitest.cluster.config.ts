@@ -7,6 +7,8 @@ export default defineConfig({
   ...base,
   test: {
     ...base.test,
+    // The unit suite's projects (grpc-js versions) are not the cluster's.
+    projects: undefined,
     include: ['cluster/test/**/*.test.ts'],
     globalSetup: ['cluster/test/global-setup.ts'],
     testTimeout: 120_000,

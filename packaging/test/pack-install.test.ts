@@ -78,7 +78,9 @@ beforeAll(async () => {
       'rxjs@^7.8.2',
       'axios@^1.7.0',
       'undici@~7.30.2',
-      '@grpc/grpc-js@~1.14.7',
+      // The oldest grpc-js of @endpoint-watch/grpc's peer range: its declarations must type-check
+      // against 1.10's typings too (the workspace builds against 1.14).
+      '@grpc/grpc-js@1.10.12',
       'typescript@~5.9.0',
       '@types/node@^20.19.0',
     ],

@@ -15,6 +15,13 @@
 import type { ChannelOptions, StatusObject } from '@grpc/grpc-js';
 import { connectivityState as ConnectivityState, experimental } from '@grpc/grpc-js';
 import { GrpcBalancingOptionsError } from './errors.js';
+import {
+  addressUpdate,
+  createLeaf,
+  type PolicyContext,
+  policyContext,
+  type StatusOr,
+} from './grpc-js-api.js';
 import { MAX_CHOICE_COUNT, MIN_CHOICE_COUNT, type OutstandingCalls, pickLeastRequest } from './p2c.js';
 
 /** The policy's name in service config. Not A48's `least_request_experimental`, which grpc-js may adopt. */
@@ -76,6 +83,7 @@ class LeastRequestPicker implements experimental.Picker {
 export class LeastRequestLoadBalancer implements experimental.LoadBalancer {
   readonly #helper: experimental.ChannelControlHelper;
   readonly #childHelper: experimental.ChannelControlHelper;
+  readonly #context: PolicyContext;
   #children = new Map<string, Child>();
   #choiceCount = MIN_CHOICE_COUNT;
   #state = ConnectivityState.IDLE;
@@ -84,8 +92,10 @@ export class LeastRequestLoadBalancer implements experimental.LoadBalancer {
   #note = '';
   #resolved = false;
 
-  constructor(helper: experimental.ChannelControlHelper) {
+  /** `grpcJsArgs`: what grpc-js passes after the helper (channel options, credentials in 1.10–1.12). */
+  constructor(helper: experimental.ChannelControlHelper, ...grpcJsArgs: unknown[]) {
     this.#helper = helper;
+    this.#context = policyContext(grpcJsArgs);
     this.#childHelper = experimental.createChildChannelControlHelper(helper, {
       updateState: (state, _picker, errorMessage) => {
         // As round_robin does: a lost READY connection is a hint that the addresses may be stale.
@@ -97,13 +107,23 @@ export class LeastRequestLoadBalancer implements experimental.LoadBalancer {
     });
   }
 
+  /**
+   * grpc-js 1.14 passes a `StatusOr` list, the channel options and a note; 1.10–1.13 a plain list
+   * and either the resolver attributes (1.10–1.12) or the options (1.13), no note (`addressUpdate`).
+   */
   updateAddressList(
-    endpoints: experimental.StatusOr<experimental.Endpoint[]>,
+    maybeEndpoints: StatusOr<experimental.Endpoint[]> | experimental.Endpoint[],
     config: experimental.TypedLoadBalancingConfig,
-    options: ChannelOptions,
-    note: string,
+    channelOptions: ChannelOptions,
+    resolutionNote?: string,
   ): boolean {
     if (!(config instanceof LeastRequestConfig)) return false;
+    const { endpoints, options, note } = addressUpdate(
+      this.#context,
+      maybeEndpoints,
+      channelOptions,
+      resolutionNote,
+    );
     this.#choiceCount = config.choiceCount;
     if (!endpoints.ok) {
       // An error before any address: fail calls with it. After, keep what is known.
@@ -122,7 +142,7 @@ export class LeastRequestLoadBalancer implements experimental.LoadBalancer {
         kept.leaf.updateEndpoint(endpoint, options);
         next.set(key, kept);
       } else {
-        const leaf = new experimental.LeafLoadBalancer(endpoint, this.#childHelper, options, note);
+        const leaf = createLeaf(this.#context, endpoint, this.#childHelper, options, note);
         next.set(key, { key, leaf, outstanding: 0 });
         leaf.startConnecting();
       }

@@ -16,9 +16,10 @@ import {
   watchEndpointsHealth,
 } from '@endpoint-watch/core';
 import type { ChannelOptions, ServiceConfig } from '@grpc/grpc-js';
-import { experimental, status } from '@grpc/grpc-js';
+import { experimental } from '@grpc/grpc-js';
 import { asapScheduler, map, merge, observeOn, type Subscription } from 'rxjs';
 import { GrpcBalancingOptionsError } from './errors.js';
+import { ATTRIBUTE_PREFIX, type ResolutionSink, resolutionSink } from './grpc-js-api.js';
 import { LEAST_REQUEST_POLICY, registerLeastRequestPolicy } from './least-request.js';
 import {
   type EndpointLocality,
@@ -31,13 +32,17 @@ import { defaultAuthority, describeTarget, type KubernetesTarget, parseKubernete
 
 /**
  * The resolver attribute carrying each address' zone and node (`ReadonlyMap<'host:port',
- * EndpointLocality>`). grpc-js 1.14 endpoints have no attributes of their own; resolver attributes
- * reach every load-balancing policy in its channel options. The key's prefix keeps it out of the
- * subchannel arguments, so a change of zones never makes grpc-js open new connections.
+ * EndpointLocality>`). grpc-js endpoints have no attributes of their own; resolver attributes
+ * reach every load-balancing policy: in its channel options from 1.13 on, as the third argument of
+ * `updateAddressList` in 1.10–1.12. The key's prefix keeps it out of the subchannel arguments, so
+ * a change of zones never makes grpc-js open new connections.
  */
-export const LOCALITY_ATTRIBUTE = `${experimental.SUBCHANNEL_ARGS_EXCLUDE_KEY_PREFIX}.endpoint_watch.locality`;
+export const LOCALITY_ATTRIBUTE = `${ATTRIBUTE_PREFIX}.endpoint_watch.locality`;
 
-/** The zone and node of an address, from the options a load-balancing policy was given. */
+/**
+ * The zone and node of an address, from the options a load-balancing policy was given (grpc-js
+ * 1.13+), or the resolver attributes (the third argument of `updateAddressList` in 1.10–1.12).
+ */
 export function endpointLocality(
   options: ChannelOptions,
   address: experimental.SubchannelAddress,
@@ -85,8 +90,8 @@ export function registerKubernetesResolver(
 
   class KubernetesResolver implements experimental.Resolver {
     readonly #target: KubernetesTarget;
-    readonly #listener: experimental.ResolverListener;
-    readonly #serviceConfig: experimental.StatusOr<ServiceConfig> | null;
+    readonly #sink: ResolutionSink;
+    readonly #serviceConfig: ServiceConfig | null;
     readonly #service: string;
     #subscription: Subscription | undefined;
     #everHadSet = false;
@@ -101,13 +106,11 @@ export function registerKubernetesResolver(
       channel: ChannelOptions,
     ) {
       this.#target = parseKubernetesTarget(target);
-      this.#listener = listener;
+      this.#sink = resolutionSink(listener);
       this.#service = describeTarget(this.#target, client.config.namespace);
       // The channel's own service config wins: the resolver's would override it in grpc-js.
       this.#serviceConfig =
-        serviceConfig === null || channel['grpc.service_config'] !== undefined
-          ? null
-          : experimental.statusOrFromValue(serviceConfig);
+        serviceConfig === null || channel['grpc.service_config'] !== undefined ? null : serviceConfig;
     }
 
     static getDefaultAuthority(target: experimental.GrpcUri): string {
@@ -166,31 +169,25 @@ export function registerKubernetesResolver(
 
     #report(update: ResolutionUpdate): void {
       if (update.kind === 'error') {
-        this.#listener(
-          experimental.statusOrFromError({ code: status.UNAVAILABLE, details: update.details }),
-          {},
-          this.#serviceConfig,
-          update.details,
-        );
+        this.#sink({ ok: false, details: update.details }, this.#serviceConfig, update.details);
         return;
       }
       this.#note = update.note;
-      this.#listener(
-        experimental.statusOrFromValue(update.addresses.map((address) => ({ addresses: [address] }))),
-        { [LOCALITY_ATTRIBUTE]: update.locality },
+      this.#sink(
+        {
+          ok: true,
+          endpoints: update.addresses.map((address) => ({ addresses: [address] })),
+          attributes: { [LOCALITY_ATTRIBUTE]: update.locality },
+        },
         this.#serviceConfig,
         update.note,
       );
-      // An empty list alone leaves grpc-js' round_robin (1.14) IDLE with a queueing picker: calls
-      // would wait for their deadline. Said again as an error, every policy, now without children,
-      // fails calls at once with the note (an error keeps children, so it never comes alone).
+      // An empty list alone leaves grpc-js' round_robin IDLE with a queueing picker: calls would
+      // wait for their deadline. Said again as an error, every policy, now without children, fails
+      // calls at once with the note (an error keeps children, so it never comes alone). Before
+      // 1.14 grpc-js applies a resolver error only while the policy is IDLE, so the same works.
       if (update.addresses.length === 0)
-        this.#listener(
-          experimental.statusOrFromError({ code: status.UNAVAILABLE, details: update.note }),
-          {},
-          this.#serviceConfig,
-          update.note,
-        );
+        this.#sink({ ok: false, details: update.note }, this.#serviceConfig, update.note);
     }
   }
 

@@ -261,11 +261,13 @@ class CountedSubchannel extends grpc.experimental.BaseSubchannelWrapper {
 
 class RefCountingBalancer implements grpc.experimental.LoadBalancer {
   readonly #inner: LeastRequestLoadBalancer;
-  constructor(helper: grpc.experimental.ChannelControlHelper) {
+  // grpc-js before 1.13 passes the channel options (and in 1.12 the credentials) after the helper.
+  constructor(helper: grpc.experimental.ChannelControlHelper, ...grpcJsArgs: unknown[]) {
     this.#inner = new LeastRequestLoadBalancer(
       grpc.experimental.createChildChannelControlHelper(helper, {
         createSubchannel: (address, args) => new CountedSubchannel(helper.createSubchannel(address, args)),
       }),
+      ...grpcJsArgs,
     );
   }
   updateAddressList(

@@ -1,6 +1,8 @@
 import { type EndpointSet, EndpointWatchError, KubeApiError, type WatchHealth } from '@endpoint-watch/core';
 import { endpointSet, readyEndpoint } from '@endpoint-watch/testing';
+import { credentials as credentialsFactory, status } from '@grpc/grpc-js';
 import { describe, expect, it } from 'vitest';
+import { addressUpdate, NOTE_ATTRIBUTE, policyContext, resolutionSink } from '../src/grpc-js-api.js';
 import {
   GrpcBalancingOptionsError,
   KubernetesTargetError,
@@ -148,5 +150,69 @@ describe('what the resolver tells grpc-js', () => {
     expect(describeWatchError(new EndpointWatchError('ERR_KUBE_TLS_NAME', 'the name is wrong'))).toBe(
       'ERR_KUBE_TLS_NAME: the name is wrong',
     );
+  });
+});
+
+describe('grpc-js API shapes (grpc-js-api.ts)', () => {
+  const endpoints = [{ addresses: [{ host: '10.0.0.1', port: 80 }] }];
+  const config = { loadBalancingConfig: [], methodConfig: [] };
+
+  it('reports to a 1.14 function listener with StatusOr values and the note', () => {
+    const calls: unknown[][] = [];
+    const sink = resolutionSink(((...args: unknown[]) => {
+      calls.push(args);
+      return true;
+    }) as never);
+    sink({ ok: true, endpoints, attributes: { a: 1 } }, config, 'note');
+    sink({ ok: false, details: 'why' }, null, 'why');
+    expect(calls[0]).toEqual([{ ok: true, value: endpoints }, { a: 1 }, { ok: true, value: config }, 'note']);
+    expect(calls[1]?.[0]).toMatchObject({ ok: false, error: { code: status.UNAVAILABLE, details: 'why' } });
+    expect(calls[1]?.slice(1)).toEqual([{}, null, 'why']);
+  });
+
+  it('reports to a 1.10–1.13 listener object, the note as a resolver attribute', () => {
+    const successes: unknown[][] = [];
+    const errors: unknown[] = [];
+    const sink = resolutionSink({
+      onSuccessfulResolution: (...args: unknown[]) => successes.push(args),
+      onError: (error: unknown) => errors.push(error),
+    } as never);
+    sink({ ok: true, endpoints, attributes: { a: 1 } }, config, 'note');
+    sink({ ok: false, details: 'why' }, config, 'why');
+    expect(successes).toEqual([[endpoints, config, null, null, { a: 1, [NOTE_ATTRIBUTE]: 'note' }]]);
+    expect(errors).toEqual([expect.objectContaining({ code: status.UNAVAILABLE, details: 'why' })]);
+  });
+
+  it('reads what a policy is given in each shape', () => {
+    const options = { 'grpc.x': 1 };
+    const credentials = credentialsFactory.createInsecure();
+    const noteAttributes = { [NOTE_ATTRIBUTE]: 'note', a: 1 };
+    // 1.14: (helper); (StatusOr, config, options, note)
+    const latest = policyContext([]);
+    expect(addressUpdate(latest, { ok: true, value: endpoints }, options, 'note')).toEqual({
+      endpoints: { ok: true, value: endpoints },
+      options,
+      attributes: options,
+      note: 'note',
+    });
+    // 1.13: (helper); (list, config, options with the attributes)
+    const merged = { ...options, ...noteAttributes };
+    expect(addressUpdate(latest, endpoints, merged, undefined)).toEqual({
+      endpoints: { ok: true, value: endpoints },
+      options: merged,
+      attributes: merged,
+      note: 'note',
+    });
+    // 1.10–1.11: (helper, options); (list, config, attributes)
+    const older = policyContext([options]);
+    expect(older).toEqual({ credentials: undefined, options });
+    expect(addressUpdate(older, endpoints, noteAttributes, undefined)).toEqual({
+      endpoints: { ok: true, value: endpoints },
+      options,
+      attributes: noteAttributes,
+      note: 'note',
+    });
+    // 1.12: (helper, credentials, options)
+    expect(policyContext([credentials, options])).toEqual({ credentials, options });
   });
 });

@@ -27,6 +27,11 @@ export interface NetworkPod {
   kill(): Promise<void>;
   /** Starts the server again. */
   start(): Promise<void>;
+  /**
+   * Cuts the pod off (its host link down): packets to it are dropped and nothing answers, not even
+   * a reset, as when its node is lost. Its server keeps running; removing the pod ends it.
+   */
+  isolate(): Promise<void>;
   /** Requests the server holds now (received, not yet answered) and has answered since it started. */
   stats(): Promise<{ inFlight: number; answered: number }>;
 }
@@ -203,6 +208,9 @@ export async function startPodNetwork(): Promise<PodNetwork> {
         });
         const { inFlight, answered } = (await response.body.json()) as { inFlight: number; answered: number };
         return { inFlight, answered };
+      },
+      async isolate() {
+        await ip('link', 'set', hostLink, 'down');
       },
       async kill() {
         const child = server;
