@@ -23,7 +23,7 @@ import { appendLog, type LogEntry, type LogKind } from '../view/model.js';
 import { jsonSetLine, plainLogLine } from '../view/plain.js';
 import { renderLive } from '../view/render.js';
 import { LiveScreen } from '../view/terminal.js';
-import { buildWatchView, emptinessHint } from '../view/watch-view.js';
+import { absentServiceHint, buildWatchView, emptinessHint } from '../view/watch-view.js';
 
 const FRAME_MS = 250;
 
@@ -100,6 +100,8 @@ export async function watchCommand(options: WatchOptions, io: CliIo): Promise<vo
     let set: EndpointSet | undefined;
     let health: WatchHealth | undefined;
     let synced = false;
+    /** The selector hint of a set with no endpoint at all, until the health says whether the Service exists. */
+    let heldHint: string | undefined;
     const target = { namespace, service: options.service, addressTypes: options.addressTypes };
     subscriptions.add(
       watchEndpoints(client, watchOptions).subscribe({
@@ -108,7 +110,14 @@ export async function watchCommand(options: WatchOptions, io: CliIo): Promise<vo
           for (const line of endpointChanges(set, next)) emit('change', line);
           // Why traffic has nowhere to go, once each time it comes to that (the live view keeps it shown).
           const hint = emptinessHint(next, target);
-          if (hint && hint !== emptinessHint(set, target)) tell(hint);
+          if (hint === undefined) heldHint = undefined;
+          else if (hint !== emptinessHint(set, target)) {
+            // No endpoint at all: whether the Service exists is the synced health's notice to say,
+            // and asking about its selector before that would send a newcomer the wrong way.
+            if (next.all.length > 0 || target.addressTypes !== undefined) tell(hint);
+            else if (health?.state !== 'synced') heldHint = hint;
+            else tell(health.notice === undefined ? hint : absentServiceHint(target));
+          }
           set = next;
         },
         error: fail,
@@ -121,6 +130,10 @@ export async function watchCommand(options: WatchOptions, io: CliIo): Promise<vo
         const line = healthChange(health, next, { namespace });
         if (line) emit('health', line);
         health = next;
+        if (next.state === 'synced' && heldHint !== undefined) {
+          tell(next.notice === undefined ? heldHint : absentServiceHint(target));
+          heldHint = undefined;
+        }
       }),
     );
 

@@ -89,3 +89,15 @@ export function emptinessHint(
     `kubectl get endpointslices -n ${namespace} -l kubernetes.io/service-name=${service} (ENDPOINTS)`
   );
 }
+
+/**
+ * What to look at when the watch's health says no object carries the Service's label at all: whether
+ * it exists (its name, its namespace), before its selector.
+ */
+export function absentServiceHint(target: { readonly namespace: string; readonly service: string }): string {
+  const { namespace, service } = target;
+  return (
+    `See: kubectl get service ${service} -n ${namespace} -o wide (does it exist? SELECTOR, PORTS); ` +
+    `kubectl get services -n ${namespace} (its name)`
+  );
+}
