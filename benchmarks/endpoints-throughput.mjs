@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import { pathToFileURL } from 'node:url';
 // Watch decode (issue 11, rows 1 and 2): throughput of the whole pipeline (socket → decoder →
 // list+watch machine → store → slice aggregation → EndpointSet) against the floor, fetching the same
 // bytes with undici and JSON.parse-ing them line by line, and against @kubernetes/client-node's
@@ -10,7 +11,7 @@
 // pre-serialized bytes from a child process (lib/watch-replay-server.mjs). `cold`: a full GC before each
 // run (node --expose-gc), so that no run starts on a heap grown by the one before.
 //
-//   node --expose-gc benchmarks/endpoints-throughput.mjs [--cold]
+//   node --expose-gc benchmarks/endpoints-throughput.mjs [--cold] [--base /path/to/other/checkout]
 //   BENCH_ROUNDS=21 BENCH_ENGINE=1 node benchmarks/endpoints-throughput.mjs   # + engine/store diagnosis
 import {
   createKubeClient,
@@ -41,7 +42,7 @@ export function clientNodeConfig(origin) {
   return kc;
 }
 
-function contendersFor(server) {
+function contendersFor(server, baseCore) {
   const { origin, modifications, finalRv, lastAddress, lastReady, expectedReady } = server;
 
   /** The floor: the same two requests with undici, every line JSON.parse'd. */
@@ -54,13 +55,14 @@ function contendersFor(server) {
     return performance.now() - started;
   }
 
-  async function ours() {
-    const client = createKubeClient(loadKubeConfig({ server: origin }));
+  /** Ours, with `core` (this checkout's, or another's with `--base`). */
+  async function oursWith(core) {
+    const client = core.createKubeClient(core.loadKubeConfig({ server: origin }));
     const started = performance.now();
     const set = await firstValueFrom(
-      watchEndpoints(client, { namespace: 'default', service: 'web', watch: { initialList: 'list' } }).pipe(
-        filter((s) => s.resourceVersion === finalRv),
-      ),
+      core
+        .watchEndpoints(client, { namespace: 'default', service: 'web', watch: { initialList: 'list' } })
+        .pipe(filter((s) => s.resourceVersion === finalRv)),
     );
     const elapsed = performance.now() - started;
     await client.close();
@@ -69,6 +71,7 @@ function contendersFor(server) {
       throw new Error('wrong final set');
     return elapsed;
   }
+  const ours = () => oursWith({ createKubeClient, loadKubeConfig, watchEndpoints });
 
   const kc = clientNodeConfig(origin);
   const discovery = kc.makeApiClient(DiscoveryV1Api);
@@ -137,7 +140,15 @@ function contendersFor(server) {
     return elapsed;
   }
 
-  return { floor, ours, clientNode, engineOnly: () => engineOnly(), engineWithStats, storeOnly };
+  return {
+    floor,
+    ours,
+    ...(baseCore === undefined ? {} : { oursBase: () => oursWith(baseCore) }),
+    clientNode,
+    engineOnly: () => engineOnly(),
+    engineWithStats,
+    storeOnly,
+  };
 }
 
 /**
@@ -150,15 +161,20 @@ export async function run({
   endpoints = Number(process.env.BENCH_ENDPOINTS ?? 10_000),
   modifications = Number(process.env.BENCH_MODIFICATIONS ?? 2_000),
   diagnosis = Boolean(process.env.BENCH_ENGINE),
+  base,
   log = console.log,
 } = {}) {
+  const baseCore =
+    base === undefined ? undefined : await import(pathToFileURL(`${base}/packages/core/dist/index.js`).href);
   const server = await startChild(new URL('./lib/watch-replay-server.mjs', import.meta.url), [
     endpoints,
     modifications,
   ]);
   try {
-    const all = contendersFor(server.info);
+    const all = contendersFor(server.info, baseCore);
     const contenders = { floor: all.floor, ours: all.ours, clientNode: all.clientNode };
+    // `--base`: another checkout's core as a fourth contender, in the same rotated rounds.
+    if (all.oursBase !== undefined) contenders.oursBase = all.oursBase;
     if (diagnosis)
       Object.assign(contenders, {
         engineOnly: all.engineOnly,
@@ -181,6 +197,12 @@ export async function run({
       const ratio = medianRatio(times.engineWithStats, times.engineOnly);
       log(`  engine with WatchStats / engine alone: ${ratio.toFixed(3)} (median of per-round ratios)`);
     }
+    if (baseCore !== undefined)
+      log(
+        `  base (${base}): ours / base ${medianRatio(times.ours, times.oursBase).toFixed(3)}, ` +
+          `client-node / base ${medianRatio(times.clientNode, times.oursBase).toFixed(3)}, ` +
+          `client-node / ours ${medianRatio(times.clientNode, times.ours).toFixed(3)} (medians of per-round ratios)`,
+      );
     const detail = {
       medianMs: medians,
       rounds,
@@ -206,7 +228,9 @@ export async function run({
 
 if (isMain(import.meta.url)) {
   const cold = process.argv.includes('--cold');
-  const metrics = await run({ cold, rounds: Number(process.env.BENCH_ROUNDS ?? 21) });
+  const at = process.argv.indexOf('--base');
+  const base = at === -1 ? undefined : process.argv[at + 1];
+  const metrics = await run({ cold, base, rounds: Number(process.env.BENCH_ROUNDS ?? 21) });
   for (const [key, m] of Object.entries(metrics))
     console.log(`${key}: ${m.value.toFixed(3)} ${m.unit}  (${m.label})`);
 }
