@@ -7,7 +7,6 @@ import {
   HandlerFailures,
   type RequestSettings,
 } from './balanced-request.js';
-import { isIdempotent } from './classify.js';
 import { withHostHeader } from './headers.js';
 import type { EndpointBalancingOptions } from './types.js';
 
@@ -39,8 +38,6 @@ export class BalancingEngine {
   readonly #hashKey: ((options: Dispatcher.DispatchOptions) => string | undefined) | undefined;
   readonly #targets = new Map<string, Target | null>();
   readonly #onStart: ((request: BalancedRequest) => void) | undefined;
-  readonly #onSettled: ((request: BalancedRequest) => void) | undefined;
-  readonly #handlerFailures = new HandlerFailures();
   /** One cache of endpoint origins per protocol (http:, https:), shared by the targets. */
   readonly #origins = new Map<string, EndpointOrigins>();
 
@@ -58,7 +55,6 @@ export class BalancingEngine {
     this.#match = options.match;
     this.#hashKey = options.hashKey;
     this.#onStart = hooks.onStart;
-    this.#onSettled = hooks.onSettled;
     const stopped = hooks.stopped ?? (() => false);
     this.#settings = {
       balancer,
@@ -66,6 +62,8 @@ export class BalancingEngine {
       retryNonIdempotent: options.retryNonIdempotent ?? false,
       noEndpointsTimeoutMs: options.noEndpointsTimeoutMs,
       stopped,
+      onSettled: hooks.onSettled,
+      memory: new HandlerFailures(),
     };
   }
 
@@ -77,19 +75,16 @@ export class BalancingEngine {
   dispatch(next: DispatchFn, options: Dispatcher.DispatchOptions, handler: Handler): boolean {
     const target = this.#target(options.origin);
     if (target === null) return next(options, handler);
-    const request = new BalancedRequest({
-      settings: this.#settings,
-      dispatch: next,
+    const request = new BalancedRequest(
+      this.#settings,
+      next,
       handler,
       options,
-      headers: withHostHeader(options.headers, target.host),
-      servername: (options as { servername?: string }).servername ?? target.servername,
-      origins: target.origins,
-      key: this.#hashKey?.(options),
-      idempotent: isIdempotent(String(options.method ?? 'GET'), options.idempotent),
-      onSettled: this.#onSettled,
-      memory: this.#handlerFailures,
-    });
+      withHostHeader(options.headers, target.host),
+      (options as { servername?: string }).servername ?? target.servername,
+      target.origins,
+      this.#hashKey?.(options),
+    );
     this.#onStart?.(request);
     request.start();
     return true;
