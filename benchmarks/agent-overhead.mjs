@@ -131,7 +131,9 @@ export async function run(options = {}) {
       cpuPerRequestVsBalancedPool: [],
       cpuPerRequestVsPool: [],
       balancedPoolVsPool: [],
-      ...(createBaseAgent ? { baseVsBalancedPool: [], baseCpuPerRequestVsBalancedPool: [] } : {}),
+      ...(createBaseAgent
+        ? { baseVsBalancedPool: [], baseCpuPerRequestVsBalancedPool: [], cpuPerRequestVsBase: [] }
+        : {}),
     };
     for (let round = 0; round < rounds; round++) {
       const order = names.map((_, i) => names[(i + round) % names.length]);
@@ -151,6 +153,8 @@ export async function run(options = {}) {
       if (createBaseAgent) {
         ratios.baseVsBalancedPool.push(current.agentBase.rps / current.balancedPool.rps);
         ratios.baseCpuPerRequestVsBalancedPool.push(current.agentBase.cpu / current.balancedPool.cpu);
+        // The before/after itself: this checkout's agent against the base's, in the same round.
+        ratios.cpuPerRequestVsBase.push(current.agent.cpu / current.agentBase.cpu);
       }
     }
     await Promise.all(all.map((name) => peers[name].dispatcher.close()));
@@ -186,6 +190,7 @@ function printTable(result) {
     'balancedPoolVsPool',
     'baseVsBalancedPool',
     'baseCpuPerRequestVsBalancedPool',
+    'cpuPerRequestVsBase',
   ]) {
     if (result[name] === undefined) continue;
     const [low, high] = result[`${name}Range`];

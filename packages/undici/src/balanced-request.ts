@@ -231,7 +231,8 @@ export class BalancedRequest implements RequestControl {
       attempt.status = statusCode;
       attempt.headersMs = now() - attempt.startedAt;
       if (statusCode >= 500 || statusCode === 429) this.#markFailed(attempt.key);
-      else if (this.#tried !== undefined && this.#tried.size > 0) this.#settings.memory.forget(this.#caller.handler); // only after failures: no map work per request
+      else if (this.#tried !== undefined && this.#tried.size > 0)
+        this.#settings.memory.forget(this.#caller.handler); // only after failures: no map work per request
     }
     this.#responseStarted = true;
     try {
@@ -312,7 +313,8 @@ export class BalancedRequest implements RequestControl {
       this.#fail(error);
       return;
     }
-    const failures = (this.#failures ??= []);
+    this.#failures ??= [];
+    const failures = this.#failures;
     failures.push({ endpoint: attempt.key, failure, code, sent: attempt.sent, error });
     const eligible =
       retryable &&
