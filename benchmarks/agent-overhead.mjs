@@ -144,18 +144,19 @@ export async function run(options = {}) {
         current[name] = { rps: (requests * 1000) / wallMs, cpu: cpuUs / requests };
         samples[name].push(current[name]);
       }
-      if (names !== all) continue; // a profiling run of some peers: no ratios
-      ratios.agentVsBalancedPool.push(current.agent.rps / current.balancedPool.rps);
-      ratios.agentVsPool.push(current.agent.rps / current.pool.rps);
-      ratios.cpuPerRequestVsBalancedPool.push(current.agent.cpu / current.balancedPool.cpu);
-      ratios.cpuPerRequestVsPool.push(current.agent.cpu / current.pool.cpu);
-      ratios.balancedPoolVsPool.push(current.balancedPool.rps / current.pool.rps);
-      if (createBaseAgent) {
-        ratios.baseVsBalancedPool.push(current.agentBase.rps / current.balancedPool.rps);
-        ratios.baseCpuPerRequestVsBalancedPool.push(current.agentBase.cpu / current.balancedPool.cpu);
-        // The before/after itself: this checkout's agent against the base's, in the same round.
-        ratios.cpuPerRequestVsBase.push(current.agent.cpu / current.agentBase.cpu);
-      }
+      // Each ratio from the rounds that ran both of its peers (`BENCH_PEERS` may leave some out).
+      const ratio = (name, a, b, field) => {
+        if (current[a] && current[b]) ratios[name]?.push(current[a][field] / current[b][field]);
+      };
+      ratio('agentVsBalancedPool', 'agent', 'balancedPool', 'rps');
+      ratio('agentVsPool', 'agent', 'pool', 'rps');
+      ratio('cpuPerRequestVsBalancedPool', 'agent', 'balancedPool', 'cpu');
+      ratio('cpuPerRequestVsPool', 'agent', 'pool', 'cpu');
+      ratio('balancedPoolVsPool', 'balancedPool', 'pool', 'rps');
+      ratio('baseVsBalancedPool', 'agentBase', 'balancedPool', 'rps');
+      ratio('baseCpuPerRequestVsBalancedPool', 'agentBase', 'balancedPool', 'cpu');
+      // The before/after itself: this checkout's agent against the base's, in the same round.
+      ratio('cpuPerRequestVsBase', 'agent', 'agentBase', 'cpu');
     }
     await Promise.all(all.map((name) => peers[name].dispatcher.close()));
     const round2 = (x) => Math.round(x * 100) / 100;
