@@ -37,6 +37,9 @@ export class BalancingEngine {
   readonly #match: ((origin: URL) => boolean) | undefined;
   readonly #hashKey: ((options: Dispatcher.DispatchOptions) => string | undefined) | undefined;
   readonly #targets = new Map<string, Target | null>();
+  /** The origin of the latest request and its target (see `#target`). */
+  #lastOrigin: string | undefined;
+  #lastTarget: Target | null = null;
   readonly #onStart: ((request: BalancedRequest) => void) | undefined;
   /** One cache of endpoint origins per protocol (http:, https:), shared by the targets. */
   readonly #origins = new Map<string, EndpointOrigins>();
@@ -103,8 +106,11 @@ export class BalancingEngine {
   #target(origin: Dispatcher.DispatchOptions['origin']): Target | null {
     if (origin === undefined || origin === null || origin === '') return null;
     const text = typeof origin === 'string' ? origin : origin.href;
+    // `request()` makes a new origin string per request, which the map would hash each time: the
+    // last origin, compared as a string, answers the usual run of requests to one Service.
+    if (text === this.#lastOrigin) return this.#lastTarget;
     const cached = this.#targets.get(text);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined) return this.#remember(text, cached);
     let url: URL;
     try {
       url = typeof origin === 'string' ? new URL(origin) : origin;
@@ -122,6 +128,12 @@ export class BalancingEngine {
     }
     if (this.#targets.size >= MAX_CACHED_ORIGINS) this.#targets.clear();
     this.#targets.set(text, target);
+    return this.#remember(text, target);
+  }
+
+  #remember(origin: string, target: Target | null): Target | null {
+    this.#lastOrigin = origin;
+    this.#lastTarget = target;
     return target;
   }
 }
