@@ -18,7 +18,11 @@
 //
 //   node benchmarks/agent-overhead.mjs                      # this checkout (build it first: pnpm build)
 //   node benchmarks/agent-overhead.mjs --root /work/other   # another checkout's dist (e.g. main)
-//   node benchmarks/agent-overhead.mjs --base /work/main    # also main's agent (`agentBase`), same rounds
+//   node benchmarks/agent-overhead.mjs --base /work/main    # also main's agent (`agentBase`), same rounds;
+//                                                           # `cpuPerRequestVsBase` is the before/after
+//   BENCH_PEERS=agent,agentBase,balancedPool BENCH_ROUNDS=15 node benchmarks/agent-overhead.mjs --base /work/main
+//                                                           # fewer peers, more rounds: each ratio is reported
+//                                                           # from the rounds that ran both of its peers
 //   BENCH_ROUNDS=5 BENCH_REQUESTS=20000 node benchmarks/agent-overhead.mjs
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
