@@ -18,7 +18,11 @@
 //
 //   node benchmarks/agent-overhead.mjs                      # this checkout (build it first: pnpm build)
 //   node benchmarks/agent-overhead.mjs --root /work/other   # another checkout's dist (e.g. main)
-//   node benchmarks/agent-overhead.mjs --base /work/main    # also main's agent (`agentBase`), same rounds
+//   node benchmarks/agent-overhead.mjs --base /work/main    # also main's agent (`agentBase`), same rounds;
+//                                                           # `cpuPerRequestVsBase` is the before/after
+//   BENCH_PEERS=agent,agentBase,balancedPool BENCH_ROUNDS=15 node benchmarks/agent-overhead.mjs --base /work/main
+//                                                           # fewer peers, more rounds: each ratio is reported
+//                                                           # from the rounds that ran both of its peers
 //   BENCH_ROUNDS=5 BENCH_REQUESTS=20000 node benchmarks/agent-overhead.mjs
 import { fork } from 'node:child_process';
 import { once } from 'node:events';
@@ -131,7 +135,9 @@ export async function run(options = {}) {
       cpuPerRequestVsBalancedPool: [],
       cpuPerRequestVsPool: [],
       balancedPoolVsPool: [],
-      ...(createBaseAgent ? { baseVsBalancedPool: [], baseCpuPerRequestVsBalancedPool: [] } : {}),
+      ...(createBaseAgent
+        ? { baseVsBalancedPool: [], baseCpuPerRequestVsBalancedPool: [], cpuPerRequestVsBase: [] }
+        : {}),
     };
     for (let round = 0; round < rounds; round++) {
       const order = names.map((_, i) => names[(i + round) % names.length]);
@@ -142,16 +148,19 @@ export async function run(options = {}) {
         current[name] = { rps: (requests * 1000) / wallMs, cpu: cpuUs / requests };
         samples[name].push(current[name]);
       }
-      if (names !== all) continue; // a profiling run of some peers: no ratios
-      ratios.agentVsBalancedPool.push(current.agent.rps / current.balancedPool.rps);
-      ratios.agentVsPool.push(current.agent.rps / current.pool.rps);
-      ratios.cpuPerRequestVsBalancedPool.push(current.agent.cpu / current.balancedPool.cpu);
-      ratios.cpuPerRequestVsPool.push(current.agent.cpu / current.pool.cpu);
-      ratios.balancedPoolVsPool.push(current.balancedPool.rps / current.pool.rps);
-      if (createBaseAgent) {
-        ratios.baseVsBalancedPool.push(current.agentBase.rps / current.balancedPool.rps);
-        ratios.baseCpuPerRequestVsBalancedPool.push(current.agentBase.cpu / current.balancedPool.cpu);
-      }
+      // Each ratio from the rounds that ran both of its peers (`BENCH_PEERS` may leave some out).
+      const ratio = (name, a, b, field) => {
+        if (current[a] && current[b]) ratios[name]?.push(current[a][field] / current[b][field]);
+      };
+      ratio('agentVsBalancedPool', 'agent', 'balancedPool', 'rps');
+      ratio('agentVsPool', 'agent', 'pool', 'rps');
+      ratio('cpuPerRequestVsBalancedPool', 'agent', 'balancedPool', 'cpu');
+      ratio('cpuPerRequestVsPool', 'agent', 'pool', 'cpu');
+      ratio('balancedPoolVsPool', 'balancedPool', 'pool', 'rps');
+      ratio('baseVsBalancedPool', 'agentBase', 'balancedPool', 'rps');
+      ratio('baseCpuPerRequestVsBalancedPool', 'agentBase', 'balancedPool', 'cpu');
+      // The before/after itself: this checkout's agent against the base's, in the same round.
+      ratio('cpuPerRequestVsBase', 'agent', 'agentBase', 'cpu');
     }
     await Promise.all(all.map((name) => peers[name].dispatcher.close()));
     const round2 = (x) => Math.round(x * 100) / 100;
@@ -186,6 +195,7 @@ function printTable(result) {
     'balancedPoolVsPool',
     'baseVsBalancedPool',
     'baseCpuPerRequestVsBalancedPool',
+    'cpuPerRequestVsBase',
   ]) {
     if (result[name] === undefined) continue;
     const [low, high] = result[`${name}Range`];

@@ -11,7 +11,7 @@ import {
   type RawHeaders,
   type RequestControl,
 } from './caller-handler.js';
-import { canReplayBody, classify, isTimeoutAbort, type Phase } from './classify.js';
+import { canReplayBody, classify, isIdempotent, isTimeoutAbort, type Phase } from './classify.js';
 import { AllAttemptsFailedError, type AttemptFailure } from './errors.js';
 
 type Handler = Dispatcher.DispatchHandler;
@@ -26,6 +26,10 @@ export interface RequestSettings {
   readonly noEndpointsTimeoutMs: number | undefined;
   /** The dispatcher is being destroyed: no more attempts. */
   readonly stopped: () => boolean;
+  /** Told when a request has given its caller the last event. */
+  readonly onSettled: ((request: BalancedRequest) => void) | undefined;
+  /** Where the endpoints that failed a handler are remembered across its re-dispatches. */
+  readonly memory: HandlerFailures;
 }
 
 /** `http://10.0.0.1:8080`, `https://[fd00::1]:8443`, or the FQDN of an FQDN endpoint. */
@@ -83,16 +87,14 @@ export class BalancedRequest implements RequestControl {
   readonly #servername: string | undefined;
   readonly #origins: EndpointOrigins;
   readonly #key: string | undefined;
-  readonly #idempotent: boolean;
-  readonly #onSettled: ((request: BalancedRequest) => void) | undefined;
-  readonly #failures: AttemptFailure[] = [];
+  /** Made at the first failure: most requests never fail. */
+  #failures: AttemptFailure[] | undefined;
   /**
    * Endpoints (`address:port`) this request failed on (an attempt error or a 5xx answer): later
    * picks exclude them while another exists. Shared with the handler's earlier requests when an
    * interceptor above re-dispatches it (see `HandlerFailures`).
    */
   #tried: Set<string> | undefined;
-  readonly #memory: HandlerFailures | undefined;
   #current: Attempt | undefined;
   #responseStarted = false;
   #settled = false;
@@ -100,37 +102,35 @@ export class BalancedRequest implements RequestControl {
   #abortReason: Error | undefined;
   #pickAbort: AbortController | undefined;
 
-  constructor(args: {
-    settings: RequestSettings;
-    dispatch: DispatchFn;
-    handler: Handler;
+  // Positional, and what every request of an engine shares in `settings`: one request is one object
+  // (no arguments object, no per-request copies of the engine's fields). Whether the request is
+  // idempotent is worked out at its first failure, the only place it matters.
+  constructor(
+    settings: RequestSettings,
+    /** The dispatch below: each attempt goes there. */
+    dispatch: DispatchFn,
+    handler: Handler,
     /** The caller's options, as given. */
-    options: Dispatcher.DispatchOptions;
+    options: Dispatcher.DispatchOptions,
     /** The caller's headers with `host` set: every attempt sends these. */
-    headers: Dispatcher.DispatchOptions['headers'];
+    headers: Dispatcher.DispatchOptions['headers'],
     /** TLS server name of every attempt, when one applies. */
-    servername: string | undefined;
+    servername: string | undefined,
     /** The origins of the endpoints, for the request's protocol. */
-    origins: EndpointOrigins;
-    key: string | undefined;
-    idempotent: boolean;
-    onSettled?: (request: BalancedRequest) => void;
-    /** Where the endpoints that failed this handler are remembered across its re-dispatches. */
-    memory?: HandlerFailures;
-  }) {
-    this.#settings = args.settings;
-    this.#dispatch = args.dispatch;
-    this.#caller = callerHandler(args.handler, this);
-    this.#options = args.options;
-    this.#headers = args.headers;
-    this.#servername = args.servername;
-    this.#origins = args.origins;
-    this.#key = args.key;
-    this.#idempotent = args.idempotent;
-    this.#onSettled = args.onSettled;
-    this.#memory = args.memory;
+    origins: EndpointOrigins,
+    /** The hash key of the first pick. */
+    key: string | undefined,
+  ) {
+    this.#settings = settings;
+    this.#dispatch = dispatch;
+    this.#caller = callerHandler(handler, this);
+    this.#options = options;
+    this.#headers = headers;
+    this.#servername = servername;
+    this.#origins = origins;
+    this.#key = key;
     // Made at the first failure: most requests never need it.
-    this.#tried = args.memory?.get(args.handler);
+    this.#tried = settings.memory.get(handler);
   }
 
   get abortReason(): Error | undefined {
@@ -163,7 +163,7 @@ export class BalancedRequest implements RequestControl {
   #markFailed(key: string): Set<string> {
     this.#tried ??= new Set();
     this.#tried.add(key);
-    this.#memory?.remember(this.#caller.handler, this.#tried);
+    this.#settings.memory.remember(this.#caller.handler, this.#tried);
     return this.#tried;
   }
 
@@ -231,7 +231,8 @@ export class BalancedRequest implements RequestControl {
       attempt.status = statusCode;
       attempt.headersMs = now() - attempt.startedAt;
       if (statusCode >= 500 || statusCode === 429) this.#markFailed(attempt.key);
-      else if (this.#tried !== undefined && this.#tried.size > 0) this.#memory?.forget(this.#caller.handler); // only after failures: no map work per request
+      else if (this.#tried !== undefined && this.#tried.size > 0)
+        this.#settings.memory.forget(this.#caller.handler); // only after failures: no map work per request
     }
     this.#responseStarted = true;
     try {
@@ -312,19 +313,23 @@ export class BalancedRequest implements RequestControl {
       this.#fail(error);
       return;
     }
-    this.#failures.push({ endpoint: attempt.key, failure, code, sent: attempt.sent, error });
+    this.#failures ??= [];
+    const failures = this.#failures;
+    failures.push({ endpoint: attempt.key, failure, code, sent: attempt.sent, error });
     const eligible =
       retryable &&
-      (phase === 'connect' || this.#idempotent || this.#settings.retryNonIdempotent) &&
+      (phase === 'connect' ||
+        this.#settings.retryNonIdempotent ||
+        isIdempotent(String(this.#options.method ?? 'GET'), this.#options.idempotent)) &&
       canReplayBody(this.#options.body, attempt.sent);
     if (!eligible || this.#settings.stopped()) {
       attempt.release(outcome);
       this.#fail(error);
       return;
     }
-    if (this.#failures.length >= this.#settings.maxAttempts) {
+    if (failures.length >= this.#settings.maxAttempts) {
       attempt.release(outcome);
-      this.#fail(this.#settings.maxAttempts > 1 ? new AllAttemptsFailedError(this.#failures) : error);
+      this.#fail(this.#settings.maxAttempts > 1 ? new AllAttemptsFailedError(failures) : error);
       return;
     }
     const tried = this.#markFailed(attempt.key);
@@ -346,10 +351,12 @@ export class BalancedRequest implements RequestControl {
     const attempt = createAttempt(this, lease, key, now());
     this.#current = attempt;
     const origin = this.#origins.of(key, lease.endpoint);
-    const options =
-      this.#servername === undefined
-        ? { ...this.#options, origin, headers: this.#headers }
-        : { ...this.#options, origin, headers: this.#headers, servername: this.#servername };
+    // A plain spread, then stores: V8 copies `{ ...options }` by the source's shape (~80 ns), while a
+    // spread with properties after it goes property by property (~320 ns per request on Node 20).
+    const options: Dispatcher.DispatchOptions & { servername?: string } = { ...this.#options };
+    options.origin = origin;
+    options.headers = this.#headers;
+    if (this.#servername !== undefined) options.servername = this.#servername;
     try {
       this.#dispatch(options, attempt);
     } catch (error) {
@@ -383,7 +390,7 @@ export class BalancedRequest implements RequestControl {
         this.#pickAbort = undefined;
         retryRelease?.();
         if (this.#settled) return;
-        if (retryRelease && this.#failures.length > 0) {
+        if (retryRelease && this.#failures !== undefined) {
           const detail = `no endpoint to retry on: ${error instanceof Error ? error.message : String(error)}`;
           this.#fail(new AllAttemptsFailedError(this.#failures, detail));
         } else {
@@ -441,7 +448,7 @@ export class BalancedRequest implements RequestControl {
    */
   #done(): void {
     this.#caller = FINISHED_CALLER;
-    this.#onSettled?.(this);
+    this.#settings.onSettled?.(this);
   }
 
   #fail(error: Error): void {
@@ -467,12 +474,15 @@ const thrownError = (thrown: unknown): Error => thrown as Error;
  */
 export class HandlerFailures {
   readonly #failed = new WeakMap<Handler, Set<string>>();
+  /** No handler has failed yet: every request asks, so the common case skips the map. */
+  #empty = true;
 
   get(handler: Handler): Set<string> | undefined {
-    return this.#failed.get(handler);
+    return this.#empty ? undefined : this.#failed.get(handler);
   }
 
   remember(handler: Handler, endpoints: Set<string>): void {
+    this.#empty = false;
     this.#failed.set(handler, endpoints);
   }
 

@@ -7,7 +7,6 @@ import {
   HandlerFailures,
   type RequestSettings,
 } from './balanced-request.js';
-import { isIdempotent } from './classify.js';
 import { withHostHeader } from './headers.js';
 import type { EndpointBalancingOptions } from './types.js';
 
@@ -38,9 +37,10 @@ export class BalancingEngine {
   readonly #match: ((origin: URL) => boolean) | undefined;
   readonly #hashKey: ((options: Dispatcher.DispatchOptions) => string | undefined) | undefined;
   readonly #targets = new Map<string, Target | null>();
+  /** The origin of the latest request and its target (see `#target`). */
+  #lastOrigin: string | undefined;
+  #lastTarget: Target | null = null;
   readonly #onStart: ((request: BalancedRequest) => void) | undefined;
-  readonly #onSettled: ((request: BalancedRequest) => void) | undefined;
-  readonly #handlerFailures = new HandlerFailures();
   /** One cache of endpoint origins per protocol (http:, https:), shared by the targets. */
   readonly #origins = new Map<string, EndpointOrigins>();
 
@@ -58,7 +58,6 @@ export class BalancingEngine {
     this.#match = options.match;
     this.#hashKey = options.hashKey;
     this.#onStart = hooks.onStart;
-    this.#onSettled = hooks.onSettled;
     const stopped = hooks.stopped ?? (() => false);
     this.#settings = {
       balancer,
@@ -66,6 +65,8 @@ export class BalancingEngine {
       retryNonIdempotent: options.retryNonIdempotent ?? false,
       noEndpointsTimeoutMs: options.noEndpointsTimeoutMs,
       stopped,
+      onSettled: hooks.onSettled,
+      memory: new HandlerFailures(),
     };
   }
 
@@ -77,19 +78,16 @@ export class BalancingEngine {
   dispatch(next: DispatchFn, options: Dispatcher.DispatchOptions, handler: Handler): boolean {
     const target = this.#target(options.origin);
     if (target === null) return next(options, handler);
-    const request = new BalancedRequest({
-      settings: this.#settings,
-      dispatch: next,
+    const request = new BalancedRequest(
+      this.#settings,
+      next,
       handler,
       options,
-      headers: withHostHeader(options.headers, target.host),
-      servername: (options as { servername?: string }).servername ?? target.servername,
-      origins: target.origins,
-      key: this.#hashKey?.(options),
-      idempotent: isIdempotent(String(options.method ?? 'GET'), options.idempotent),
-      onSettled: this.#onSettled,
-      memory: this.#handlerFailures,
-    });
+      withHostHeader(options.headers, target.host),
+      (options as { servername?: string }).servername ?? target.servername,
+      target.origins,
+      this.#hashKey?.(options),
+    );
     this.#onStart?.(request);
     request.start();
     return true;
@@ -108,8 +106,11 @@ export class BalancingEngine {
   #target(origin: Dispatcher.DispatchOptions['origin']): Target | null {
     if (origin === undefined || origin === null || origin === '') return null;
     const text = typeof origin === 'string' ? origin : origin.href;
+    // `request()` makes a new origin string per request, which the map would hash each time: the
+    // last origin, compared as a string, answers the usual run of requests to one Service.
+    if (text === this.#lastOrigin) return this.#lastTarget;
     const cached = this.#targets.get(text);
-    if (cached !== undefined) return cached;
+    if (cached !== undefined) return this.#remember(text, cached);
     let url: URL;
     try {
       url = typeof origin === 'string' ? new URL(origin) : origin;
@@ -127,6 +128,12 @@ export class BalancingEngine {
     }
     if (this.#targets.size >= MAX_CACHED_ORIGINS) this.#targets.clear();
     this.#targets.set(text, target);
+    return this.#remember(text, target);
+  }
+
+  #remember(origin: string, target: Target | null): Target | null {
+    this.#lastOrigin = origin;
+    this.#lastTarget = target;
     return target;
   }
 }
