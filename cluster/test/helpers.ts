@@ -44,6 +44,42 @@ export function clientFor(
   return createKubeClient(loadKubeConfig({ kubeconfig: path, env: {} }), clientOptions);
 }
 
+/**
+ * A Service without a selector, port http 80 → `targetPort`: the EndpointSlice controller leaves its
+ * slices alone, so the ones the test writes (`manualSlice`) are every set there is.
+ */
+export function createSelectorlessService(
+  plane: ControlPlane,
+  namespace: string,
+  name: string,
+  targetPort: number,
+): Promise<unknown> {
+  return plane.admin.create(`/api/v1/namespaces/${namespace}/services`, {
+    apiVersion: 'v1',
+    kind: 'Service',
+    metadata: { name },
+    spec: { ports: [{ name: 'http', port: 80, targetPort, protocol: 'TCP' }] },
+  });
+}
+
+/** An IPv4 EndpointSlice of `service`, port http `port`, as a controller of the test's own writes it. */
+export function manualSlice<E extends object>(service: string, name: string, port: number, endpoints: E[]) {
+  return {
+    apiVersion: 'discovery.k8s.io/v1',
+    kind: 'EndpointSlice',
+    metadata: {
+      name,
+      labels: {
+        'kubernetes.io/service-name': service,
+        'endpointslice.kubernetes.io/managed-by': 'cluster-test',
+      },
+    },
+    addressType: 'IPv4',
+    ports: [{ name: 'http', port, protocol: 'TCP' }],
+    endpoints,
+  };
+}
+
 /** Every value a stream emits, with a bounded wait for one that satisfies a predicate. */
 export class Recorder<T> {
   readonly values: T[] = [];

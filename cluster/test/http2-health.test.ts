@@ -11,7 +11,14 @@ import {
 } from '@endpoint-watch/core';
 import { startTcpProxy, type TcpProxy } from '@endpoint-watch/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { clientFor, Recorder, targetsAre, useControlPlane } from './helpers.js';
+import {
+  clientFor,
+  createSelectorlessService,
+  manualSlice,
+  Recorder,
+  targetsAre,
+  useControlPlane,
+} from './helpers.js';
 
 const plane = useControlPlane();
 const NS = 'http2-health';
@@ -26,12 +33,7 @@ beforeAll(async () => {
   await plane().admin.createNamespace(NS);
   proxy = await startTcpProxy({ host: '127.0.0.1', port: plane().port });
   for (let i = 0; i < SERVICES; i++) {
-    await plane().admin.create(`/api/v1/namespaces/${NS}/services`, {
-      apiVersion: 'v1',
-      kind: 'Service',
-      metadata: { name: `svc-${i}` },
-      spec: { ports: [{ name: 'http', port: 80, targetPort: PORT, protocol: 'TCP' }] },
-    });
+    await createSelectorlessService(plane(), NS, `svc-${i}`, PORT);
   }
   await moveAll(0);
 }, 120_000);
@@ -53,20 +55,9 @@ async function moveAll(generation: number): Promise<void> {
   await Promise.all(
     Array.from({ length: SERVICES }, async (_, i) => {
       const name = `svc-${i}-manual`;
-      const body = {
-        apiVersion: 'discovery.k8s.io/v1',
-        kind: 'EndpointSlice',
-        metadata: {
-          name,
-          labels: {
-            'kubernetes.io/service-name': `svc-${i}`,
-            'endpointslice.kubernetes.io/managed-by': 'cluster-test',
-          },
-        },
-        addressType: 'IPv4',
-        ports: [{ name: 'http', port: PORT, protocol: 'TCP' }],
-        endpoints: [{ addresses: [ipOf(i, generation)], conditions: { ready: true } }],
-      };
+      const body = manualSlice(`svc-${i}`, name, PORT, [
+        { addresses: [ipOf(i, generation)], conditions: { ready: true } },
+      ]);
       if (generation === 0) return plane().admin.create(path, body);
       return plane().admin.patch(`${path}/${name}`, { endpoints: body.endpoints }, 'merge');
     }),

@@ -12,7 +12,15 @@ import {
 } from '@endpoint-watch/core';
 import { startTcpProxy, type TcpProxy } from '@endpoint-watch/testing';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { clientFor, Recorder, targetsAre, until, useControlPlane } from './helpers.js';
+import {
+  clientFor,
+  createSelectorlessService,
+  manualSlice,
+  Recorder,
+  targetsAre,
+  until,
+  useControlPlane,
+} from './helpers.js';
 
 const plane = useControlPlane();
 const NS = 'http2';
@@ -30,7 +38,10 @@ beforeAll(async () => {
   // the EndpointSlice controller leaves them alone, so every set is known exactly.
   const work: Promise<unknown>[] = [];
   for (let i = 0; i < SERVICES; i++) {
-    work.push(createService(`svc-${i}`), putSlice(`svc-${i}`, 0, [ipOf(i, 0)]));
+    work.push(
+      createSelectorlessService(plane(), NS, `svc-${i}`, PORT),
+      putSlice(`svc-${i}`, 0, [ipOf(i, 0)]),
+    );
     if (work.length >= 40) await Promise.all(work.splice(0));
   }
   await Promise.all(work);
@@ -57,37 +68,20 @@ function ipOf(service: number, generation: number): string {
   return `198.19.${generation * 2 + (service >> 8)}.${(service & 255) + 1}`;
 }
 
-function createService(name: string): Promise<unknown> {
-  return plane().admin.create(`/api/v1/namespaces/${NS}/services`, {
-    apiVersion: 'v1',
-    kind: 'Service',
-    metadata: { name },
-    spec: { ports: [{ name: 'http', port: 80, targetPort: PORT, protocol: 'TCP' }] },
-  });
-}
-
 /** Creates or replaces slice `index` of a Service with these addresses. */
 async function putSlice(service: string, index: number, ips: readonly string[]): Promise<unknown> {
   const name = `${service}-manual-${index}`;
-  const slice = {
-    apiVersion: 'discovery.k8s.io/v1',
-    kind: 'EndpointSlice',
-    metadata: {
-      name,
-      labels: {
-        'kubernetes.io/service-name': service,
-        'endpointslice.kubernetes.io/managed-by': 'cluster-test',
-      },
-    },
-    addressType: 'IPv4',
-    ports: [{ name: 'http', port: PORT, protocol: 'TCP' }],
-    endpoints: ips.map((ip, i) => ({
+  const slice = manualSlice(
+    service,
+    name,
+    PORT,
+    ips.map((ip, i) => ({
       addresses: [ip],
       conditions: { ready: true, serving: true, terminating: false },
       nodeName: `node-${i % 7}`,
       targetRef: { kind: 'Pod', namespace: NS, name: `${service}-pod-${i}` },
     })),
-  };
+  );
   const path = `/apis/discovery.k8s.io/v1/namespaces/${NS}/endpointslices`;
   try {
     return await plane().admin.create(path, slice);
@@ -186,7 +180,7 @@ describe('HTTP/2 to the real apiserver', () => {
 
   it('streams a 2,000-endpoint Service (LIST and watch-list bodies far over the flow-control windows)', async () => {
     const ips = Array.from({ length: 2000 }, (_, i) => `198.18.${i >> 8}.${i & 255}`);
-    await createService('big');
+    await createSelectorlessService(plane(), NS, 'big', PORT);
     for (let s = 0; s < 4; s++) await putSlice('big', s, ips.slice(s * 500, (s + 1) * 500));
     const client = proxiedClient();
     for (const initialList of ['list', 'streaming'] as const) {
