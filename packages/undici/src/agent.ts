@@ -42,7 +42,13 @@ export class BalancedAgent extends Dispatcher {
   readonly #engine: BalancingEngine;
   /** Below the engine: an attempt to its endpoint's pool, an unbalanced request to the plain Agent. */
   readonly #route: (options: Dispatcher.DispatchOptions, handler: Handler) => boolean;
-  readonly #requests = new Set<BalancedRequest>();
+  /** Requests in progress (waiting for an endpoint or running): `close()` waits for none to be left. */
+  #inProgress = 0;
+  /**
+   * The requests waiting for an endpoint, which `destroy()` fails itself. A running request needs no
+   * entry (no `Set` work per request): its pool's `destroy()` fails its attempt, and it fails with that.
+   */
+  readonly #waiting = new Set<BalancedRequest>();
   #whenIdle: Array<() => void> = [];
   #closed = false;
   #destroyed = false;
@@ -71,8 +77,11 @@ export class BalancedAgent extends Dispatcher {
     }
     this.#engine = new BalancingEngine(balancer, options, {
       stopped: () => this.#destroyed,
-      onStart: (request) => this.#requests.add(request),
-      onSettled: (request) => this.#settled(request),
+      waiting: this.#waiting,
+      onStart: () => {
+        this.#inProgress++;
+      },
+      onSettled: () => this.#settled(),
     });
     const pools = this.#pools;
     const passthrough = this.#passthrough;
@@ -182,7 +191,7 @@ export class BalancedAgent extends Dispatcher {
     this.#destroyed = true;
     this.#destroying ??= (async () => {
       const reason = error ?? new errors.ClientDestroyedError();
-      for (const request of [...this.#requests]) request.abort(reason);
+      for (const request of [...this.#waiting]) request.abort(reason);
       await Promise.all([
         this.#pools.destroy(reason),
         this.#passthrough.destroy(reason).catch(() => undefined),
@@ -196,16 +205,15 @@ export class BalancedAgent extends Dispatcher {
     if (this.#ownsBalancer) this.balancer.close();
   }
 
-  #settled(request: BalancedRequest): void {
-    this.#requests.delete(request);
-    if (this.#requests.size > 0 || this.#whenIdle.length === 0) return;
+  #settled(): void {
+    if (--this.#inProgress > 0 || this.#whenIdle.length === 0) return;
     const waiting = this.#whenIdle;
     this.#whenIdle = [];
     for (const resolve of waiting) resolve();
   }
 
   #idle(): Promise<void> {
-    if (this.#requests.size === 0) return Promise.resolve();
+    if (this.#inProgress === 0) return Promise.resolve();
     return new Promise((resolve) => this.#whenIdle.push(resolve));
   }
 }

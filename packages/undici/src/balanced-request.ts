@@ -26,8 +26,10 @@ export interface RequestSettings {
   readonly noEndpointsTimeoutMs: number | undefined;
   /** The dispatcher is being destroyed: no more attempts. */
   readonly stopped: () => boolean;
+  /** Where a request is kept while it waits for an endpoint (see `BalancedAgent`'s `destroy()`). */
+  readonly waiting: Set<BalancedRequest> | undefined;
   /** Told when a request has given its caller the last event. */
-  readonly onSettled: ((request: BalancedRequest) => void) | undefined;
+  readonly onSettled: (() => void) | undefined;
   /** Where the endpoints that failed a handler are remembered across its re-dispatches. */
   readonly memory: HandlerFailures;
 }
@@ -294,8 +296,9 @@ export class BalancedRequest implements RequestControl {
       attempt.release(attempt.abandoned ?? { ok: true, latencyMs: attempt.latencyMs() });
       return;
     }
-    if (this.#abortReason !== undefined) {
-      // The caller aborted after the response started: the endpoint did answer.
+    if (this.#abortReason !== undefined || this.#settings.stopped()) {
+      // The caller aborted after the response started (the endpoint did answer), or the dispatcher is
+      // being destroyed and its pools failed the attempt: neither is the endpoint's fault.
       attempt.release({ ok: true, latencyMs: attempt.latencyMs() });
       this.#fail(error);
       return;
@@ -322,7 +325,7 @@ export class BalancedRequest implements RequestControl {
         this.#settings.retryNonIdempotent ||
         isIdempotent(String(this.#options.method ?? 'GET'), this.#options.idempotent)) &&
       canReplayBody(this.#options.body, attempt.sent);
-    if (!eligible || this.#settings.stopped()) {
+    if (!eligible) {
       attempt.release(outcome);
       this.#fail(error);
       return;
@@ -376,8 +379,11 @@ export class BalancedRequest implements RequestControl {
       ...(avoid ? { exclude: tried } : {}),
     };
     const key = avoid ? undefined : this.#key;
+    const waiting = this.#settings.waiting;
+    waiting?.add(this);
     this.#settings.balancer.waitForPick(key, options).then(
       (lease) => {
+        waiting?.delete(this);
         this.#pickAbort = undefined;
         retryRelease?.();
         if (this.#settled) {
@@ -387,6 +393,7 @@ export class BalancedRequest implements RequestControl {
         this.#launch(lease);
       },
       (error: unknown) => {
+        waiting?.delete(this);
         this.#pickAbort = undefined;
         retryRelease?.();
         if (this.#settled) return;
@@ -448,7 +455,7 @@ export class BalancedRequest implements RequestControl {
    */
   #done(): void {
     this.#caller = FINISHED_CALLER;
-    this.#settings.onSettled?.(this);
+    this.#settings.onSettled?.();
   }
 
   #fail(error: Error): void {

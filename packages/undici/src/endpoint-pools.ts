@@ -49,7 +49,9 @@ export class EndpointPools {
   ): boolean {
     if (this.#closed) throw new errors.ClientClosedError();
     const origin = String(options.origin);
-    const servername = (options as { servername?: string }).servername;
+    // A server name means something over TLS only (the engine gives one over plain HTTP too).
+    const given = (options as { servername?: string }).servername;
+    const servername = given !== undefined && origin.startsWith('https:') ? given : undefined;
     const key = servername === undefined ? origin : `${origin} ${servername}`;
     let entry = this.#pools.get(key);
     if (entry === undefined) {

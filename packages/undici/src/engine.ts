@@ -23,7 +23,16 @@ interface Target {
   readonly origins: EndpointOrigins;
   /** `host[:port]` as in the URL: the Host header. */
   readonly host: string;
-  /** TLS server name for https to a DNS name. */
+  /**
+   * The headers of a request that gives none: `host` alone, one object for every such request
+   * (undici only reads it). Frozen: a dispatcher below that wrote to it would change every request.
+   */
+  readonly hostOnly: Readonly<Record<string, string>>;
+  /**
+   * The URL's host name when it is a DNS name: the TLS server name over https. Given over plain HTTP
+   * too, where undici ignores it, because without one undici's `Request` derives it from the Host
+   * header on every request (`getServerName`: `net.isIP` and its regular expressions).
+   */
   readonly servername: string | undefined;
 }
 
@@ -40,7 +49,7 @@ export class BalancingEngine {
   /** The origin of the latest request and its target (see `#target`). */
   #lastOrigin: string | undefined;
   #lastTarget: Target | null = null;
-  readonly #onStart: ((request: BalancedRequest) => void) | undefined;
+  readonly #onStart: (() => void) | undefined;
   /** One cache of endpoint origins per protocol (http:, https:), shared by the targets. */
   readonly #origins = new Map<string, EndpointOrigins>();
 
@@ -49,8 +58,10 @@ export class BalancingEngine {
     options: EndpointBalancingOptions,
     hooks: {
       stopped?: () => boolean;
-      onStart?: (request: BalancedRequest) => void;
-      onSettled?: (request: BalancedRequest) => void;
+      /** Where the requests waiting for an endpoint are kept while they wait. */
+      waiting?: Set<BalancedRequest>;
+      onStart?: () => void;
+      onSettled?: () => void;
     } = {},
   ) {
     // The options were validated by the agent or interceptor, before the balancer was made.
@@ -65,6 +76,7 @@ export class BalancingEngine {
       retryNonIdempotent: options.retryNonIdempotent ?? false,
       noEndpointsTimeoutMs: options.noEndpointsTimeoutMs,
       stopped,
+      waiting: hooks.waiting,
       onSettled: hooks.onSettled,
       memory: new HandlerFailures(),
     };
@@ -83,12 +95,12 @@ export class BalancingEngine {
       next,
       handler,
       options,
-      withHostHeader(options.headers, target.host),
+      options.headers == null ? target.hostOnly : withHostHeader(options.headers, target.host),
       (options as { servername?: string }).servername ?? target.servername,
       target.origins,
       this.#hashKey?.(options),
     );
-    this.#onStart?.(request);
+    this.#onStart?.();
     request.start();
     return true;
   }
@@ -123,7 +135,8 @@ export class BalancingEngine {
       target = {
         origins: this.#originsFor(url.protocol),
         host: url.host,
-        servername: url.protocol === 'https:' && isIP(hostname) === 0 ? hostname : undefined,
+        hostOnly: Object.freeze({ host: url.host }),
+        servername: isIP(hostname) === 0 ? hostname : undefined,
       };
     }
     if (this.#targets.size >= MAX_CACHED_ORIGINS) this.#targets.clear();
