@@ -98,18 +98,15 @@ class LegacyAttempt extends Attempt implements Handler {
   }
 
   // The raw headers are views of the socket's read buffer: not kept here (see `CallerHandler`).
-  // `false` pauses undici's parser until `resume`: when the caller paused (a legacy caller is given
-  // undici's `resume` itself, as undici's own pools give it), or when the request was paused.
   onHeaders(statusCode: number, rawHeaders: Buffer[], resume: () => void, statusMessage: string): boolean {
     this.#resume = resume;
-    return (
-      this.owner.attemptResponded(this, statusCode, rawHeaders, undefined, statusMessage, resume) &&
-      !this.#paused
-    );
+    this.owner.attemptResponded(this, statusCode, rawHeaders, undefined, statusMessage);
+    return !this.#paused;
   }
 
   onData(chunk: Buffer): boolean {
-    return this.owner.attemptData(this, chunk) && !this.#paused;
+    this.owner.attemptData(this, chunk);
+    return !this.#paused;
   }
 
   onComplete(rawTrailers: string[] | null): void {

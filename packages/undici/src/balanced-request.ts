@@ -3,7 +3,14 @@ import { type Balancer, endpointKey, type Lease, type Outcome } from '@endpoint-
 import type { Endpoint } from '@endpoint-watch/core';
 import { type Dispatcher, errors } from 'undici';
 import { type Attempt, createAttempt, now } from './attempt.js';
-import type { ParsedHeaders, RawHeaders, RequestControl } from './caller-handler.js';
+import {
+  type CallerHandler,
+  callerHandler,
+  FINISHED_CALLER,
+  type ParsedHeaders,
+  type RawHeaders,
+  type RequestControl,
+} from './caller-handler.js';
 import { canReplayBody, classify, isIdempotent, isTimeoutAbort, type Phase } from './classify.js';
 import { AllAttemptsFailedError, type AttemptFailure } from './errors.js';
 
@@ -73,14 +80,10 @@ export class EndpointOrigins {
  * callback (undici's RetryHandler and RedirectHandler do). A throw never travels to the dispatchers
  * below: an interceptor there would take it for the pod's failure.
  */
-export abstract class BalancedRequest implements RequestControl {
+export class BalancedRequest implements RequestControl {
   readonly #settings: RequestSettings;
   readonly #dispatch: DispatchFn;
-  /**
-   * The caller's handler (its identity keys the failures remembered across re-dispatches); an empty
-   * one once the caller had its last event (see `#done`).
-   */
-  protected handler: Handler;
+  #caller: CallerHandler;
   readonly #options: Dispatcher.DispatchOptions;
   readonly #headers: Dispatcher.DispatchOptions['headers'];
   readonly #servername: string | undefined;
@@ -122,7 +125,7 @@ export abstract class BalancedRequest implements RequestControl {
   ) {
     this.#settings = settings;
     this.#dispatch = dispatch;
-    this.handler = handler;
+    this.#caller = callerHandler(handler, this);
     this.#options = options;
     this.#headers = headers;
     this.#servername = servername;
@@ -131,31 +134,6 @@ export abstract class BalancedRequest implements RequestControl {
     // Made at the first failure: most requests never need it.
     this.#tried = settings.memory.get(handler);
   }
-
-  // The caller's handler, spoken to in its own API (`caller-handler.ts`: one subclass per API). Each
-  // may throw what the handler threw. `resume`: undici's own, when the attempt got one (a legacy
-  // attempt): a legacy caller can be given it as is. `callerResponseStart` and `callerData` answer
-  // whether to keep reading (`false`: the caller paused through that `resume`).
-  protected abstract callerStart(): void;
-  protected abstract callerResponseStart(
-    status: number,
-    rawHeaders: RawHeaders | undefined,
-    headers: ParsedHeaders | undefined,
-    message: string | undefined,
-    resume: (() => void) | undefined,
-  ): boolean;
-  protected abstract callerData(chunk: Buffer): boolean;
-  protected abstract callerEnd(
-    rawTrailers: RawHeaders | undefined,
-    trailers: ParsedHeaders | undefined,
-  ): void;
-  protected abstract callerError(error: Error): void;
-  protected abstract callerUpgrade(
-    status: number,
-    rawHeaders: RawHeaders | undefined,
-    headers: ParsedHeaders | undefined,
-    socket: Duplex,
-  ): void;
 
   get abortReason(): Error | undefined {
     return this.#abortReason;
@@ -167,7 +145,7 @@ export abstract class BalancedRequest implements RequestControl {
 
   start(): void {
     try {
-      this.callerStart();
+      this.#caller.start();
     } catch (thrown) {
       this.#fail(thrownError(thrown)); // undici's core: `Request.onConnect` throwing fails the request
       return;
@@ -187,7 +165,7 @@ export abstract class BalancedRequest implements RequestControl {
   #markFailed(key: string): Set<string> {
     this.#tried ??= new Set();
     this.#tried.add(key);
-    this.#settings.memory.remember(this.handler, this.#tried);
+    this.#settings.memory.remember(this.#caller.handler, this.#tried);
     return this.#tried;
   }
 
@@ -246,38 +224,35 @@ export abstract class BalancedRequest implements RequestControl {
     rawHeaders: RawHeaders | undefined,
     headers: ParsedHeaders | undefined,
     statusMessage: string | undefined,
-    resume?: () => void,
-  ): boolean {
+  ): void {
     if (!this.#isCurrent(attempt)) {
       this.#dropStale(attempt);
-      return true;
+      return;
     }
     if (statusCode >= 200 && attempt.status === undefined) {
       attempt.status = statusCode;
       attempt.headersMs = now() - attempt.startedAt;
       if (statusCode >= 500 || statusCode === 429) this.#markFailed(attempt.key);
-      else if (this.#tried !== undefined && this.#tried.size > 0) this.#settings.memory.forget(this.handler); // only after failures: no map work per request
+      else if (this.#tried !== undefined && this.#tried.size > 0)
+        this.#settings.memory.forget(this.#caller.handler); // only after failures: no map work per request
     }
     this.#responseStarted = true;
     try {
-      return this.callerResponseStart(statusCode, rawHeaders, headers, statusMessage, resume);
+      this.#caller.responseStart(statusCode, rawHeaders, headers, statusMessage);
     } catch (thrown) {
       this.#callbackThrew(attempt, thrown);
-      return true;
     }
   }
 
-  /** Whether to keep reading (see `callerData`). */
-  attemptData(attempt: Attempt, chunk: Buffer): boolean {
+  attemptData(attempt: Attempt, chunk: Buffer): void {
     if (!this.#isCurrent(attempt)) {
       this.#dropStale(attempt);
-      return true;
+      return;
     }
     try {
-      return this.callerData(chunk);
+      this.#caller.data(chunk);
     } catch (thrown) {
       this.#callbackThrew(attempt, thrown);
-      return true;
     }
   }
 
@@ -291,15 +266,7 @@ export abstract class BalancedRequest implements RequestControl {
       return;
     }
     attempt.release(completed(attempt));
-    // `#finish` inline: no closure per request on the common path.
-    this.#settle();
-    try {
-      this.callerEnd(rawTrailers, trailers);
-    } catch (thrown) {
-      this.callerError(thrownError(thrown));
-    } finally {
-      this.#done();
-    }
+    this.#finish(() => this.#caller.end(rawTrailers, trailers));
   }
 
   attemptUpgraded(
@@ -318,7 +285,7 @@ export abstract class BalancedRequest implements RequestControl {
     }
     attempt.release({ ok: true, latencyMs: attempt.latencyMs() });
     this.#finish(
-      () => this.callerUpgrade(statusCode, rawHeaders, headers, socket),
+      () => this.#caller.upgrade(statusCode, rawHeaders, headers, socket),
       // As undici's core does. Without the error: nobody listens to this socket's 'error' any more.
       () => socket.destroy(),
     );
@@ -467,7 +434,7 @@ export abstract class BalancedRequest implements RequestControl {
       deliver();
     } catch (thrown) {
       onThrow?.();
-      this.callerError(thrownError(thrown));
+      this.#caller.error(thrownError(thrown));
     } finally {
       this.#done();
     }
@@ -487,7 +454,7 @@ export abstract class BalancedRequest implements RequestControl {
    * promoted of undici's own `BalancedPool`, back to its level once cut).
    */
   #done(): void {
-    this.handler = FINISHED_HANDLER;
+    this.#caller = FINISHED_CALLER;
     this.#settings.onSettled?.();
   }
 
@@ -495,15 +462,12 @@ export abstract class BalancedRequest implements RequestControl {
     if (this.#settled) return;
     this.#settle();
     try {
-      this.callerError(error);
+      this.#caller.error(error);
     } finally {
       this.#done();
     }
   }
 }
-
-/** Stands in for a request's caller after its last event: nothing is delivered any more. */
-const FINISHED_HANDLER: Handler = {};
 
 /** What a callback threw, passed on unchanged (undici's core does not wrap it either). */
 const thrownError = (thrown: unknown): Error => thrown as Error;

@@ -1,6 +1,5 @@
 import type { Duplex } from 'node:stream';
 import { type Dispatcher, errors, util } from 'undici';
-import { BalancedRequest } from './balanced-request.js';
 
 type Handler = Dispatcher.DispatchHandler;
 type Controller = Dispatcher.DispatchController;
@@ -21,6 +20,25 @@ export interface RequestControl {
   resume(): void;
 }
 
+/**
+ * The caller's handler, spoken to in its own API. undici 7 has two: the controller API
+ * (`onRequestStart`, `onResponseStart`, …) and the legacy one (`onConnect`, `onHeaders`, …) that its
+ * own `request`, `stream`, `pipeline` and `fetch` still use. Speaking the legacy API directly, with
+ * the raw headers undici's core produced, spares each response the round trip undici's adapters make
+ * (raw → parsed object → `Buffer`s again → parsed again by `request`). Each method may throw what
+ * the handler threw.
+ */
+export interface CallerHandler {
+  /** The caller's handler object (its identity keys the failures remembered across re-dispatches). */
+  readonly handler: Handler;
+  start(): void;
+  responseStart(status: number, rawHeaders: Raw, headers: Parsed, message: string | undefined): void;
+  data(chunk: Buffer): void;
+  end(rawTrailers: Raw, trailers: Parsed): void;
+  error(error: Error): void;
+  upgrade(statusCode: number, rawHeaders: Raw, headers: Parsed, socket: Duplex): void;
+}
+
 const parsed = (raw: Raw, headers: Parsed): ParsedHeaders => headers ?? util.parseHeaders(raw ?? []);
 
 /** Raw headers from parsed ones, as undici's own adapter makes them when the core gave none. */
@@ -36,15 +54,34 @@ function raw(rawHeaders: Raw, headers: Parsed): RawHeaders {
   return out;
 }
 
+/** Stands in for a request's caller after its last event: nothing is delivered any more. */
+export const FINISHED_CALLER: CallerHandler = {
+  handler: {},
+  start: () => undefined,
+  responseStart: () => undefined,
+  data: () => undefined,
+  end: () => undefined,
+  error: () => undefined,
+  upgrade: () => undefined,
+};
+
+export function callerHandler(handler: Handler, request: RequestControl): CallerHandler {
+  return typeof handler.onRequestStart === 'function'
+    ? new ControllerCaller(handler, request)
+    : new LegacyCaller(handler, request);
+}
+
 /**
  * The controller a controller-API handler gets once, for the whole request: it outlives attempts and
  * applies `abort`/`pause`/`resume` to whichever attempt is current.
  */
 class RequestController implements Controller {
-  readonly #request: ControllerCallerRequest;
+  readonly #request: RequestControl;
+  readonly #response: ControllerCaller;
 
-  constructor(request: ControllerCallerRequest) {
+  constructor(request: RequestControl, response: ControllerCaller) {
     this.#request = request;
+    this.#response = response;
   }
 
   get aborted(): boolean {
@@ -60,20 +97,20 @@ class RequestController implements Controller {
   }
 
   get rawHeaders(): Controller['rawHeaders'] {
-    return this.#request.rawHeaders;
+    return this.#response.rawHeaders;
   }
 
   // Writable in undici's `DispatchController`: an assignment in strict mode must not throw.
   set rawHeaders(value: Controller['rawHeaders']) {
-    this.#request.rawHeaders = value as RawHeaders | undefined;
+    this.#response.rawHeaders = value as RawHeaders | undefined;
   }
 
   get rawTrailers(): Controller['rawTrailers'] {
-    return this.#request.rawTrailers;
+    return this.#response.rawTrailers;
   }
 
   set rawTrailers(value: Controller['rawTrailers']) {
-    this.#request.rawTrailers = value as RawHeaders | undefined;
+    this.#response.rawTrailers = value as RawHeaders | undefined;
   }
 
   abort(reason: Error): void {
@@ -90,90 +127,87 @@ class RequestController implements Controller {
 }
 
 /**
- * A request whose caller has a controller-API handler: headers parsed once, as undici's own adapter
- * parses them. Its controller shows the raw headers and trailers of the response (kept here: a legacy
- * handler never asks).
+ * A controller-API handler: headers parsed once, as undici's own adapter parses them. Its controller
+ * shows the raw headers and trailers of the response (kept here: a legacy handler never asks).
  */
-class ControllerCallerRequest extends BalancedRequest {
-  readonly #controller = new RequestController(this);
+class ControllerCaller implements CallerHandler {
+  readonly controller: RequestController;
   rawHeaders: RawHeaders | undefined;
   rawTrailers: RawHeaders | undefined;
 
-  protected callerStart(): void {
-    this.handler.onRequestStart?.(this.#controller, {});
+  constructor(
+    readonly handler: Handler,
+    request: RequestControl,
+  ) {
+    this.controller = new RequestController(request, this);
   }
 
-  protected callerResponseStart(
-    status: number,
-    rawHeaders: Raw,
-    headers: Parsed,
-    message: string | undefined,
-  ): boolean {
+  start(): void {
+    this.handler.onRequestStart?.(this.controller, {});
+  }
+
+  responseStart(status: number, rawHeaders: Raw, headers: Parsed, message: string | undefined): void {
     this.rawHeaders = rawHeaders;
-    this.handler.onResponseStart?.(this.#controller, status, parsed(rawHeaders, headers), message);
-    return true; // it pauses through its controller
+    this.handler.onResponseStart?.(this.controller, status, parsed(rawHeaders, headers), message);
   }
 
-  protected callerData(chunk: Buffer): boolean {
-    this.handler.onResponseData?.(this.#controller, chunk);
-    return true;
+  data(chunk: Buffer): void {
+    this.handler.onResponseData?.(this.controller, chunk);
   }
 
-  protected callerEnd(rawTrailers: Raw, trailers: Parsed): void {
+  end(rawTrailers: Raw, trailers: Parsed): void {
     this.rawTrailers = rawTrailers;
-    this.handler.onResponseEnd?.(this.#controller, parsed(rawTrailers, trailers));
+    this.handler.onResponseEnd?.(this.controller, parsed(rawTrailers, trailers));
   }
 
-  protected callerError(error: Error): void {
-    this.handler.onResponseError?.(this.#controller, error);
+  error(error: Error): void {
+    this.handler.onResponseError?.(this.controller, error);
   }
 
-  protected callerUpgrade(statusCode: number, rawHeaders: Raw, headers: Parsed, socket: Duplex): void {
+  upgrade(statusCode: number, rawHeaders: Raw, headers: Parsed, socket: Duplex): void {
     this.rawHeaders = rawHeaders;
-    this.handler.onRequestUpgrade?.(this.#controller, statusCode, parsed(rawHeaders, headers), socket);
+    this.handler.onRequestUpgrade?.(this.controller, statusCode, parsed(rawHeaders, headers), socket);
   }
 }
 
 /**
- * A request whose caller has a legacy handler (`onConnect`, `onHeaders`, …), driven as undici's core
- * drives it: `false` from `onHeaders`/`onData` pauses until the `resume` it was given is called. Over a
- * legacy attempt that `resume` is undici's own, as undici's pools give it (no closure per request, and
- * the pause is undici's parser's, with no state of ours); otherwise one that resumes this request.
+ * A legacy handler (`onConnect`, `onHeaders`, …), driven as undici's core drives it: `false` from
+ * `onHeaders`/`onData` pauses until the `resume` it was given is called.
  */
-class LegacyCallerRequest extends BalancedRequest {
-  /** The caller was given undici's own `resume` (see above): it pauses undici's parser itself. */
-  #resumesUndici = false;
+class LegacyCaller implements CallerHandler {
+  readonly #request: RequestControl;
+  #resume: (() => void) | undefined;
 
-  protected callerStart(): void {
-    this.handler.onConnect?.((reason) => this.abort(reason));
+  constructor(
+    readonly handler: Handler,
+    request: RequestControl,
+  ) {
+    this.#request = request;
   }
 
-  protected callerResponseStart(
-    status: number,
-    rawHeaders: Raw,
-    headers: Parsed,
-    message: string | undefined,
-    resume: (() => void) | undefined,
-  ): boolean {
-    this.#resumesUndici = resume !== undefined;
-    const given = resume ?? (() => this.resume());
-    if (this.handler.onHeaders?.(status, raw(rawHeaders, headers), given, message ?? '') !== false)
-      return true;
-    if (resume === undefined) this.pause();
-    return false;
+  start(): void {
+    const request = this.#request;
+    this.handler.onConnect?.((reason) => request.abort(reason));
   }
 
-  protected callerData(chunk: Buffer): boolean {
-    if (this.handler.onData?.(chunk) !== false) return true;
-    if (!this.#resumesUndici) this.pause();
-    return false;
+  responseStart(status: number, rawHeaders: Raw, headers: Parsed, message: string | undefined): void {
+    const request = this.#request;
+    this.#resume ??= () => request.resume();
+    const response = raw(rawHeaders, headers);
+    if (this.handler.onHeaders?.(status, response, this.#resume, message ?? '') === false) {
+      request.pause();
+    }
   }
 
-  protected callerEnd(rawTrailers: Raw, trailers: Parsed): void {
+  data(chunk: Buffer): void {
+    if (this.handler.onData?.(chunk) === false) this.#request.pause();
+  }
+
+  end(rawTrailers: Raw, trailers: Parsed): void {
     this.handler.onComplete?.(raw(rawTrailers, trailers) as unknown as string[]);
   }
 
-  protected callerError(error: Error): void {
+  error(error: Error): void {
     // As undici's own adapter: a legacy handler must take its errors.
     if (typeof this.handler.onError !== 'function') {
       throw new errors.InvalidArgumentError('invalid onError method');
@@ -181,23 +215,7 @@ class LegacyCallerRequest extends BalancedRequest {
     this.handler.onError(error);
   }
 
-  protected callerUpgrade(statusCode: number, rawHeaders: Raw, headers: Parsed, socket: Duplex): void {
+  upgrade(statusCode: number, rawHeaders: Raw, headers: Parsed, socket: Duplex): void {
     this.handler.onUpgrade?.(statusCode, raw(rawHeaders, headers), socket);
   }
-}
-
-/**
- * undici 7 has two handler APIs: the controller API (`onRequestStart`, `onResponseStart`, …) and the
- * legacy one (`onConnect`, `onHeaders`, …) that its own `request`, `stream`, `pipeline` and `fetch`
- * still use. A request speaks to its caller's handler in that handler's own API, one subclass of
- * `BalancedRequest` per API: a request is one object, not a request plus an adapter. Speaking the
- * legacy API directly, with the raw headers undici's core produced, spares each response the round
- * trip undici's adapters make (raw → parsed object → `Buffer`s again → parsed again by `request`).
- */
-export function createBalancedRequest(
-  ...args: ConstructorParameters<typeof LegacyCallerRequest>
-): BalancedRequest {
-  return typeof args[2].onRequestStart === 'function'
-    ? new ControllerCallerRequest(...args)
-    : new LegacyCallerRequest(...args);
 }

@@ -2,12 +2,11 @@ import { isIP } from 'node:net';
 import type { Balancer } from '@endpoint-watch/balancer';
 import type { Dispatcher } from 'undici';
 import {
-  type BalancedRequest,
+  BalancedRequest,
   EndpointOrigins,
   HandlerFailures,
   type RequestSettings,
 } from './balanced-request.js';
-import { createBalancedRequest } from './caller-handler.js';
 import { withHostHeader } from './headers.js';
 import type { EndpointBalancingOptions } from './types.js';
 
@@ -91,7 +90,7 @@ export class BalancingEngine {
   dispatch(next: DispatchFn, options: Dispatcher.DispatchOptions, handler: Handler): boolean {
     const target = this.#target(options.origin);
     if (target === null) return next(options, handler);
-    const request = createBalancedRequest(
+    const request = new BalancedRequest(
       this.#settings,
       next,
       handler,
