@@ -1,8 +1,17 @@
-import { NoEndpointsError } from '@endpoint-watch/balancer';
+import { createBalancer, NoEndpointsError } from '@endpoint-watch/balancer';
+import { BehaviorSubject } from 'rxjs';
 import { request } from 'undici';
 import { describe, expect, it } from 'vitest';
-import type { BalancedAgent } from '../src/index.js';
-import { eventually, type Pod, type PodRequest, rejection, useBalancedAgent, within } from './support.js';
+import { type BalancedAgent, createBalancedAgent } from '../src/index.js';
+import {
+  endpointSet,
+  eventually,
+  type Pod,
+  type PodRequest,
+  rejection,
+  useBalancedAgent,
+  within,
+} from './support.js';
 
 const setup = useBalancedAgent();
 
@@ -194,5 +203,26 @@ describe('close and destroy', () => {
     expect(agent.pools()).toEqual([]);
     await eventually(() => pods.pods.every((pod) => pod.sockets.size === 0), 'every connection to close');
     expect(pods.pods.reduce((n, pod) => n + pod.count(), 0)).toBe(1);
+  });
+  it('destroy() fails a request waiting for an endpoint with its own error', async () => {
+    const { agent, url } = await setup(1, { noEndpointsTimeoutMs: 10_000 }, { initial: 0 });
+    const pending = rejection(request(`${url}/`, { dispatcher: agent }));
+    await new Promise((resolve) => setImmediate(resolve));
+    await agent.destroy();
+    const error = await within(pending, 2_000, 'the waiting request');
+    expect(error.code).toBe('UND_ERR_DESTROYED');
+  });
+
+  it('destroy(error) does not count the requests it fails against their pods', async () => {
+    const { pods, url } = await setup(2);
+    for (const pod of pods.pods) pod.mode = 'hang';
+    const balancer = createBalancer(new BehaviorSubject(endpointSet(pods.addresses, pods.port)));
+    const agent = createBalancedAgent({ balancer });
+    const pending = rejection(request(`${url}/hang`, { dispatcher: agent }));
+    await eventually(() => pods.pods.some((pod) => pod.count() === 1), 'the request to reach a pod');
+    await agent.destroy(new Error('shutting down'));
+    expect((await pending).message).toBe('shutting down');
+    expect(balancer.stats().totals).toMatchObject({ inFlight: 0, failures: 0 });
+    balancer.close();
   });
 });
