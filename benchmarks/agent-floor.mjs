@@ -105,24 +105,11 @@ async function main() {
     return indexOf.get(lease.key);
   };
   const dial = buildConnector({});
+  const endpointPools = () => origins.map((origin) => new Pool(origin));
   const peers = {
     balancedPool: { dispatcher: new BalancedPool(origins), url: `${origins[0]}/` },
-    rewrite: {
-      dispatcher: new RoundRobin(
-        origins.map((o) => new Pool(o)),
-        undefined,
-        rewrite,
-      ),
-      url: `${service}/`,
-    },
-    picked: {
-      dispatcher: new RoundRobin(
-        origins.map((o) => new Pool(o)),
-        pick,
-        rewrite,
-      ),
-      url: `${service}/`,
-    },
+    rewrite: { dispatcher: new RoundRobin(endpointPools(), undefined, rewrite), url: `${service}/` },
+    picked: { dispatcher: new RoundRobin(endpointPools(), pick, rewrite), url: `${service}/` },
     serviceOrigin: {
       dispatcher: new RoundRobin(
         addresses.map(
