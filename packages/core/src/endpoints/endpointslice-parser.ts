@@ -115,6 +115,29 @@ function sameSliceEntry(b: EndpointRecord, raw: RawObject): boolean {
   );
 }
 
+/** Where `prefetchRecords` leaves its sum, so that the compiler cannot drop its loads as unused. */
+let prefetched = 0;
+
+/**
+ * Reads what `sameSliceEntry` and the collector's lookup will read of each previous record (the
+ * record, its address, its targetRef and that one's name and uid), in one tight loop before the
+ * comparison starts. Those objects were last touched one version of the slice ago and are usually
+ * out of the caches by then; with no other work between the loads, the CPU keeps several misses in
+ * flight, where the comparison loop, with its long body per entry, waits for them one entry at a
+ * time. Measured (`benchmarks/modified-parse.mjs`): the MODIFIED path ~2 % faster, `JSON.parse`
+ * included, i.e. ~20 % of what the slice parser adds to it. No effect on what is parsed.
+ */
+function prefetchRecords(records: readonly EndpointRecord[]): number {
+  let sum = prefetched & 1;
+  for (let i = 0; i < records.length; i++) {
+    const record = records[i]!;
+    const ref = record.targetRef;
+    sum += record.address.length;
+    if (ref !== undefined) sum += (ref.name?.length ?? 0) + (ref.uid?.length ?? 0);
+  }
+  return sum;
+}
+
 /** The first address when `addresses` is a non-empty array of strings (checked without zod). */
 function firstAddress(addresses: unknown): string | undefined {
   if (!Array.isArray(addresses)) return undefined;
@@ -171,6 +194,7 @@ export function parseEndpointSlice(
   const raws = shell.endpoints ?? [];
   // Nothing to carry over (a slice seen for the first time: every slice of the initial list).
   const reusing = collector.canReuse;
+  if (reusing) prefetched = prefetchRecords(previous!.records);
   // `map` sizes the array exactly: it is kept, in the store, until the next version.
   const records = raws.map((entry: unknown, i: number) => {
     if (reusing && isObject(entry)) {
