@@ -71,7 +71,18 @@ export class ListBodySplitter {
         for (; i < n; i++) {
           const c = bytes[i]!;
           if (c === QUOTE) {
-            i = this.#skipString(bytes, i + 1, n) - 1;
+            // `#skipString` inlined by hand (most bytes are here): to the closing quote, a `\` skipping the byte after it.
+            for (i++; i < n; i++) {
+              const d = bytes[i]!;
+              if (d === QUOTE) break;
+              if (d === BACKSLASH) i++;
+            }
+            if (i >= n) {
+              // The string goes on in the next chunk; past `n`, a final `\` escapes its first byte.
+              this.#inString = true;
+              this.#escaped = i > n;
+              break;
+            }
           } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
             depth++;
           } else if ((c === CLOSE_BRACE || c === CLOSE_BRACKET) && --depth === 0) {
@@ -168,7 +179,7 @@ export class ListBodySplitter {
     const phase = this.#phase;
     if (phase === Phase.Item) {
       // The element goes on in the next chunk.
-      this.#itemHead.push(bytes.subarray(Math.max(itemStart, 0), n));
+      this.#keepItemHead(bytes, itemStart === -1 ? 0 : itemStart);
     } else if (phase !== Phase.Items && segment < n) {
       this.#skeleton.push(bytes.subarray(segment, n));
     }
@@ -215,11 +226,11 @@ export class ListBodySplitter {
     if (keyStart === -2) return end;
     if (this.#inString) {
       // The key continues in the next chunk.
-      this.#keyHead += bytes.toString('latin1', Math.max(keyStart, 0), n);
+      this.#keyHead += bytes.toString('latin1', keyStart === -1 ? 0 : keyStart, n);
       this.#keyStart = -1;
       return end;
     }
-    const key = this.#keyHead + bytes.toString('latin1', Math.max(keyStart, 0), end - 1);
+    const key = this.#keyHead + bytes.toString('latin1', keyStart === -1 ? 0 : keyStart, end - 1);
     this.#keyHead = '';
     this.#keyStart = -2;
     this.#expectKey = false;
@@ -256,6 +267,14 @@ export class ListBodySplitter {
     }
     this.#inString = true;
     return n;
+  }
+
+  /**
+   * Keeps the start of an element that goes on in the next chunk. Not inlined into `feed`: there,
+   * `subarray` with the chunk's length deoptimized the whole loop again and again ("not a Smi").
+   */
+  #keepItemHead(bytes: Buffer, start: number): void {
+    this.#itemHead.push(start === 0 ? bytes : bytes.subarray(start));
   }
 
   /** The element's text: its bytes from earlier chunks (if any) and this chunk's up to `end`. */

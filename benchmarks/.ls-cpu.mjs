@@ -1,0 +1,31 @@
+import * as core from '@endpoint-watch/core';
+import { ListPageReader } from '../packages/core/dist/watch/list-page-reader.js';
+import { listBody, serviceSlices } from './lib/scenarios.mjs';
+import { median } from './lib/stats.mjs';
+const size = Number(process.argv[2] ?? 10000);
+const { slices, resourceVersion } = serviceSlices('web', size);
+const buf = Buffer.from(listBody(slices, resourceVersion));
+const chunks = []; for (let i = 0; i < buf.length; i += 65536) chunks.push(buf.subarray(i, i + 65536));
+const t = { whole: [], streamed: [], splitOnly: [] };
+const transform = (o) => core.parseEndpointSlice(o, undefined);
+for (let r = 0; r < 30; r++) {
+  let a = performance.now();
+  const copy = chunks.map((c) => Buffer.from(c));
+  let s = performance.now();
+  const items = JSON.parse(Buffer.concat(copy).toString()).items;
+  for (let i = 0; i < items.length; i++) items[i] = transform(items[i]);
+  t.whole.push(performance.now() - s);
+  s = performance.now();
+  const reader = new ListPageReader('/x', transform);
+  for (const c of copy) reader.feed(c);
+  const page = reader.end();
+  t.streamed.push(performance.now() - s);
+  if (page.items.length !== items.length) throw new Error('x');
+  s = performance.now();
+  const reader2 = new ListPageReader('/x', undefined);
+  for (const c of copy) reader2.feed(c);
+  reader2.end();
+  t.splitOnly.push(performance.now() - s);
+}
+const m = (k) => median(t[k].slice(10)).toFixed(1);
+console.log(`${size}: whole parse+transform ${m('whole')} ms, streamed ${m('streamed')} ms, streamed no transform ${m('splitOnly')} ms`);
