@@ -2,21 +2,27 @@ import { Buffer } from 'node:buffer';
 
 /**
  * Splits the bytes of a LIST body (`{"kind":…,"metadata":{…},"items":[{…},{…}]}`) as they arrive:
- * each element of the top-level `items` array comes out as its JSON text as soon as its closing
- * brace is in, so that it can be parsed and transformed while the rest of the body is still on the
- * wire. Everything else (the top-level object with `"items":[]`) is kept as the `skeleton`, to be
+ * each element of the top-level `items` array comes out as its JSON text as soon as it is known to
+ * be complete, so that it can be parsed and transformed while the rest of the body is still on the
+ * wire. Everything else (the top-level object with `"items":[]`) is kept as the skeleton, to be
  * parsed once the body has ended; members may come before or after `items`.
  *
- * Pure (no I/O). It tracks only what it needs to find element boundaries: whether it is inside a
- * string (a `\` escapes the byte after it, across chunks too) and the bracket depth outside
- * strings. It does not validate the elements: the caller `JSON.parse`s each (an element that parses is exactly one object, since for valid JSON
- * the depth count is exact) and the skeleton, and together with the separators checked here that
- * proves the whole body valid. Whenever the body is not shaped as expected (the top level is not
- * an object, `items` is not an array of objects, a second `items`, a top-level key with escapes,
- * bad separators, the body ends early) the splitter falls back: it stops splitting and the caller
- * parses `wholeBody()` as before, which gives exactly the result, or the error, it always gave.
- * For that it keeps every chunk it was fed until the end (the body's bytes, as a whole-body read
- * holds them too).
+ * Pure (no I/O). Two ways to find an element's end:
+ * - a byte loop that tracks only whether it is inside a string (a `\` escapes the byte after it,
+ *   across chunks too) and the bracket depth outside strings: for the first element, the last one,
+ *   the top level, and any layout the second way does not fit;
+ * - for the elements in between (nearly all the bytes), a native search for the boundary the first
+ *   element showed (`},{"metadata":` for the apiserver's lists): see `#skipTo`.
+ *
+ * It does not validate the elements: the caller `JSON.parse`s each text, and must `abandon()` on
+ * the first that does not parse. A text that starts at an element's `{` and parses as one object
+ * ends exactly where the element does; with the separators checked here and the skeleton parsed
+ * at the end, that proves the whole body valid. Whenever the body is not shaped as expected (the
+ * top level is not an object, `items` is not an array of objects, a second `items`, a top-level key
+ * with escapes, bad separators, the body ends early) the splitter falls back: it stops splitting and
+ * the caller parses `wholeBody()` as before, which gives exactly the result, or the error, it always
+ * gave. For that it keeps every chunk it was fed until the end (the body's bytes, which a
+ * whole-body read holds too).
  */
 export class ListBodySplitter {
   #phase: Phase = Phase.Start;
@@ -41,6 +47,13 @@ export class ListBodySplitter {
   #seenItems = false;
   /** Items array: what may come next (an element or `]`; a separator or `]`; an element only). */
   #expect: Expect = Expect.ElementOrEnd;
+  /** Whether the first element has been seen (and `#needle` learned from it, if it could be). */
+  #learned = false;
+  /** `},` and the start of the first element (`},{"metadata":`): how the next ones are found. */
+  #needle: Buffer | undefined;
+  /** Skipping (`#skipTo`): the bytes since the current element's `{`, and how far they were searched. */
+  #pending: Buffer | undefined;
+  #searched = 0;
   /** The current element's bytes from earlier chunks. */
   #itemHead: Uint8Array[] = [];
 
@@ -56,6 +69,13 @@ export class ListBodySplitter {
     const items: string[] = [];
     if (this.#phase === Phase.Fallback) return items;
     const bytes = asBuffer(chunk);
+    if (this.#pending === undefined) this.#scan(bytes, items);
+    else this.#skipTo(bytes, items);
+    return items;
+  }
+
+  /** The state machine over `bytes`, byte by byte outside strings; completed elements go to `items`. */
+  #scan(bytes: Buffer, items: string[]): void {
     const n = bytes.length;
     let i = 0;
     /** Where this chunk's current skeleton segment starts (outside the items content). */
@@ -86,7 +106,9 @@ export class ListBodySplitter {
           } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
             depth++;
           } else if ((c === CLOSE_BRACE || c === CLOSE_BRACKET) && --depth === 0) {
-            items.push(this.#itemText(bytes, itemStart, i + 1));
+            const text = this.#itemText(bytes, itemStart, i + 1);
+            items.push(text);
+            if (!this.#learned) this.#learn(text);
             this.#phase = Phase.Items;
             this.#expect = Expect.SeparatorOrEnd;
             i++;
@@ -100,6 +122,13 @@ export class ListBodySplitter {
         const c = bytes[i]!;
         if (isWhitespace(c)) {
           i++;
+        } else if (c === OPEN_BRACE && this.#expect === Expect.Element && this.#needle !== undefined) {
+          // A later element, its layout known: jump from boundary to boundary (see `#skipTo`).
+          this.#phase = Phase.Item;
+          this.#pending = bytes.subarray(i);
+          this.#searched = 0;
+          this.#skipTo(undefined, items);
+          return;
         } else if (c === OPEN_BRACE && this.#expect !== Expect.SeparatorOrEnd) {
           this.#phase = Phase.Item;
           this.#depth = 1;
@@ -115,13 +144,17 @@ export class ListBodySplitter {
           segment = i;
           i++;
         } else {
-          return this.#fallBack(items);
+          this.#fallBack(items);
+          return;
         }
         continue;
       }
       if (this.#inString) {
         i = this.#topLevelString(bytes, i, n);
-        if (this.fallenBack) return this.#fallBack(items);
+        if (this.fallenBack) {
+          this.#fallBack(items);
+          return;
+        }
         continue;
       }
       const c = bytes[i]!;
@@ -130,7 +163,10 @@ export class ListBodySplitter {
         continue;
       }
       if (phase === Phase.Start) {
-        if (c !== OPEN_BRACE) return this.#fallBack(items);
+        if (c !== OPEN_BRACE) {
+          this.#fallBack(items);
+          return;
+        }
         this.#phase = Phase.Top;
         this.#depth = 1;
         this.#expectKey = true;
@@ -139,17 +175,24 @@ export class ListBodySplitter {
       }
       if (phase === Phase.End) {
         // Only whitespace may follow the top-level object; let the whole-body parse say what else is wrong.
-        return this.#fallBack(items);
+        this.#fallBack(items);
+        return;
       }
       // Phase.Top: the top-level object's own members (not the items content).
       if (this.#afterItemsKey === 1) {
-        if (c !== COLON) return this.#fallBack(items);
+        if (c !== COLON) {
+          this.#fallBack(items);
+          return;
+        }
         this.#afterItemsKey = 2;
         i++;
         continue;
       }
       if (this.#afterItemsKey === 2) {
-        if (c !== OPEN_BRACKET) return this.#fallBack(items);
+        if (c !== OPEN_BRACKET) {
+          this.#fallBack(items);
+          return;
+        }
         this.#afterItemsKey = 0;
         this.#seenItems = true;
         this.#skeleton.push(bytes.subarray(segment, i + 1));
@@ -164,7 +207,10 @@ export class ListBodySplitter {
         this.#keyStart = this.#depth === 1 && this.#expectKey ? i + 1 : -2;
         this.#keyHead = '';
         i = this.#topLevelString(bytes, i + 1, n);
-        if (this.fallenBack) return this.#fallBack(items);
+        if (this.fallenBack) {
+          this.#fallBack(items);
+          return;
+        }
       } else if (c === OPEN_BRACE || c === OPEN_BRACKET) {
         this.#depth++;
         i++;
@@ -183,7 +229,63 @@ export class ListBodySplitter {
     } else if (phase !== Phase.Items && segment < n) {
       this.#skeleton.push(bytes.subarray(segment, n));
     }
-    return items;
+  }
+
+  /**
+   * Between the first element and the last, where nearly all the bytes are: instead of a byte loop,
+   * a native search for the boundary the first element showed, `},` followed by the way it began
+   * (`},{"metadata":` for the apiserver's lists), over the bytes since the current element began
+   * (`#pending`, which starts at its `{`). A match is only a candidate (the same bytes may sit in a
+   * string): the caller's `JSON.parse` of the element's text settles it, since text that starts at
+   * the element's `{` and parses as one object ends exactly where the element does; one that does
+   * not parse makes the caller abandon the split. Bytes that never match (another layout, or the
+   * last element, followed by `]`) go back to the byte loop, past a bound or at the end.
+   */
+  #skipTo(bytes: Buffer | undefined, items: string[]): void {
+    let pending = this.#pending!;
+    if (bytes !== undefined) pending = pending.length === 0 ? bytes : Buffer.concat([pending, bytes]);
+    const needle = this.#needle!;
+    let from = this.#searched;
+    for (;;) {
+      const at = pending.indexOf(needle, from);
+      if (at === -1) break;
+      items.push(pending.toString('utf8', 0, at + 1));
+      // The next element starts after the `,`.
+      pending = pending.subarray(at + 2);
+      from = 0;
+    }
+    const searched = pending.length - needle.length + 1;
+    this.#searched = Math.max(searched, 0);
+    this.#pending = pending;
+    if (pending.length > MAX_SKIPPED_BYTES) this.#backToScan(items);
+  }
+
+  /** Leaves `#skipTo` for good: the bytes since the current element began go through the byte loop. */
+  #backToScan(items: string[]): void {
+    const pending = this.#pending!;
+    this.#pending = undefined;
+    this.#needle = undefined;
+    this.#phase = Phase.Items;
+    this.#expect = Expect.Element;
+    this.#scan(pending, items);
+  }
+
+  /**
+   * From the first element's text, the boundary of the next ones: `},` and its start up to its
+   * first key's colon, when that key is plain (no escape) and the colon follows it at once.
+   */
+  #learn(text: string): void {
+    this.#learned = true;
+    if (text.charCodeAt(0) !== OPEN_BRACE || text.charCodeAt(1) !== QUOTE) return;
+    const close = text.indexOf('"', 2);
+    if (
+      close < 0 ||
+      close > 64 ||
+      text.charCodeAt(close + 1) !== COLON ||
+      text.lastIndexOf('\\', close) !== -1
+    )
+      return;
+    this.#needle = Buffer.from(`},${text.slice(0, close + 2)}`, 'utf8');
   }
 
   /**
@@ -191,12 +293,14 @@ export class ListBodySplitter {
    * undefined when the splitter fell back or the body ended inside the object (then the caller
    * parses `wholeBody()`, which fails as it always did).
    */
-  end(): string | undefined {
+  end(): { readonly items: string[]; readonly skeleton: string } | undefined {
+    const items: string[] = [];
+    if (this.#pending !== undefined && !this.fallenBack) this.#backToScan(items);
     if (this.#phase !== Phase.End || !this.#seenItems) {
-      this.#phase = Phase.Fallback;
+      this.#fallBack(items);
       return undefined;
     }
-    return Buffer.concat(this.#skeleton).toString('utf8');
+    return { items, skeleton: Buffer.concat(this.#skeleton).toString('utf8') };
   }
 
   /** Gives up splitting (the caller found an element that does not parse): `wholeBody()` decides. */
@@ -209,11 +313,11 @@ export class ListBodySplitter {
     return Buffer.concat(this.#chunks, this.#length);
   }
 
-  #fallBack(items: string[]): string[] {
+  #fallBack(items: string[]): void {
     this.#phase = Phase.Fallback;
     this.#itemHead = [];
+    this.#pending = undefined;
     items.length = 0;
-    return items;
   }
 
   /**
@@ -308,6 +412,8 @@ enum Expect {
   Element,
 }
 
+/** Bytes skipped without a boundary before the byte loop takes over (each chunk copies them once). */
+const MAX_SKIPPED_BYTES = 1024 * 1024;
 const QUOTE = 0x22;
 const BACKSLASH = 0x5c;
 const OPEN_BRACE = 0x7b;

@@ -32,19 +32,19 @@ export class ListPageReader {
   }
 
   feed(chunk: Uint8Array): void {
+    this.#take(this.#splitter.feed(chunk));
+  }
+
+  /** Parses and transforms the elements the splitter completed. */
+  #take(texts: readonly string[]): void {
     const splitter = this.#splitter;
-    if (splitter.fallenBack) {
-      splitter.feed(chunk);
-      return;
-    }
-    const texts = splitter.feed(chunk);
     for (let i = 0; i < texts.length; i++) {
       let item: KubeObject;
       try {
         // The splitter gives out only texts that start with `{`: one that parses is an object.
         item = JSON.parse(texts[i]!) as KubeObject;
       } catch {
-        // Not valid here: the whole body's parse reports it, as it always did.
+        // Not valid here (or a boundary the splitter only guessed): the whole body's parse decides.
         splitter.abandon();
         break;
       }
@@ -66,11 +66,12 @@ export class ListPageReader {
 
   /** The body has ended: its page (`undefined`: not a List), or throws as parsing it whole did. */
   end(): ReadPage | undefined {
-    const skeleton = this.#splitter.end();
+    const rest = this.#splitter.end();
     let top: unknown;
-    if (skeleton !== undefined) {
+    if (rest !== undefined) this.#take(rest.items);
+    if (rest !== undefined && !this.#splitter.fallenBack) {
       try {
-        top = JSON.parse(skeleton);
+        top = JSON.parse(rest.skeleton);
       } catch {
         // Reported by the whole body's parse below.
       }

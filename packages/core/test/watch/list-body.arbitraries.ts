@@ -93,3 +93,33 @@ export function chunked(bytes: Uint8Array, at: readonly number[] | 'every byte')
   if (at === 'every byte') return Array.from({ length: bytes.length }, (_, i) => bytes.subarray(i, i + 1));
   return splitAt(bytes, at);
 }
+
+/**
+ * A List as the apiserver writes it: compact, `items` last, every item's first key `metadata` (so
+ * the splitter can jump from boundary to boundary), strings tricky but no nested `metadata` key.
+ */
+export const apiserverList: fc.Arbitrary<Record<string, unknown>> = fc
+  .record({
+    resourceVersion: fc.string({ maxLength: 4 }),
+    items: fc.array(
+      fc.record({
+        metadata: fc.record({
+          name: trickyString,
+          labels: fc.dictionary(trickyString, trickyString, { maxKeys: 2 }),
+        }),
+        endpoints: fc.array(
+          fc.record({ addresses: fc.array(trickyString, { maxLength: 2 }), zone: trickyString }),
+          {
+            maxLength: 3,
+          },
+        ),
+      }),
+      { maxLength: 6 },
+    ),
+  })
+  .map(({ resourceVersion, items }) => ({
+    kind: 'EndpointSliceList',
+    apiVersion: 'discovery.k8s.io/v1',
+    metadata: { resourceVersion },
+    items,
+  }));

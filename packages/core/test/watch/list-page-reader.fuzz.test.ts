@@ -6,7 +6,7 @@ import { readListPage } from '../../src/watch/list-page.js';
 import { ListPageReader, type ReadPage } from '../../src/watch/list-page-reader.js';
 import type { KubeObject } from '../../src/watch/watch-event.js';
 import { fuzzRuns, fuzzTimeout } from '../support/fuzz.js';
-import { chunked, cuts, indent, listObject } from './list-body.arbitraries.js';
+import { apiserverList, chunked, cuts, indent, listObject } from './list-body.arbitraries.js';
 
 const PATH = '/apis/discovery.k8s.io/v1/namespaces/default/endpointslices';
 const encoder = new TextEncoder();
@@ -62,7 +62,7 @@ function expectSameOutcome(actual: Outcome, expected: Outcome): void {
 /** A body, sometimes damaged: cut short, a byte changed, or bytes inserted. */
 const body = fc
   .tuple(
-    listObject,
+    fc.oneof(listObject, apiserverList),
     indent,
     fc.oneof(
       { weight: 3, arbitrary: fc.constant({ kind: 'intact' as const }) },
@@ -109,21 +109,25 @@ describe('ListPageReader', () => {
     fuzzTimeout,
   );
 
-  it('transforms each item as soon as its bytes are in, and gives nothing out before the end', () => {
+  it('transforms each item as soon as its bytes are in (the last one at the end), and gives nothing out before the end', () => {
     const seen: string[] = [];
     const reader = new ListPageReader(PATH, (object) => {
       seen.push(object.metadata?.name ?? '');
       return object;
     });
-    reader.feed(encoder.encode('{"kind":"List","items":[{"metadata":{"name":"a"}},{"metadata":{"na'));
-    expect(seen).toEqual(['a']);
-    reader.feed(encoder.encode('me":"b"}}],"metadata":{"resourceVersion":"7","continue":"next"}}'));
+    const item = (name: string) => `{"metadata":{"name":"${name}"}}`;
+    reader.feed(encoder.encode(`{"kind":"List","items":[${item('a')},${item('b')},{"metadata":{"na`));
     expect(seen).toEqual(['a', 'b']);
+    reader.feed(
+      encoder.encode(`me":"c"}},${item('d')}],"metadata":{"resourceVersion":"7","continue":"next"}}`),
+    );
+    expect(seen).toEqual(['a', 'b', 'c']);
     expect(reader.end()).toEqual({
-      items: [{ metadata: { name: 'a' } }, { metadata: { name: 'b' } }],
+      items: ['a', 'b', 'c', 'd'].map((name) => ({ metadata: { name } })),
       resourceVersion: '7',
       continue: 'next',
     });
+    expect(seen).toEqual(['a', 'b', 'c', 'd']);
   });
 
   it('fails a truncated body with the transport error of a body that is not JSON', () => {
