@@ -18,6 +18,28 @@ export function baseHeaders(extra: ExtraHeaders = {}): Record<string, string> {
   return headers;
 }
 
+/**
+ * Serializes a JSON response, records its status and writes its headers (with its length); returns
+ * the body to write, or undefined when the response is already gone.
+ */
+function writeJsonHead(
+  res: ServerResponse,
+  record: RecordedRequest,
+  code: number,
+  body: unknown,
+  extra: ExtraHeaders,
+): Buffer | undefined {
+  const payload = Buffer.from(JSON.stringify(body), 'utf8');
+  record.status = code;
+  if (res.headersSent || res.destroyed) return undefined;
+  res.writeHead(code, {
+    ...baseHeaders(extra),
+    'Content-Type': 'application/json',
+    'Content-Length': String(payload.length),
+  });
+  return payload;
+}
+
 /** Writes a complete JSON response and records its status. */
 export function sendJson(
   res: ServerResponse,
@@ -26,14 +48,8 @@ export function sendJson(
   body: unknown,
   extra: ExtraHeaders = {},
 ): void {
-  const payload = Buffer.from(JSON.stringify(body), 'utf8');
-  record.status = code;
-  if (res.headersSent || res.destroyed) return;
-  res.writeHead(code, {
-    ...baseHeaders(extra),
-    'Content-Type': 'application/json',
-    'Content-Length': String(payload.length),
-  });
+  const payload = writeJsonHead(res, record, code, body, extra);
+  if (payload === undefined) return;
   res.end(payload);
 }
 
@@ -50,14 +66,8 @@ export function sendJsonInParts(
   extra: ExtraHeaders,
   firstBytes: number | undefined,
 ): (() => void) | undefined {
-  const payload = Buffer.from(JSON.stringify(body), 'utf8');
-  record.status = code;
-  if (res.headersSent || res.destroyed) return undefined;
-  res.writeHead(code, {
-    ...baseHeaders(extra),
-    'Content-Type': 'application/json',
-    'Content-Length': String(payload.length),
-  });
+  const payload = writeJsonHead(res, record, code, body, extra);
+  if (payload === undefined) return undefined;
   res.flushHeaders();
   const cut = Math.max(0, Math.min(payload.length - 1, Math.floor(firstBytes ?? payload.length / 2)));
   if (cut > 0) res.write(payload.subarray(0, cut));
@@ -78,14 +88,8 @@ export function sendJsonSplit(
   extra: ExtraHeaders,
   split: SplitWrites,
 ): void {
-  const payload = Buffer.from(JSON.stringify(body), 'utf8');
-  record.status = code;
-  if (res.headersSent || res.destroyed) return;
-  res.writeHead(code, {
-    ...baseHeaders(extra),
-    'Content-Type': 'application/json',
-    'Content-Length': String(payload.length),
-  });
+  const payload = writeJsonHead(res, record, code, body, extra);
+  if (payload === undefined) return;
   let offset = 0;
   let pending: { timeout: NodeJS.Timeout } | { immediate: NodeJS.Immediate } | undefined;
   const next = () => {
