@@ -111,6 +111,8 @@ export interface SplitWritesOptions {
   maxChunkBytes?: number;
   /** Pause between chunks in ms; 0 (default) yields with setImmediate. */
   delayMs?: number;
+  /** Also split the body of every LIST answered from now on (a large list as TCP delivers it). Default false. */
+  lists?: boolean;
 }
 
 /** The fault controls of a FakeApiServer. */
@@ -120,7 +122,10 @@ export interface FakeApiServerFaults {
    * half of an event line (the next queued one, else a synthetic copy of a matching object or a bookmark).
    */
   cutWatches(options?: { midEvent?: boolean }): void;
-  /** Splits every watch-body write at random byte offsets (also inside UTF-8 characters); `false` stops. */
+  /**
+   * Splits every watch-body write at random byte offsets (also inside UTF-8 characters), and with
+   * `lists` every LIST body; `false` stops.
+   */
   splitWrites(options: SplitWritesOptions | false): void;
   /** The next `count` matching requests (Infinity allowed) are answered with a Status of this code. */
   failNext(count: number, status: number, options?: FailNextOptions): void;
@@ -349,6 +354,7 @@ export function createFaults(state: FaultState, target: FaultTarget): FakeApiSer
         random: randomSource(options.seed),
         maxChunkBytes,
         delayMs: Math.max(0, options.delayMs ?? 0),
+        lists: options.lists === true,
       };
     },
     failNext(count, status, options = {}) {

@@ -3,6 +3,7 @@ import type { ServerResponse } from 'node:http';
 import type { PaddedProgress } from './faults.js';
 import type { Status } from './status.js';
 import type { RecordedRequest } from './types.js';
+import type { SplitWrites } from './watch-stream.js';
 
 /** Extra headers for a response: `Warning`, `Retry-After`, ... */
 export type ExtraHeaders = Record<string, string | undefined>;
@@ -17,6 +18,28 @@ export function baseHeaders(extra: ExtraHeaders = {}): Record<string, string> {
   return headers;
 }
 
+/**
+ * Serializes a JSON response, records its status and writes its headers (with its length); returns
+ * the body to write, or undefined when the response is already gone.
+ */
+function writeJsonHead(
+  res: ServerResponse,
+  record: RecordedRequest,
+  code: number,
+  body: unknown,
+  extra: ExtraHeaders,
+): Buffer | undefined {
+  const payload = Buffer.from(JSON.stringify(body), 'utf8');
+  record.status = code;
+  if (res.headersSent || res.destroyed) return undefined;
+  res.writeHead(code, {
+    ...baseHeaders(extra),
+    'Content-Type': 'application/json',
+    'Content-Length': String(payload.length),
+  });
+  return payload;
+}
+
 /** Writes a complete JSON response and records its status. */
 export function sendJson(
   res: ServerResponse,
@@ -25,14 +48,8 @@ export function sendJson(
   body: unknown,
   extra: ExtraHeaders = {},
 ): void {
-  const payload = Buffer.from(JSON.stringify(body), 'utf8');
-  record.status = code;
-  if (res.headersSent || res.destroyed) return;
-  res.writeHead(code, {
-    ...baseHeaders(extra),
-    'Content-Type': 'application/json',
-    'Content-Length': String(payload.length),
-  });
+  const payload = writeJsonHead(res, record, code, body, extra);
+  if (payload === undefined) return;
   res.end(payload);
 }
 
@@ -49,20 +66,55 @@ export function sendJsonInParts(
   extra: ExtraHeaders,
   firstBytes: number | undefined,
 ): (() => void) | undefined {
-  const payload = Buffer.from(JSON.stringify(body), 'utf8');
-  record.status = code;
-  if (res.headersSent || res.destroyed) return undefined;
-  res.writeHead(code, {
-    ...baseHeaders(extra),
-    'Content-Type': 'application/json',
-    'Content-Length': String(payload.length),
-  });
+  const payload = writeJsonHead(res, record, code, body, extra);
+  if (payload === undefined) return undefined;
   res.flushHeaders();
   const cut = Math.max(0, Math.min(payload.length - 1, Math.floor(firstBytes ?? payload.length / 2)));
   if (cut > 0) res.write(payload.subarray(0, cut));
   return () => {
     if (!res.destroyed) res.end(payload.subarray(cut));
   };
+}
+
+/**
+ * Writes a complete JSON response in pieces of random size, yielding between them (the split-write
+ * fault on a LIST): the client reads the body in many small chunks. Stops if the response closes.
+ */
+export function sendJsonSplit(
+  res: ServerResponse,
+  record: RecordedRequest,
+  code: number,
+  body: unknown,
+  extra: ExtraHeaders,
+  split: SplitWrites,
+): void {
+  const payload = writeJsonHead(res, record, code, body, extra);
+  if (payload === undefined) return;
+  let offset = 0;
+  let pending: { timeout: NodeJS.Timeout } | { immediate: NodeJS.Immediate } | undefined;
+  const next = () => {
+    pending = undefined;
+    if (res.destroyed) return;
+    const size = Math.min(payload.length - offset, 1 + Math.floor(split.random() * split.maxChunkBytes));
+    const piece = payload.subarray(offset, offset + size);
+    offset += size;
+    if (offset === payload.length) {
+      res.off('close', stop);
+      res.end(piece);
+      return;
+    }
+    res.write(piece);
+    pending =
+      split.delayMs > 0 ? { timeout: setTimeout(next, split.delayMs) } : { immediate: setImmediate(next) };
+  };
+  const stop = () => {
+    if (pending === undefined) return;
+    if ('timeout' in pending) clearTimeout(pending.timeout);
+    else clearImmediate(pending.immediate);
+    pending = undefined;
+  };
+  res.on('close', stop);
+  next();
 }
 
 function statusHeaders(status: Status, extra: ExtraHeaders): ExtraHeaders {

@@ -29,7 +29,15 @@ import {
 } from './kubeconfig.js';
 import { listObjects } from './list.js';
 import { qualifiedResource, type ResourceInfo, resourceForKind } from './resources.js';
-import { baseHeaders, sendJson, sendJsonInParts, sendPaddedStatus, sendStatus, sendText } from './respond.js';
+import {
+  baseHeaders,
+  sendJson,
+  sendJsonInParts,
+  sendJsonSplit,
+  sendPaddedStatus,
+  sendStatus,
+  sendText,
+} from './respond.js';
 import { parseRoute, type Route, underKnownApi } from './routes.js';
 import {
   type ObjectFilter,
@@ -687,6 +695,11 @@ class FakeApiServerImpl implements FakeApiServer, FaultTarget {
       return;
     }
     const stall = this.faultState.takeListBodyStall(record);
+    const split = this.faultState.split;
+    if (stall === undefined && split?.lists === true) {
+      sendJsonSplit(res, record, 200, result.body, warning, split);
+      return;
+    }
     if (stall === undefined) {
       sendJson(res, record, 200, result.body, warning);
       return;

@@ -14,7 +14,16 @@ import type { KubeObject, RecordedRequest } from './types.js';
 /** The write-path fault switches a watch consults before every write. */
 export interface WriteFaults {
   readonly stalled: boolean;
-  readonly split: { random: () => number; maxChunkBytes: number; delayMs: number } | undefined;
+  readonly split: SplitWrites | undefined;
+}
+
+/** The split-write fault: pieces of 1 to `maxChunkBytes` bytes, `delayMs` (or a setImmediate) apart. */
+export interface SplitWrites {
+  readonly random: () => number;
+  readonly maxChunkBytes: number;
+  readonly delayMs: number;
+  /** LIST bodies too. */
+  readonly lists: boolean;
 }
 
 export type WatchEventType = EventType | 'BOOKMARK' | 'ERROR';

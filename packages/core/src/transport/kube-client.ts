@@ -79,6 +79,12 @@ export interface KubeClient {
   readonly config: KubeConfig;
   /** GET a JSON document (a List, a single object, discovery). */
   getJson(path: string, options?: KubeRequestOptions): Promise<unknown>;
+  /**
+   * GET a JSON document's bytes, handed to `onChunk` as they arrive (a LIST parsed while it is on
+   * the wire); resolves once the body has ended. The same requests, limits (`maxBodyBytes`,
+   * `bodyTimeoutMs`, `signal`) and errors as `getJson`, parsing aside: see `parseJsonBody`.
+   */
+  readBody(path: string, options: KubeRequestOptions, onChunk: (chunk: Buffer) => void): Promise<void>;
   /** GET a streaming response (a watch); the caller must consume or destroy the body. */
   stream(path: string, options?: KubeRequestOptions): Promise<KubeStream>;
   /** Closes the connection pool, aborting requests in flight (watches included: their streams complete). */
@@ -142,28 +148,39 @@ class UndiciKubeClient implements KubeClient {
   }
 
   async getJson(path: string, options: KubeRequestOptions = {}): Promise<unknown> {
+    const chunks: Buffer[] = [];
+    let length = 0;
+    await this.readBody(path, options, (chunk) => {
+      chunks.push(chunk);
+      length += chunk.length;
+    });
+    return parseJsonBody(Buffer.concat(chunks, length), path);
+  }
+
+  async readBody(path: string, options: KubeRequestOptions, onChunk: (chunk: Buffer) => void): Promise<void> {
     const response = await this.#send(path, options, 'requests');
     const maxBytes = options.maxBodyBytes ?? DEFAULT_MAX_BODY_BYTES;
-    let body: Buffer | undefined;
+    const body = response.body;
+    let length = 0;
     try {
-      body = await readAtMost(response.body, maxBytes);
+      for await (const chunk of body) {
+        length += (chunk as Buffer).length;
+        if (length > maxBytes) {
+          // Not drained: the connection is dropped instead.
+          body.on('error', ignoreError);
+          body.destroy();
+          throw new KubeTransportError(
+            'ERR_KUBE_RESPONSE_TOO_LARGE',
+            'GET',
+            path,
+            `the response body exceeded ${maxBytes} bytes; raise the limit (maxListBytes) or page smaller (pageSize)`,
+          );
+        }
+        onChunk(chunk as Buffer);
+      }
     } catch (cause) {
+      if (cause instanceof KubeTransportError) throw cause;
       throw describeTransportFailure(cause, path, this.config);
-    }
-    if (body === undefined) {
-      throw new KubeTransportError(
-        'ERR_KUBE_RESPONSE_TOO_LARGE',
-        'GET',
-        path,
-        `the response body exceeded ${maxBytes} bytes; raise the limit (maxListBytes) or page smaller (pageSize)`,
-      );
-    }
-    try {
-      return JSON.parse(body.toString('utf8'));
-    } catch (cause) {
-      throw new KubeTransportError('ERR_KUBE_TRANSPORT', 'GET', path, 'response body is not valid JSON', {
-        cause,
-      });
     }
   }
 
@@ -339,7 +356,7 @@ class UndiciKubeClient implements KubeClient {
   }
 
   async #apiError(path: string, response: Response): Promise<KubeApiError> {
-    const head = await readAtMost(response.body, MAX_ERROR_BODY_BYTES, true).catch(() => undefined);
+    const head = await readAtMost(response.body, MAX_ERROR_BODY_BYTES).catch(() => undefined);
     const text = head?.bytes.toString('utf8') ?? '';
     let status: KubeStatus | undefined;
     try {
@@ -420,21 +437,10 @@ class Semaphore {
 function ignoreError(): void {}
 
 /**
- * Reads a body to its end, or until it holds more than `maxBytes`: then the rest is not read, the
- * body is destroyed (which drops its connection instead of draining it), and the result is
- * `undefined`, or with `keepHead` its first `maxBytes` bytes, marked `truncated`.
+ * Reads an error body to its end, or its first `maxBytes` bytes, marked `truncated`: then the rest
+ * is not read and the body is destroyed (which drops its connection instead of draining it).
  */
-async function readAtMost(
-  body: Readable,
-  maxBytes: number,
-  keepHead: true,
-): Promise<{ bytes: Buffer; truncated: boolean }>;
-async function readAtMost(body: Readable, maxBytes: number): Promise<Buffer | undefined>;
-async function readAtMost(
-  body: Readable,
-  maxBytes: number,
-  keepHead = false,
-): Promise<Buffer | undefined | { bytes: Buffer; truncated: boolean }> {
+async function readAtMost(body: Readable, maxBytes: number): Promise<{ bytes: Buffer; truncated: boolean }> {
   const chunks: Buffer[] = [];
   let length = 0;
   for await (const chunk of body) {
@@ -443,11 +449,21 @@ async function readAtMost(
     if (length > maxBytes) {
       body.on('error', ignoreError);
       body.destroy();
-      return keepHead ? { bytes: Buffer.concat(chunks, maxBytes), truncated: true } : undefined;
+      return { bytes: Buffer.concat(chunks, maxBytes), truncated: true };
     }
   }
-  const bytes = Buffer.concat(chunks, length);
-  return keepHead ? { bytes, truncated: false } : bytes;
+  return { bytes: Buffer.concat(chunks, length), truncated: false };
+}
+
+/** A whole response body as JSON; text that is not JSON is a transport failure (`ERR_KUBE_TRANSPORT`). */
+export function parseJsonBody(body: Buffer, path: string): unknown {
+  try {
+    return JSON.parse(body.toString('utf8'));
+  } catch (cause) {
+    throw new KubeTransportError('ERR_KUBE_TRANSPORT', 'GET', path, 'response body is not valid JSON', {
+      cause,
+    });
+  }
 }
 
 function renderQuery(query: KubeRequestOptions['query']): string {

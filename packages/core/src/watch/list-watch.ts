@@ -11,7 +11,7 @@ import {
   WatchTruncatedError,
 } from './errors.js';
 import { DEFAULT_MAX_EVENT_BYTES, LineDecoder } from './line-decoder.js';
-import { readListPage } from './list-page.js';
+import { ListPageReader } from './list-page-reader.js';
 import {
   type Command,
   ListWatchMachine,
@@ -130,28 +130,25 @@ export function listWatch(client: KubeClient, options: ListWatchOptions): Observ
           await sleep(command.delayMs, undefined, { signal });
           return machine.handle({ kind: 'slept' });
         case 'list': {
-          const body = await client.getJson(options.path, {
-            query: { ...selectors, ...command.query },
-            signal,
-            headersTimeoutMs: silenceTimeoutMs,
-            bodyTimeoutMs: silenceTimeoutMs,
-            ...(options.maxListBytes === undefined ? {} : { maxBodyBytes: options.maxListBytes }),
-          });
-          const page = readListPage(body);
+          const reader = new ListPageReader(options.path, transform);
+          await client.readBody(
+            options.path,
+            {
+              query: { ...selectors, ...command.query },
+              signal,
+              headersTimeoutMs: silenceTimeoutMs,
+              bodyTimeoutMs: silenceTimeoutMs,
+              ...(options.maxListBytes === undefined ? {} : { maxBodyBytes: options.maxListBytes }),
+            },
+            // Each item is parsed and transformed as its bytes arrive (see ListPageReader).
+            (chunk) => reader.feed(chunk),
+          );
+          const page = reader.end();
           if (!page) throw new WatchDecodeError(`LIST ${options.path} did not return a List`);
-          const items = page.items;
-          if (transform) {
-            try {
-              // In place: each raw object becomes garbage as soon as it is transformed, instead of
-              // the whole list staying alive (and copied by every young-generation GC) until the end.
-              for (let i = 0; i < items.length; i++) items[i] = transform(items[i]!);
-            } catch (error) {
-              return machine.handle({ kind: 'resync', error });
-            }
-          }
+          if ('rejected' in page) return machine.handle({ kind: 'resync', error: page.rejected });
           return machine.handle({
             kind: 'listPage',
-            items,
+            items: page.items,
             resourceVersion: page.resourceVersion,
             continue: page.continue,
           });

@@ -216,6 +216,33 @@ describe('every request has a bound on silence (item 2)', () => {
     expect(stub.requests.list).toBe(2);
   });
 
+  it('applies nothing of a LIST body cut short after whole items, and relists', async () => {
+    stub = await startStub();
+    // A body whose first slice is complete (and parsed as it arrives), ended cleanly then cut.
+    const head = `{"kind":"EndpointSliceList","metadata":{"resourceVersion":"5"},"items":[${JSON.stringify(webSlice(['10.0.0.1']))},{"metadata":`;
+    const endings = ['end', 'destroy'];
+    stub.list = (_req, res) => {
+      const ending = endings.shift();
+      if (ending === undefined) return sendList(res, ['10.0.0.2', '10.0.0.3']);
+      res.writeHead(200, { 'content-type': 'application/json' });
+      res.write(head);
+      if (ending === 'end') res.end();
+      else setImmediate(() => res.destroy());
+    };
+    const client = stubClient(stub);
+    const opts = options({ watch: { initialList: 'list', backoff: { initialMs: 10, maxMs: 20 } } });
+    const sets = record(watchEndpoints(client, opts));
+    const health = record(watchEndpointsHealth(client, opts));
+    await sets.waitFor(size(2));
+    // The first slice of the cut bodies was never applied: the only set is the relist's.
+    expect(sets.values.map((set) => set.endpoints.map((e) => e.address).sort())).toEqual([
+      ['10.0.0.2', '10.0.0.3'],
+    ]);
+    const errors = health.values.map(errorCode).filter((code) => code !== undefined);
+    expect(errors).toEqual(['ERR_KUBE_TRANSPORT', 'ERR_KUBE_TRANSPORT']);
+    expect(stub.requests.list).toBe(3);
+  });
+
   it('abandons a LIST whose headers never come', async () => {
     stub = await startStub();
     let stalls = 1;

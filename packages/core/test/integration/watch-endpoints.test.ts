@@ -272,6 +272,29 @@ describe('watchEndpoints over a real socket', () => {
     expect(addresses(final)).toHaveLength(8);
   });
 
+  it('parses a LIST body that arrives in many small writes (cuts inside strings, escapes and UTF-8)', async () => {
+    // Names and zones with multi-byte characters, so that cuts fall inside them too.
+    const slices = Array.from({ length: 40 }, (_, s) =>
+      endpointSlice({
+        service: 'web',
+        name: `web-${s}`,
+        endpoints: Array.from({ length: 5 }, (_, e) => ({
+          addresses: [`10.1.${s}.${e}`],
+          zone: 'zöne-"ä"',
+          targetRef: { kind: 'Pod', namespace: 'default', name: `pöd-${s}-${e}\\` },
+        })),
+      }),
+    );
+    cluster = await startCluster({ initialObjects: slices });
+    cluster.server.faults.splitWrites({ seed: 11, maxChunkBytes: 13, lists: true });
+    const set = await firstValueFrom(watch());
+    expect(addresses(set)).toHaveLength(200);
+    expect(new Set(set.endpoints.map((e) => e.zone))).toEqual(new Set(['zöne-"ä"']));
+    expect(set.endpoints.find((e) => e.address === '10.1.39.4')?.targetRef?.name).toBe('pöd-39-4\\');
+    const lists = cluster.server.requests.filter((r) => !r.watch);
+    expect(lists).toHaveLength(1);
+  });
+
   it('relists after an in-stream 410 Expired and replaces the set atomically', async () => {
     cluster = await startCluster({
       initialObjects: [webSlice('web-a', ['10.0.0.1']), webSlice('web-b', ['10.0.0.2'])],
