@@ -131,18 +131,37 @@ export function listWatch(client: KubeClient, options: ListWatchOptions): Observ
           return machine.handle({ kind: 'slept' });
         case 'list': {
           const reader = new ListPageReader(options.path, transform);
-          await client.readBody(
-            options.path,
-            {
-              query: { ...selectors, ...command.query },
-              signal,
-              headersTimeoutMs: silenceTimeoutMs,
-              bodyTimeoutMs: silenceTimeoutMs,
-              ...(options.maxListBytes === undefined ? {} : { maxBodyBytes: options.maxListBytes }),
-            },
-            // Each item is parsed and transformed as its bytes arrive (see ListPageReader).
-            (chunk) => reader.feed(chunk),
-          );
+          // Items are parsed and transformed as the body arrives (see ListPageReader), but after the
+          // event loop has read what the socket holds (a check-phase drain): parsing inside the read
+          // loop held the socket back while the server waited (measured on loopback: first set at
+          // 100k 0.91-0.95 x, 10k 0.96-1.0 x the in-loop form), while over a slow link the parse
+          // still overlaps the transfer.
+          const queued: Buffer[] = [];
+          let drainer: NodeJS.Immediate | undefined;
+          const drain = () => {
+            drainer = undefined;
+            for (let i = 0; i < queued.length; i++) reader.feed(queued[i]!);
+            queued.length = 0;
+          };
+          try {
+            await client.readBody(
+              options.path,
+              {
+                query: { ...selectors, ...command.query },
+                signal,
+                headersTimeoutMs: silenceTimeoutMs,
+                bodyTimeoutMs: silenceTimeoutMs,
+                ...(options.maxListBytes === undefined ? {} : { maxBodyBytes: options.maxListBytes }),
+              },
+              (chunk) => {
+                queued.push(chunk);
+                drainer ??= setImmediate(drain);
+              },
+            );
+          } finally {
+            if (drainer !== undefined) clearImmediate(drainer);
+          }
+          drain();
           const page = reader.end();
           if (!page) throw new WatchDecodeError(`LIST ${options.path} did not return a List`);
           if ('rejected' in page) return machine.handle({ kind: 'resync', error: page.rejected });
