@@ -2,7 +2,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { Observable } from 'rxjs';
 import { EndpointWatchError } from '../errors.js';
 import { KubeTransportError } from '../transport/kube-api-error.js';
-import type { KubeClient } from '../transport/kube-client.js';
+import type { KubeClient, KubeRequestOptions } from '../transport/kube-client.js';
 import {
   WatchConnectionLostError,
   WatchDecodeError,
@@ -131,37 +131,13 @@ export function listWatch(client: KubeClient, options: ListWatchOptions): Observ
           return machine.handle({ kind: 'slept' });
         case 'list': {
           const reader = new ListPageReader(options.path, transform);
-          // Items are parsed and transformed as the body arrives (see ListPageReader), but after the
-          // event loop has read what the socket holds (a check-phase drain): parsing inside the read
-          // loop held the socket back while the server waited (measured on loopback: first set at
-          // 100k 0.91-0.95 x, 10k 0.96-1.0 x the in-loop form), while over a slow link the parse
-          // still overlaps the transfer.
-          const queued: Buffer[] = [];
-          let drainer: NodeJS.Immediate | undefined;
-          const drain = () => {
-            drainer = undefined;
-            for (let i = 0; i < queued.length; i++) reader.feed(queued[i]!);
-            queued.length = 0;
-          };
-          try {
-            await client.readBody(
-              options.path,
-              {
-                query: { ...selectors, ...command.query },
-                signal,
-                headersTimeoutMs: silenceTimeoutMs,
-                bodyTimeoutMs: silenceTimeoutMs,
-                ...(options.maxListBytes === undefined ? {} : { maxBodyBytes: options.maxListBytes }),
-              },
-              (chunk) => {
-                queued.push(chunk);
-                drainer ??= setImmediate(drain);
-              },
-            );
-          } finally {
-            if (drainer !== undefined) clearImmediate(drainer);
-          }
-          drain();
+          await readListBody(client, options.path, reader, {
+            query: { ...selectors, ...command.query },
+            signal,
+            headersTimeoutMs: silenceTimeoutMs,
+            bodyTimeoutMs: silenceTimeoutMs,
+            ...(options.maxListBytes === undefined ? {} : { maxBodyBytes: options.maxListBytes }),
+          });
           const page = reader.end();
           if (!page) throw new WatchDecodeError(`LIST ${options.path} did not return a List`);
           if ('rejected' in page) return machine.handle({ kind: 'resync', error: page.rejected });
@@ -317,4 +293,42 @@ function streamFailure(error: unknown, idleTimeoutMs: number): unknown {
     return new WatchIdleError(idleTimeoutMs, { cause: error });
   }
   return new WatchConnectionLostError(error.message, { cause: error });
+}
+
+/**
+ * Reads a LIST page's body into `reader`. Its items are parsed and transformed as the body arrives,
+ * but after the event loop has read what the socket holds (a check-phase drain): parsing inside the
+ * read loop held the socket back while the server waited (on loopback, first set at 100k 0.90-0.97 x
+ * and at 10k 0.92-1.0 x the time of the in-loop form; docs/PERFORMANCE.md), while over a slow link
+ * the parse still overlaps the transfer.
+ */
+export async function readListBody(
+  client: KubeClient,
+  path: string,
+  reader: ListPageReader,
+  request: KubeRequestOptions,
+): Promise<void> {
+  const queued: Buffer[] = [];
+  let drainer: NodeJS.Immediate | undefined;
+  // Kept for the end of the request: a throw from an immediate would be an uncaught exception.
+  let failure: { readonly error: unknown } | undefined;
+  const drain = () => {
+    drainer = undefined;
+    try {
+      if (failure === undefined) for (let i = 0; i < queued.length; i++) reader.feed(queued[i]!);
+    } catch (error) {
+      failure = { error };
+    }
+    queued.length = 0;
+  };
+  try {
+    await client.readBody(path, request, (chunk) => {
+      queued.push(chunk);
+      drainer ??= setImmediate(drain);
+    });
+  } finally {
+    if (drainer !== undefined) clearImmediate(drainer);
+  }
+  drain();
+  if (failure !== undefined) throw failure.error;
 }
