@@ -28,7 +28,7 @@ const METRICS = {
   'retained-heap': { module: './metrics/retained-heap.mjs', options: { rounds: 3, endpoints: 50_000 } },
   'change-cost': { module: './change-cost.mjs', options: { sizes: [1_000, 50_000, 100_000], minMs: 500 } },
   connections: { module: './metrics/connections.mjs', options: { services: 2_000 } },
-  'registry-memory': { module: './registry-memory.mjs', options: { services: 4_000 } },
+  'registry-memory': { module: './registry-memory.mjs', options: { services: 10_000 } },
   // The balanced agent's figures come from modules of their own (included when present).
   'agent-overhead': {
     module: './agent-overhead.mjs',
