@@ -38,6 +38,7 @@ const METRICS = {
   },
   'pick-release': { module: './pick-release.mjs', options: {}, optional: true, select: selectPickRelease },
   axios: { module: './metrics/axios.mjs', options: { rounds: 5 } },
+  'slow-pod': { module: './metrics/slow-pod.mjs', options: { rounds: 3 } },
 };
 
 /** agent-overhead.mjs returns medians of per-round ratios by name, and the peers' absolute figures. */
